@@ -1,0 +1,1 @@
+"""The `gateway` command line: headless access to everything the console does."""

@@ -1,0 +1,43 @@
+"""Entry point of the `gateway` command.
+
+``gateway`` alone opens the console; every subcommand also works headless. Subcommands
+live in their own modules and are imported lazily, so `gateway nodes list` never pays
+for Textual or Nautilus imports it does not need.
+"""
+
+from __future__ import annotations
+
+import click
+
+from console.cli.context import pass_workspace_option
+from console.cli.lazy import LazyGroup
+
+COMMANDS = {
+    "nodes": "console.cli.nodes:nodes",
+    "demo": "console.cli.demo:demo",
+    "launch": "console.cli.launch:launch",
+    "runs": "console.cli.runs:runs",
+    "data": "console.cli.data:data",
+    "ps": "console.cli.control:ps",
+    "attach": "console.cli.control:attach",
+    "stop": "console.cli.control:stop",
+    "logs": "console.cli.control:logs",
+    "adapters": "console.cli.adapters:adapters",
+    "order": "console.cli.orders:order",
+    "orders": "console.cli.orders:orders",
+    "metrics": "console.cli.metrics:metrics",
+    "console": "console.cli.tui:console_command",
+}
+
+
+@click.group(cls=LazyGroup, lazy=COMMANDS, invoke_without_command=True)
+@pass_workspace_option
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """Operate NautilusTrader nodes: with no command, open the console."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(cli.get_command(ctx, "console"))  # type: ignore[arg-type]
+
+
+def main() -> None:
+    cli(prog_name="gateway")
