@@ -1,0 +1,83 @@
+"""How each adapter kind becomes Nautilus data/exec client configs and factories.
+
+Builders are registered by import path and imported only when a node uses them, so
+validating a backtest never imports an exchange adapter. A builder receives the client
+spec, the node config and the secrets for the client's profile; secrets are ``None``
+during validation, when builders must not need them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from engine.config.model import AdapterKind, ClientSpec, NodeConfig
+from engine.workspace import Workspace
+
+Role = Literal["data", "exec"]
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltClient:
+    """A Nautilus client config and the factory class that builds the client from it."""
+
+    config: Any
+    factory: type
+
+
+@dataclass(frozen=True, slots=True)
+class BuildContext:
+    workspace: Workspace
+    secrets: Mapping[str, str] | None = None  # None while validating
+
+
+ClientBuilder = Callable[[ClientSpec, NodeConfig, BuildContext], BuiltClient]
+
+# (role, adapter) -> "module:function". Adapters not listed cannot serve that role.
+BUILDERS: dict[tuple[Role, AdapterKind], str] = {
+    ("exec", AdapterKind.SANDBOX): "engine.config.clients:build_sandbox_exec",
+    ("data", AdapterKind.OFFLINE): "engine.feed.client_config:build_offline_data",
+}
+
+
+class ClientUnavailable(Exception):
+    """The adapter cannot serve this role (or its optional dependency is missing)."""
+
+
+def builder_for(role: Role, adapter: AdapterKind) -> ClientBuilder:
+    """Return the builder registered for ``role`` and ``adapter``."""
+    target = BUILDERS.get((role, adapter))
+    if target is None:
+        served = sorted(a.value for r, a in BUILDERS if r == role)
+        raise ClientUnavailable(
+            f"adapter {adapter.value!r} cannot be a {role} client; expected one of {served}"
+        )
+    module_name, attr = target.split(":")
+    try:
+        builder: ClientBuilder = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        # An optional extra (e.g. nautilus-gateway[ib]) may be missing on this machine.
+        raise ClientUnavailable(f"adapter {adapter.value!r} is not available: {exc}") from exc
+    return builder
+
+
+def build_sandbox_exec(spec: ClientSpec, node: NodeConfig, _ctx: BuildContext) -> BuiltClient:
+    """Nautilus's sandbox execution: simulated fills against the node's live data."""
+    from nautilus_trader.adapters.sandbox.config import SandboxExecutionClientConfig
+    from nautilus_trader.adapters.sandbox.factory import SandboxLiveExecClientFactory
+
+    venue = node.venue(spec.name)
+    if venue is None:
+        raise ClientUnavailable(f"no venue named {spec.name!r} in venues")
+    config = SandboxExecutionClientConfig(
+        venue=venue.name,
+        starting_balances=list(venue.starting_balances),
+        base_currency=venue.base_currency,
+        oms_type=venue.oms_type,
+        account_type=venue.account_type,
+        default_leverage=venue.default_leverage,
+        **spec.options,
+    )
+    return BuiltClient(config=config, factory=SandboxLiveExecClientFactory)
