@@ -34,9 +34,33 @@ class OrderIssue:
     value: Any
     expected: str
 
+    @property
+    def message(self) -> str:
+        """What was expected, phrased for a person (the ``ConfigIssue.message`` twin)."""
+        return f"expected {self.expected}"
+
+    @property
+    def severity(self) -> str:
+        """Always ``"error"``: every order issue blocks submission."""
+        return "error"
+
     def to_dict(self) -> dict[str, Any]:
-        """Return the issue as JSON-safe plain data."""
-        return {"path": self.path, "value": _plain(self.value), "expected": self.expected}
+        """Return the issue as JSON-safe plain data.
+
+        Carries ``message`` and ``severity`` as well, so code that shows
+        ``engine.config.issues.ConfigIssue`` dicts shows these unchanged.
+        """
+        return {
+            "path": self.path,
+            "value": _plain(self.value),
+            "expected": self.expected,
+            "message": self.message,
+            "severity": self.severity,
+        }
+
+    def render(self) -> str:
+        """Return a one-line description, as ``ConfigIssue.render`` does."""
+        return str(self)
 
     def __str__(self) -> str:
         where = self.path or "ticket"
