@@ -242,5 +242,5 @@ def diagnose(settings: BackendSettings) -> BackendStatus:
         backend = _open_system()
     except KeyringUnavailableError as exc:
         return BackendStatus(settings.choice, settings.source, None, False, str(exc))
-    name = type(backend).__name__
+    name = f"{type(backend).__module__.rsplit('.', 1)[-1]}.{type(backend).__name__}"
     return BackendStatus(settings.choice, settings.source, name, True, f"OS keyring ({name})")
