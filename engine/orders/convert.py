@@ -282,14 +282,18 @@ def link_bracket(
     return OrderList(order_list_id=list_id, orders=linked)
 
 
-def link_oco(orders: Sequence[Order], factory: OrderFactory) -> OrderList:
-    """Link every order to all the others with ``OCO``."""
+def link_oco(
+    orders: Sequence[Order],
+    factory: OrderFactory,
+    contingency_type: ContingencyType = ContingencyType.OCO,
+) -> OrderList:
+    """Link every order to all the others with ``OCO`` (or `contingency_type`)."""
     list_id = factory.generate_order_list_id()
     ids = [o.client_order_id for o in orders]
     linked = [
         relink(
             o,
-            contingency_type=ContingencyType.OCO,
+            contingency_type=contingency_type,
             order_list_id=list_id,
             linked_order_ids=[i for i in ids if i != o.client_order_id],
         )

@@ -1,0 +1,99 @@
+"""Order commands besides submitting a ticket: modify, cancel, cancel all, close a
+position, flatten everything. Frozen pydantic models, discriminated on ``action``;
+:data:`OrderCommand` also covers ``submit`` (a ticket) so a node host can take any of
+them from the wire with :func:`load_command`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from engine.orders.issues import OrderValidationError, issues_from_pydantic
+from engine.orders.tickets import TICKET_TYPES, Num, Side, Ticket, _normalise_type
+
+
+class _Command(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SubmitTicket(_Command):
+    """Submit a ticket (a single order or a list)."""
+
+    action: Literal["submit"] = "submit"
+    ticket: Ticket
+
+
+class ModifyOrder(_Command):
+    """Change the quantity, limit price and/or trigger price of a working order."""
+
+    action: Literal["modify"] = "modify"
+    client_order_id: str
+    quantity: Num | None = None
+    price: Num | None = None
+    trigger_price: Num | None = None
+
+
+class CancelOrder(_Command):
+    """Cancel one working order."""
+
+    action: Literal["cancel"] = "cancel"
+    client_order_id: str
+
+
+class CancelAllOrders(_Command):
+    """Cancel every working order, optionally of one instrument and/or side.
+
+    ``all_strategies`` also cancels orders that other strategies of the node placed.
+    """
+
+    action: Literal["cancel_all"] = "cancel_all"
+    instrument_id: str | None = None
+    side: Side | None = None
+    all_strategies: bool = False
+
+
+class ClosePosition(_Command):
+    """Close one position (by id) or every open position of an instrument, at market."""
+
+    action: Literal["close_position"] = "close_position"
+    position_id: str | None = None
+    instrument_id: str | None = None
+
+
+class FlattenAll(_Command):
+    """Cancel every working order and close every open position at market.
+
+    ``all_strategies`` (the default) includes what other strategies of the node hold.
+    """
+
+    action: Literal["flatten_all"] = "flatten_all"
+    all_strategies: bool = True
+
+
+type AnyCommand = (
+    SubmitTicket | ModifyOrder | CancelOrder | CancelAllOrders | ClosePosition | FlattenAll
+)
+OrderCommand = Annotated[AnyCommand, Field(discriminator="action")]
+_ADAPTER: TypeAdapter[AnyCommand] = TypeAdapter(OrderCommand)
+_ACTIONS = ("submit", "modify", "cancel", "cancel_all", "close_position", "flatten_all")
+
+
+def load_command(data: dict[str, Any] | str | bytes) -> AnyCommand:
+    """Build a command from a dict or JSON text.
+
+    Raises
+    ------
+    OrderValidationError
+        With one issue per problem, paths like ``ticket.price`` or ``client_order_id``.
+    """
+    if isinstance(data, str | bytes):
+        data = json.loads(data)
+    if isinstance(data, dict) and "ticket" in data:
+        data = {**data, "ticket": _normalise_type(data["ticket"])}
+    try:
+        return _ADAPTER.validate_python(data)
+    except ValidationError as exc:
+        raise OrderValidationError(issues_from_pydantic(exc, (*TICKET_TYPES, *_ACTIONS))) from None

@@ -1,0 +1,469 @@
+"""The gateway's own Nautilus strategy: it executes ticket commands inside a node host.
+
+One ``GatewayStrategy`` runs in every node, so manual orders carry a strategy id and
+show up in Nautilus's reports like any other. The node host calls its methods on the
+kernel's event loop (never from another thread):
+
+=================================================  =============================================
+``submit_ticket(ticket) -> list[ClientOrderId]``   validate, convert, submit; ids in ticket order
+                                                   (bracket: entry, stop-loss, take-profit)
+``modify(ModifyOrder) -> None``                    quantity / price / trigger of a working order
+``cancel(CancelOrder) -> None``                    cancel one working order
+``cancel_all(CancelAllOrders) -> list[ClientOrderId]``  ids it asked to cancel
+``close_position(ClosePosition) -> list[PositionId]``   positions it sent closing orders for
+``flatten_all(FlattenAll) -> dict``                ``{"canceled": [...], "closed": [...]}``
+``execute(command) -> dict``                       any of the above from an ``OrderCommand``,
+                                                   returning JSON-safe data
+=================================================  =============================================
+
+Failures raise :class:`OrderValidationError` (every issue of a bad ticket or modify) or
+an :class:`OrderCommandError` subclass with a ``code`` (``unknown_order``,
+``order_not_open``, ``unknown_instrument``, ``unknown_position``, ``bracket_refused``,
+``not_running``); both have ``to_dict()``. Nothing is submitted when anything fails.
+
+Brackets (``bracket_mode`` in the config)
+    ``native``   submit the bracket as Nautilus builds it (the children are reduce-only
+                 and wait at the venue for the entry to fill). Right for backtests and
+                 live venues.
+    ``managed``  submit the entry alone; when it fills (or is canceled/expires after a
+                 partial fill) submit the stop-loss and take-profit for the filled
+                 quantity as an OUO/OCO pair **without** reduce-only, on the entry's
+                 position, and cancel them if that position closes otherwise. This is
+                 the sandbox mode: Nautilus's sandbox rejects reduce-only bracket
+                 children. The client order ids are reserved at submission, so callers
+                 see the same three ids in both modes.
+    ``refuse``   reject brackets with ``bracket_refused``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Literal
+
+from nautilus_trader.config import StrategyConfig
+from nautilus_trader.model.enums import ContingencyType, OrderSide
+from nautilus_trader.model.events import (
+    OrderCanceled,
+    OrderDenied,
+    OrderExpired,
+    OrderFilled,
+    OrderRejected,
+    PositionClosed,
+)
+from nautilus_trader.model.identifiers import ClientOrderId, InstrumentId, PositionId
+from nautilus_trader.model.orders import Order, OrderList
+from nautilus_trader.trading.strategy import Strategy
+
+from engine.orders.commands import (
+    AnyCommand,
+    CancelAllOrders,
+    CancelOrder,
+    ClosePosition,
+    FlattenAll,
+    ModifyOrder,
+    SubmitTicket,
+)
+from engine.orders.convert import bracket_legs, build_single, link_oco, ticket_size, to_nautilus
+from engine.orders.issues import OrderIssue, OrderValidationError
+from engine.orders.tickets import AnyTicket, BracketTicket, OcoTicket, OtoTicket
+from engine.orders.validation import (
+    InstrumentRules,
+    MarketQuote,
+    check_modify_values,
+    validate_ticket,
+)
+
+BracketMode = Literal["native", "managed", "refuse"]
+
+
+class GatewayStrategyConfig(StrategyConfig, frozen=True):  # type: ignore[misc,call-arg]
+    """Configuration of the gateway strategy.
+
+    Parameters
+    ----------
+    bracket_mode : {"native", "managed", "refuse"}
+        How brackets are submitted (see the module docstring); use ``managed`` for
+        sandbox nodes.
+    check_quotes : bool
+        Check trigger and post-only prices against the cached quote.
+    """
+
+    bracket_mode: str = "native"
+    check_quotes: bool = True
+
+
+class OrderCommandError(Exception):
+    """A command that cannot be carried out; ``code`` says why, for clients."""
+
+    code = "order_command_failed"
+
+    def __init__(self, message: str, *, field: str = "", value: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.value = value
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the error as JSON-safe plain data."""
+        return {
+            "error": self.code,
+            "message": self.message,
+            "field": self.field,
+            "value": None if self.value is None else str(self.value),
+        }
+
+
+class UnknownOrderError(OrderCommandError):
+    """No order with that client order id is in the cache."""
+
+    code = "unknown_order"
+
+
+class OrderNotOpenError(OrderCommandError):
+    """The order exists but is closed (filled, canceled, …) and cannot change."""
+
+    code = "order_not_open"
+
+
+class UnknownInstrumentError(OrderCommandError):
+    """The node does not know the instrument."""
+
+    code = "unknown_instrument"
+
+
+class UnknownPositionError(OrderCommandError):
+    """No such open position."""
+
+    code = "unknown_position"
+
+
+class BracketRefusedError(OrderCommandError):
+    """Brackets are switched off for this node (``bracket_mode="refuse"``)."""
+
+    code = "bracket_refused"
+
+
+class NotRunningError(OrderCommandError):
+    """The strategy is not running, so it cannot submit."""
+
+    code = "not_running"
+
+
+@dataclass(frozen=True, slots=True)
+class _PendingExits:
+    ticket: BracketTicket
+    sl_id: ClientOrderId
+    tp_id: ClientOrderId
+
+
+class GatewayStrategy(Strategy):  # type: ignore[misc]
+    """Execute gateway ticket commands inside a Nautilus kernel."""
+
+    def __init__(self, config: GatewayStrategyConfig | None = None) -> None:
+        config = config or GatewayStrategyConfig()
+        if config.bracket_mode not in ("native", "managed", "refuse"):
+            raise ValueError(
+                f"bracket_mode must be native, managed or refuse, got {config.bracket_mode!r}"
+            )
+        super().__init__(config)
+        self._bracket_mode: str = config.bracket_mode
+        self._check_quotes: bool = config.check_quotes
+        self._pending: dict[ClientOrderId, _PendingExits] = {}
+        self._managed_exits: dict[ClientOrderId, tuple[ClientOrderId, ...]] = {}
+
+    # --- submit ---------------------------------------------------------------------------
+
+    def submit_ticket(self, ticket: AnyTicket) -> list[ClientOrderId]:
+        """Validate `ticket`, build its orders and submit them.
+
+        Returns
+        -------
+        list[ClientOrderId]
+            One id per order, in ticket order (a bracket: entry, stop-loss, take-profit).
+
+        Raises
+        ------
+        OrderValidationError
+            With every problem, checked against the instrument, the cached quote and
+            the clock.
+        UnknownInstrumentError, BracketRefusedError, NotRunningError
+        """
+        if not self.is_running:
+            raise NotRunningError(f"strategy {self.id} is not running")
+        if isinstance(ticket, BracketTicket) and self._bracket_mode == "refuse":
+            raise BracketRefusedError(
+                "brackets are refused on this node (bracket_mode=refuse); submit the entry "
+                "and then an OCO pair instead",
+                field="type",
+                value="BRACKET",
+            )
+        instrument = self._instrument(ticket)
+        quote = None
+        if self._check_quotes:
+            tick = self.cache.quote_tick(instrument.id)
+            quote = None if tick is None else MarketQuote.from_quote_tick(tick)
+        issues = validate_ticket(
+            ticket,
+            instrument=InstrumentRules.from_instrument(instrument),
+            quote=quote,
+            now=self.clock.utc_now(),
+        )
+        if issues:
+            raise OrderValidationError(issues)
+
+        ids = [self.order_factory.generate_client_order_id() for _ in range(ticket_size(ticket))]
+        if isinstance(ticket, BracketTicket) and self._bracket_mode == "managed":
+            entry_ticket = bracket_legs(ticket)[0]
+            entry = to_nautilus(
+                entry_ticket, self.order_factory, instrument=instrument, client_order_ids=ids[:1]
+            )
+            assert isinstance(entry, Order)
+            self._pending[ids[0]] = _PendingExits(ticket, ids[1], ids[2])
+            self.submit_order(entry)
+            return ids
+        built = to_nautilus(ticket, self.order_factory, instrument=instrument, client_order_ids=ids)
+        if isinstance(built, OrderList):
+            self.submit_order_list(built)
+        else:
+            self.submit_order(built)
+        return ids
+
+    def _instrument(self, ticket: AnyTicket) -> Any:
+        first = ticket.orders[0] if isinstance(ticket, OcoTicket | OtoTicket) else ticket
+        instrument_id = first.instrument_id
+        instrument = self.cache.instrument(InstrumentId.from_str(instrument_id))
+        if instrument is None:
+            raise UnknownInstrumentError(
+                f"instrument {instrument_id} is not loaded in this node",
+                field="instrument_id",
+                value=instrument_id,
+            )
+        return instrument
+
+    # --- modify / cancel ------------------------------------------------------------------
+
+    def modify(self, command: ModifyOrder) -> None:
+        """Modify a working order's quantity, price and/or trigger price.
+
+        Raises
+        ------
+        UnknownOrderError, OrderNotOpenError, OrderValidationError
+        """
+        order = self._open_order(command.client_order_id)
+        instrument = self.cache.instrument(order.instrument_id)
+        kind = order.type_string()
+        issues = check_modify_values(
+            kind,
+            quantity=command.quantity,
+            price=command.price,
+            trigger_price=command.trigger_price,
+        )
+        if instrument is not None:
+            rules = InstrumentRules.from_instrument(instrument)
+            for name in ("price", "trigger_price"):
+                value: Decimal | None = getattr(command, name)
+                if value is not None and value % rules.price_increment != 0:
+                    issues.append(OrderIssue(name, value, f"a multiple of {rules.price_increment}"))
+            qty = command.quantity
+            if qty is not None and qty > 0 and qty % rules.size_increment != 0:
+                issues.append(OrderIssue("quantity", qty, f"a multiple of {rules.size_increment}"))
+        if issues:
+            raise OrderValidationError(issues)
+        make_px = instrument.make_price if instrument is not None else None
+        make_qty = instrument.make_qty if instrument is not None else None
+        self.modify_order(
+            order,
+            quantity=None
+            if command.quantity is None or make_qty is None
+            else make_qty(command.quantity),
+            price=None if command.price is None or make_px is None else make_px(command.price),
+            trigger_price=None
+            if command.trigger_price is None or make_px is None
+            else make_px(command.trigger_price),
+        )
+
+    def cancel(self, command: CancelOrder) -> None:
+        """Cancel one working order.
+
+        Raises
+        ------
+        UnknownOrderError, OrderNotOpenError
+        """
+        order = self._open_order(command.client_order_id)
+        self.cancel_order(order)
+
+    def cancel_all(self, command: CancelAllOrders | None = None) -> list[ClientOrderId]:
+        """Cancel working orders (this strategy's, or all with ``all_strategies``)."""
+        command = command or CancelAllOrders()
+        instrument_id = (
+            None if command.instrument_id is None else InstrumentId.from_str(command.instrument_id)
+        )
+        side = OrderSide.NO_ORDER_SIDE if command.side is None else OrderSide[command.side]
+        strategy_id = None if command.all_strategies else self.id
+        orders = self.cache.orders_open(
+            instrument_id=instrument_id, strategy_id=strategy_id, side=side
+        ) + self.cache.orders_emulated(
+            instrument_id=instrument_id, strategy_id=strategy_id, side=side
+        )
+        done: list[ClientOrderId] = []
+        for order in orders:
+            if order.client_order_id in done or order.is_closed:
+                continue
+            self.cancel_order(order)
+            done.append(order.client_order_id)
+        # Managed bracket exits not yet submitted die with their entry.
+        for entry_id in [i for i in self._pending if i in done]:
+            del self._pending[entry_id]
+        return done
+
+    def _open_order(self, client_order_id: str) -> Order:
+        order = self.cache.order(ClientOrderId(client_order_id))
+        if order is None:
+            raise UnknownOrderError(
+                f"no order {client_order_id} in this node",
+                field="client_order_id",
+                value=client_order_id,
+            )
+        if order.is_closed:
+            raise OrderNotOpenError(
+                f"order {client_order_id} is {order.status_string()} and can no longer change",
+                field="client_order_id",
+                value=client_order_id,
+            )
+        return order
+
+    # --- positions ------------------------------------------------------------------------
+
+    def close_position(self, command: ClosePosition) -> list[PositionId]:
+        """Close one position by id, or every open position of an instrument, at market.
+
+        Raises
+        ------
+        UnknownPositionError
+            If the position is unknown or closed, or the instrument has none open.
+        """
+        if command.position_id is not None:
+            position = self.cache.position(PositionId(command.position_id))
+            if position is None or position.is_closed:
+                raise UnknownPositionError(
+                    f"no open position {command.position_id}",
+                    field="position_id",
+                    value=command.position_id,
+                )
+            positions = [position]
+        elif command.instrument_id is not None:
+            positions = self.cache.positions_open(
+                instrument_id=InstrumentId.from_str(command.instrument_id)
+            )
+            if not positions:
+                raise UnknownPositionError(
+                    f"no open position in {command.instrument_id}",
+                    field="instrument_id",
+                    value=command.instrument_id,
+                )
+        else:
+            raise OrderValidationError([OrderIssue("", None, "a position_id or an instrument_id")])
+        for position in positions:
+            super().close_position(position, tags=["GATEWAY_CLOSE"])
+        return [p.id for p in positions]
+
+    def flatten_all(self, command: FlattenAll | None = None) -> dict[str, list[str]]:
+        """Cancel every working order and close every open position at market."""
+        command = command or FlattenAll()
+        canceled = self.cancel_all(CancelAllOrders(all_strategies=command.all_strategies))
+        strategy_id = None if command.all_strategies else self.id
+        closed = []
+        for position in self.cache.positions_open(strategy_id=strategy_id):
+            super().close_position(position, tags=["GATEWAY_FLATTEN"])
+            closed.append(position.id.value)
+        return {"canceled": [c.value for c in canceled], "closed": closed}
+
+    # --- any command ----------------------------------------------------------------------
+
+    def execute(self, command: AnyCommand) -> dict[str, Any]:
+        """Run any order command and return a JSON-safe result.
+
+        Returns ``{"ok": True, ...}`` with ``client_order_ids`` / ``position_ids`` /
+        ``canceled`` / ``closed`` as they apply. Errors propagate as exceptions (see the
+        module docstring) so the host can map them to its reply.
+        """
+        if isinstance(command, SubmitTicket):
+            ids = self.submit_ticket(command.ticket)
+            return {"ok": True, "client_order_ids": [i.value for i in ids]}
+        if isinstance(command, ModifyOrder):
+            self.modify(command)
+            return {"ok": True, "client_order_ids": [command.client_order_id]}
+        if isinstance(command, CancelOrder):
+            self.cancel(command)
+            return {"ok": True, "client_order_ids": [command.client_order_id]}
+        if isinstance(command, CancelAllOrders):
+            return {"ok": True, "canceled": [i.value for i in self.cancel_all(command)]}
+        if isinstance(command, ClosePosition):
+            return {"ok": True, "position_ids": [p.value for p in self.close_position(command)]}
+        return {"ok": True, **self.flatten_all(command)}
+
+    # --- managed brackets -----------------------------------------------------------------
+
+    def on_order_filled(self, event: OrderFilled) -> None:
+        """Submit managed bracket exits once their entry is completely filled."""
+        pending = self._pending.get(event.client_order_id)
+        order = self.cache.order(event.client_order_id)
+        if pending is not None and order is not None and order.is_closed:
+            self._submit_exits(order, pending)
+
+    def on_order_canceled(self, event: OrderCanceled) -> None:
+        """Protect a partial fill of a managed entry that was then canceled."""
+        self._entry_done(event.client_order_id)
+
+    def on_order_expired(self, event: OrderExpired) -> None:
+        """Protect a partial fill of a managed entry that then expired."""
+        self._entry_done(event.client_order_id)
+
+    def on_order_rejected(self, event: OrderRejected) -> None:
+        """Forget the exits of a rejected managed entry."""
+        self._pending.pop(event.client_order_id, None)
+
+    def on_order_denied(self, event: OrderDenied) -> None:
+        """Forget the exits of a denied managed entry."""
+        self._pending.pop(event.client_order_id, None)
+
+    def on_position_closed(self, event: PositionClosed) -> None:
+        """Cancel managed exits still working once their position is flat.
+
+        They are not reduce-only, so left alone they could open a new position.
+        """
+        for entry_id, exit_ids in list(self._managed_exits.items()):
+            entry = self.cache.order(entry_id)
+            if entry is None or entry.position_id != event.position_id:
+                continue
+            for exit_id in exit_ids:
+                exit_order = self.cache.order(exit_id)
+                if exit_order is not None and exit_order.is_open:
+                    self.cancel_order(exit_order)
+            del self._managed_exits[entry_id]
+
+    def _entry_done(self, client_order_id: ClientOrderId) -> None:
+        pending = self._pending.get(client_order_id)
+        if pending is None:
+            return
+        order = self.cache.order(client_order_id)
+        if order is not None and order.filled_qty.as_decimal() > 0:
+            self._submit_exits(order, pending)
+        else:
+            del self._pending[client_order_id]
+
+    def _submit_exits(self, entry: Order, pending: _PendingExits) -> None:
+        del self._pending[entry.client_order_id]
+        filled = entry.filled_qty.as_decimal()
+        ticket = pending.ticket.model_copy(update={"quantity": filled})
+        _, sl, tp = bracket_legs(ticket, children_reduce_only=False)
+        instrument = self.cache.instrument(entry.instrument_id)
+        exits = [
+            build_single(leg, self.order_factory, instrument=instrument, client_order_id=cid)
+            for leg, cid in ((sl, pending.sl_id), (tp, pending.tp_id))
+        ]
+        contingency = ContingencyType[pending.ticket.contingency_type]
+        order_list = link_oco(exits, self.order_factory, contingency)
+        self._managed_exits[entry.client_order_id] = (pending.sl_id, pending.tp_id)
+        self.submit_order_list(order_list, position_id=entry.position_id)
