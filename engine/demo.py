@@ -46,7 +46,7 @@ def demo_backtest() -> dict[str, Any]:
         "description": "EMA cross (10/20) on synthetic EUR/USD quotes, 10-second bid bars",
         "trader_id": "DEMO-001",
         "strategies": [_ema_cross()],
-        "venues": [_SIM_VENUE],
+        "venues": [dict(_SIM_VENUE, starting_balances=["1000000 USD"])],
         "data": [
             {
                 "catalog_path": "catalog",
@@ -65,7 +65,7 @@ def demo_sandbox() -> dict[str, Any]:
         "description": "EMA cross on an offline random-walk EUR/USD feed, sandbox execution",
         "trader_id": "DEMO-002",
         "strategies": [_ema_cross()],
-        "venues": [_SIM_VENUE],
+        "venues": [dict(_SIM_VENUE, starting_balances=["1000000 USD"])],
         "data_clients": [
             {
                 "name": "SIM",

@@ -20,9 +20,9 @@ def pass_workspace_option[F: Callable[..., Any]](func: F) -> F:
     """Add ``--workspace DIR`` (also ``$GATEWAY_HOME``) to a command or group."""
 
     def store(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
-        # ctx.obj is one dict shared by the whole command chain; the last given wins.
+        # Kept on the root context so `gateway -w A nodes list -w B` means B: the last wins.
         if value is not None:
-            ctx.ensure_object(dict)["workspace"] = value
+            ctx.find_root().ensure_object(dict)["workspace"] = value
 
     return click.option(
         "--workspace",
