@@ -65,9 +65,9 @@ def test_strategy_path_that_does_not_resolve(ws: Path) -> None:
 def test_negative_quantity_names_the_field_and_value(ws: Path) -> None:
     doc = demo_backtest()
     doc["strategies"][0]["config"]["trade_size"] = "-100000"
-    code, _, err = create(ws, doc, "--json")
-    assert code == 2
-    report = json.loads(_stdout_of(ws, doc))
+    r = gateway("nodes", "create", "-f", "-", "--json", workspace=ws, stdin=json_arg(doc))
+    assert r.code == 2
+    report = json.loads(r.out)
     assert report["ok"] is False
     assert {
         "path": "strategies[0].config.trade_size",
@@ -75,11 +75,10 @@ def test_negative_quantity_names_the_field_and_value(ws: Path) -> None:
         "value": "-100000",
         "severity": "error",
     } in report["issues"]
-    assert "nothing was saved" in create(ws, doc)[2]
-
-
-def _stdout_of(ws: Path, doc: object) -> str:
-    return gateway("nodes", "create", "-f", "-", "--json", workspace=ws, stdin=json_arg(doc)).out
+    code, _, err = create(ws, doc)
+    assert code == 2
+    assert "strategies[0].config.trade_size: expected a positive number (got '-100000')" in err
+    assert "nothing was saved" in err
 
 
 def test_config_from_a_newer_schema_version(ws: Path) -> None:
