@@ -200,6 +200,11 @@ def build_single(
 
     method = getattr(factory, t.type.lower())
     order: Order = method(**common)
+    if order.is_quote_quantity != t.quote_quantity:
+        # OrderFactory.market_to_limit (1.231) drops quote_quantity; restore it.
+        values = OrderInitialized.to_dict(order.init_event)
+        values["quote_quantity"] = t.quote_quantity
+        order = OrderUnpacker.from_init(OrderInitialized.from_dict(values))
     return order
 
 
