@@ -286,6 +286,11 @@ def format_ticket(ticket: AnyTicket) -> str:
         if kind == "TRAILING_STOP_LIMIT":
             words += ["limit-offset", _num(t.limit_offset)]
     elif kind == "BRACKET":
+        if (t.entry_type, t.sl_type, t.tp_type) not in (
+            ("MARKET", "STOP_MARKET", "LIMIT"),
+            ("LIMIT", "STOP_MARKET", "LIMIT"),
+        ):
+            raise ValueError("this bracket's leg types have no one-line form; send it as JSON")
         if t.entry_price is not None:
             words += ["entry", _num(t.entry_price)]
         words += ["sl", _num(t.sl_trigger_price), "tp", _num(t.tp_price)]
