@@ -302,6 +302,8 @@ def _build_issues(config: NodeConfig, workspace: Workspace) -> list[ConfigIssue]
             nautilus_build.trading_node_parts(config, workspace)
     except ClientUnavailable as exc:
         return [ConfigIssue("data_clients", str(exc))]
+    except ConfigInvalid as exc:  # a client builder's field-level issues (e.g. feed options)
+        return list(exc.issues)
     except Exception as exc:  # Nautilus raises many types; each is a config problem here
         return [ConfigIssue("", f"NautilusTrader rejected the config: {exc}")]
     return []

@@ -1,0 +1,152 @@
+"""A seeded random walk of quotes and trades for one instrument.
+
+The same seed gives the same prices, whatever the rate or the wall clock: only the
+timestamps come from the node's clock. Steps are log-normal (a price never goes below
+one increment), rounded to the instrument's price increment.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from nautilus_trader.core.data import Data
+    from nautilus_trader.model.data import Bar, BarType
+    from nautilus_trader.model.instruments import Instrument
+
+# Steps per history bar: enough for distinct open/high/low/close.
+_STEPS_PER_BAR = 10
+
+
+class RandomWalk:
+    """Quotes (and every ``trade_every``-th, a trade) for one instrument.
+
+    Parameters
+    ----------
+    instrument : Instrument
+        What is quoted; gives the price increment and precisions.
+    seed : int
+        Seed of this walk (the client mixes the instrument's index into it).
+    start_price : float
+        First mid price.
+    volatility_bp : float
+        Standard deviation of one step, in basis points.
+    spread_ticks : int
+        Bid/ask spread in price increments.
+    trade_every : int | None
+        One trade tick every N quotes; ``None`` for no trades.
+    """
+
+    def __init__(
+        self,
+        instrument: Instrument,
+        *,
+        seed: int,
+        start_price: float,
+        volatility_bp: float,
+        spread_ticks: int,
+        trade_every: int | None,
+    ) -> None:
+        from nautilus_trader.model.objects import Quantity
+
+        self.instrument = instrument
+        self._rng = np.random.default_rng(seed)
+        self._history_rng = np.random.default_rng([seed, 1])
+        self._increment = float(instrument.price_increment)
+        self._precision = instrument.price_precision
+        self._sigma = volatility_bp / 10_000.0
+        self._spread = spread_ticks
+        self._log_mid = float(np.log(max(start_price, self._increment * (spread_ticks + 1))))
+        self._start_log_mid = self._log_mid
+        self._trade_every = trade_every
+        self._count = 0
+        size = 1_000_000 if float(instrument.size_increment) >= 1 else 100
+        self._size = Quantity(size, instrument.size_precision)
+        self._trade_size = Quantity(size / 10, instrument.size_precision)
+
+    @property
+    def count(self) -> int:
+        """Quotes generated so far."""
+        return self._count
+
+    def _bids(self, log_mids: np.ndarray) -> np.ndarray:
+        # Bid in whole increments, at least one increment above zero.
+        ticks = np.floor(np.exp(log_mids) / self._increment) - self._spread // 2
+        return np.maximum(ticks, 1.0)
+
+    def next_ticks(self, n: int, ts_ns: int) -> list[Data]:
+        """Return the next ``n`` quotes (with their trades), stamped ``ts_ns``."""
+        from nautilus_trader.model.data import QuoteTick, TradeTick
+        from nautilus_trader.model.enums import AggressorSide
+        from nautilus_trader.model.identifiers import TradeId
+        from nautilus_trader.model.objects import Price
+
+        steps = self._rng.standard_normal(n) * self._sigma
+        log_mids = self._log_mid + np.cumsum(steps)
+        self._log_mid = float(log_mids[-1])
+        bids = self._bids(log_mids) * self._increment
+        asks = bids + self._spread * self._increment
+        sides = self._rng.random(n) < 0.5 if self._trade_every else None
+        out: list[Data] = []
+        iid, prec, size = self.instrument.id, self._precision, self._size
+        for i in range(n):
+            bid = Price(float(bids[i]), prec)
+            ask = Price(float(asks[i]), prec)
+            out.append(QuoteTick(iid, bid, ask, size, size, ts_ns, ts_ns))
+            self._count += 1
+            if self._trade_every and self._count % self._trade_every == 0:
+                buyer = bool(sides[i]) if sides is not None else True
+                out.append(
+                    TradeTick(
+                        iid,
+                        ask if buyer else bid,
+                        self._trade_size,
+                        AggressorSide.BUYER if buyer else AggressorSide.SELLER,
+                        TradeId(str(self._count)),
+                        ts_ns,
+                        ts_ns,
+                    )
+                )
+        return out
+
+    def history_bars(self, bar_type: BarType, step_ns: int, end_ns: int, count: int) -> list[Bar]:
+        """Return ``count`` bars closing every ``step_ns`` up to ``end_ns``.
+
+        The history ends at the walk's first price, so live bars continue it without a gap.
+        """
+        from nautilus_trader.model.data import Bar
+        from nautilus_trader.model.enums import PriceType
+        from nautilus_trader.model.objects import Price, Quantity
+
+        if count <= 0:
+            return []
+        steps = self._history_rng.standard_normal(count * _STEPS_PER_BAR) * self._sigma
+        # Walk backwards from the start price, then read it forwards.
+        log_mids = (self._start_log_mid - np.cumsum(steps))[::-1]
+        bids = self._bids(log_mids) * self._increment
+        offset = {
+            PriceType.BID: 0.0,
+            PriceType.ASK: float(self._spread),
+            PriceType.MID: self._spread / 2,
+        }.get(bar_type.spec.price_type, 0.0)
+        prices = (bids + offset * self._increment).reshape(count, _STEPS_PER_BAR)
+        volume = Quantity(float(self._size) * _STEPS_PER_BAR, self.instrument.size_precision)
+        prec = self._precision
+        bars = []
+        for i, row in enumerate(prices):
+            ts = end_ns - (count - 1 - i) * step_ns
+            bars.append(
+                Bar(
+                    bar_type,
+                    Price(float(row[0]), prec),
+                    Price(float(row.max()), prec),
+                    Price(float(row.min()), prec),
+                    Price(float(row[-1]), prec),
+                    volume,
+                    ts,
+                    ts,
+                )
+            )
+        return bars
