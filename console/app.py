@@ -1,0 +1,427 @@
+"""The console: a keyboard-driven Textual app over the engine's node manager.
+
+It embeds the engine in-process through :mod:`console.services`, drains the event feed on
+a timer (``settings.ui.refresh_hz``) and hands each pane one batch per tick. Blocking
+work (config files, validation, Nautilus imports) runs in thread workers.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.theme import Theme
+
+from console.commands import GatewayCommands
+from console.feed import FeedState, PaneBatch
+from console.screens.confirm import ConfirmModal
+from console.screens.keys import KeysModal
+from console.screens.main import MainScreen
+from console.screens.node_form import NodeFormScreen
+from console.screens.node_log import NodeLogScreen
+from console.screens.quit import QuitChoice, QuitModal
+from console.screens.results import ResultsScreen
+from console.screens.templates import TemplatePicker
+from console.services import Services, ServiceUnavailable, Template
+from console.settings import ConsoleSettings, SettingsLoad, save_settings
+from engine.config.issues import ConfigIssue
+from themes.loader import BUILTIN_DIR, BUILTIN_THEMES, DEFAULT_THEME, ThemeLoad, load_themes
+from widgets.alerts_table import AlertsTable
+from widgets.data import NodeRow
+from widgets.event_log import EventLog
+from widgets.metrics_pane import MetricsPane
+from widgets.node_list import NodeList
+from widgets.orders_table import OrdersTable
+from widgets.positions_table import PositionsTable
+
+CSS_FILE = BUILTIN_DIR / "console.tcss"
+
+
+class GatewayApp(App[None]):
+    """nautilus-gateway's console."""
+
+    TITLE = "nautilus-gateway"
+    CSS_PATH = str(CSS_FILE)
+    COMMANDS = App.COMMANDS | {GatewayCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "ctrl+q",
+            "quit",
+            "Quit",
+            tooltip="Quit (asks about live nodes)",
+            priority=True,
+            id="app.quit",
+        ),
+        Binding(
+            "ctrl+c",
+            "help_quit",
+            show=False,
+            system=True,
+            tooltip="How to quit",
+            id="app.help-quit",
+        ),
+        Binding(
+            "ctrl+p",
+            "command_palette",
+            "Commands",
+            priority=True,
+            tooltip="Every action, searchable",
+            id="app.palette",
+        ),
+        Binding(
+            "question_mark", "show_keys", "Keys", tooltip="Keys of the focused pane", id="app.keys"
+        ),
+        Binding(
+            "ctrl+t", "cycle_theme", "Theme", tooltip="Next theme (remembered)", id="app.theme"
+        ),
+    ]
+
+    def __init__(
+        self,
+        services: Services,
+        *,
+        settings: SettingsLoad | None = None,
+        settings_path: Path | None = None,
+        themes: ThemeLoad | None = None,
+        clock: Callable[[], float] = time.time,
+        watch_feed: bool = True,
+    ) -> None:
+        super().__init__()
+        self.services = services
+        self.settings_load = settings or SettingsLoad(ConsoleSettings())
+        self.settings: ConsoleSettings = self.settings_load.settings
+        self.settings_path = settings_path
+        self.theme_load = themes or load_themes()
+        self.clock = clock
+        self.watch_feed = watch_feed
+        self.feed_state = FeedState()
+        self.configs: list[NodeRow] = []
+        self.node_rows: list[NodeRow] = []
+        self.nodes_loaded = 0  # how many times the node list was loaded (tests wait on it)
+        self._main = MainScreen(self.settings.event_log.max_lines)
+        for theme in self.theme_load.themes:
+            self.register_theme(theme)
+
+    # -- start-up -----------------------------------------------------------------
+    def on_mount(self) -> None:
+        self.set_keymap(self.settings.keymap)
+        self.theme = self._initial_theme()
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
+        self.push_screen(self._main)
+        for error in self.theme_load.errors:
+            self.notify(f"theme file skipped: {error}", severity="warning", timeout=10)
+        if self.settings_load.error:
+            self.notify(
+                f"settings not used (defaults instead; the file is left as is): "
+                f"{self.settings_load.error}",
+                severity="error",
+                timeout=15,
+            )
+        self.refresh_nodes()
+        if self.watch_feed:
+            self.set_interval(1 / self.settings.ui.refresh_hz, self._tick)
+        self.set_interval(1.0, self._refresh_rows)
+
+    def _initial_theme(self) -> str:
+        wanted = self.settings.theme
+        if wanted in self.available_themes:
+            return wanted
+        self.notify(
+            f"theme {wanted!r} is not available (a bad or missing theme file?); "
+            f"using {DEFAULT_THEME}",
+            severity="warning",
+            timeout=10,
+        )
+        return DEFAULT_THEME
+
+    @property
+    def main(self) -> MainScreen:
+        return self._main
+
+    # -- nodes --------------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="nodes")
+    def refresh_nodes(self) -> None:
+        """Reload the node configs (files: off the loop) and show them."""
+        rows = self.services.list_nodes()
+        self.call_from_thread(self._set_configs, rows)
+
+    def _set_configs(self, rows: list[NodeRow]) -> None:
+        self.configs = rows
+        self.nodes_loaded += 1
+        self._refresh_rows()
+
+    def _refresh_rows(self) -> None:
+        now = self.clock()
+        rows = []
+        for row in self.configs:
+            status = self.feed_state.nodes.get(row.node_id)
+            if status is not None and status.mode in (None, row.mode):
+                state = status.state
+                if status.progress is not None and state == "running":
+                    state = f"running {status.progress:.0%}"
+                uptime = now - status.since_ns / 1e9 if status.since_ns else None
+                row = NodeRow(
+                    row.node_id,
+                    row.mode,
+                    state if row.state != "invalid" else "invalid",
+                    uptime_s=max(0.0, uptime) if uptime is not None else None,
+                    pnl=status.pnl,
+                    open_orders=self.feed_state.open_orders(row.node_id),
+                    run_id=status.run_id,
+                    problem=row.problem,
+                )
+            rows.append(row)
+        self.node_rows = rows
+        if self._main.is_mounted:
+            self._main.query_one(NodeList).set_rows(rows)
+
+    def show_pane(self, pane_id: str) -> None:
+        self.main.action_show_pane(pane_id)
+
+    def event_log_action(self, action: str) -> None:
+        self.show_pane("events")
+        getattr(self.main.query_one(EventLog), f"action_{action}")()
+
+    def node_action(self, action: str, row: NodeRow | None) -> None:
+        """Run a node action (from the node list's keys or the command palette)."""
+        if action == "create":
+            self._pick_template()
+            return
+        if row is None:
+            self.notify("no node selected: create one with n", severity="warning")
+            return
+        if action == "edit":
+            self._edit(row)
+        elif action == "validate":
+            self._validate(row)
+        elif action == "delete":
+            self._confirm_delete(row)
+        elif action == "log":
+            self.push_screen(NodeLogScreen(self.services, row.node_id))
+        elif action == "results":
+            self.push_screen(ResultsScreen(self.services, row.node_id))
+        elif action in {"launch", "stop", "restart"}:
+            self.run_worker(self._control(action, row), group="control", exit_on_error=False)
+
+    @work(thread=True, group="templates")
+    def _pick_template(self) -> None:
+        templates = self.services.templates()
+        self.call_from_thread(self.push_screen, TemplatePicker(templates), self._template_picked)
+
+    def _template_picked(self, template: Template | None) -> None:
+        if template is None:
+            return
+        doc = dict(template.doc)
+        taken = {r.node_id for r in self.configs}
+        base, n = doc["node_id"], 1
+        while f"{base}-{n}" in taken:
+            n += 1
+        doc["node_id"] = f"{base}-{n}"
+        self.push_screen(NodeFormScreen(self.services, doc, new=True), self._form_closed)
+
+    @work(thread=True, group="load")
+    def _edit(self, row: NodeRow) -> None:
+        try:
+            doc = self.services.load_doc(row.node_id, row.mode)
+        except (OSError, ValueError) as exc:
+            self.call_from_thread(
+                self.notify, f"cannot open {row.node_id}: {exc}", severity="error"
+            )
+            return
+        self.call_from_thread(
+            self.push_screen, NodeFormScreen(self.services, doc, new=False), self._form_closed
+        )
+
+    def _form_closed(self, saved: str | None) -> None:
+        if saved:
+            self.refresh_nodes()
+
+    @work(thread=True, group="validate")
+    def _validate(self, row: NodeRow) -> None:
+        self.call_from_thread(self.notify, f"validating {row.node_id}…", timeout=2)
+        try:
+            doc = self.services.load_doc(row.node_id, row.mode)
+            issues = self.services.check(doc, deep=True)
+        except (OSError, ValueError) as exc:
+            issues = [ConfigIssue("", str(exc))]
+        self.call_from_thread(self._validated, row, issues)
+
+    def _validated(self, row: NodeRow, issues: list[ConfigIssue]) -> None:
+        errors = [i for i in issues if i.severity == "error"]
+        if not issues:
+            self.notify(f"{row.node_id}: valid")
+            return
+        text = "\n".join(i.render() for i in issues[:6])
+        more = f"\n… {len(issues) - 6} more (e: edit)" if len(issues) > 6 else ""
+        self.notify(
+            f"{row.node_id}: {len(errors)} error(s), {len(issues) - len(errors)} warning(s)\n"
+            f"{text}{more}",
+            severity="error" if errors else "warning",
+            timeout=12,
+        )
+
+    def _confirm_delete(self, row: NodeRow) -> None:
+        if row.live:
+            self.notify(f"{row.node_id} is {row.state}: stop it first", severity="warning")
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._delete(row)
+
+        self.push_screen(
+            ConfirmModal(
+                f"Delete node {row.node_id} ({row.mode})? Its runs are kept.", "Delete", "Keep"
+            ),
+            answered,
+        )
+
+    @work(thread=True, group="delete")
+    def _delete(self, row: NodeRow) -> None:
+        try:
+            self.services.delete(row.node_id, row.mode)
+        except (OSError, KeyError, ValueError) as exc:
+            self.call_from_thread(self.notify, f"not deleted: {exc}", severity="error")
+            return
+        self.call_from_thread(self.notify, f"deleted {row.node_id} ({row.mode})")
+        self.call_from_thread(self.refresh_nodes)
+
+    async def _control(self, action: str, row: NodeRow) -> None:
+        try:
+            if action in {"stop", "restart"}:
+                await self.services.stop(row.node_id)
+                self.notify(f"stopping {row.node_id}")
+            if action in {"launch", "restart"}:
+                run_id = await self.services.launch(row.node_id, row.mode)
+                self.notify(f"launched {row.node_id} (run {run_id})")
+        except ServiceUnavailable as exc:
+            self.notify(f"cannot {action} {row.node_id}: {exc}", severity="error")
+        except Exception as exc:
+            self.notify(f"cannot {action} {row.node_id}: {exc}", severity="error", timeout=10)
+
+    # -- events -------------------------------------------------------------------
+    def _tick(self) -> None:
+        feed = self.services.feed()
+        if feed is None:
+            return
+        drained = feed.drain()
+        if drained.envelopes or drained.missed:
+            self.ingest(drained.envelopes, drained.missed)
+
+    def ingest(self, envelopes: list[Any], missed: int = 0) -> PaneBatch:
+        """Apply one batch of envelopes to every pane (one call per tick)."""
+        batch = self.feed_state.apply(envelopes, missed)
+        if batch:
+            self.apply_batch(batch)
+        return batch
+
+    def apply_batch(self, batch: PaneBatch) -> None:
+        main = self.main
+        with self.batch_update():
+            if batch.events:
+                main.query_one(EventLog).add_events(batch.events)
+            if batch.orders:
+                main.query_one(OrdersTable).upsert(batch.orders)
+            if batch.positions:
+                main.query_one(PositionsTable).upsert(batch.positions)
+            if batch.alerts:
+                main.query_one(AlertsTable).upsert(batch.alerts)
+            if batch.metrics:
+                main.query_one(MetricsPane).update_snapshots(batch.metrics)
+            if batch.nodes or batch.orders:
+                self._refresh_rows()
+        for node_id, run_id in batch.results:
+            self.notify(f"{node_id}: results of run {run_id} are ready (R opens them)")
+        if batch.missed:
+            self.notify(
+                f"{batch.missed} event(s) skipped to keep up; the journal has them",
+                severity="warning",
+            )
+
+    # -- keys, themes, settings ------------------------------------------------------
+    def action_show_keys(self) -> None:
+        screen = self.screen
+        pane = screen.focused_pane() if isinstance(screen, MainScreen) else None
+        rows: list[tuple[str, str, str, str, str]] = []
+        for key, active in self.active_bindings.items():
+            node = active.node
+            scope = (
+                "app"
+                if isinstance(node, App)
+                else (
+                    "screen"
+                    if isinstance(node, Screen)
+                    else (pane.id if pane else "pane") or "pane"
+                )
+            )
+            binding = active.binding
+            if binding.system:
+                continue
+            rows.append(
+                (
+                    scope,
+                    self.get_key_display(binding) or key,
+                    binding.description,
+                    active.tooltip or binding.tooltip,
+                    binding.id or "",
+                )
+            )
+        order = {"app": 2, "screen": 1}
+        rows.sort(key=lambda r: (order.get(r[0], 0), r[4], r[1]))
+        title = f"Keys · {pane.id} pane" if pane is not None else "Keys"
+        self.push_screen(KeysModal(title, rows))
+
+    def action_cycle_theme(self) -> None:
+        names = [n for n in BUILTIN_THEMES if n in self.available_themes]
+        names += sorted(t.name for t in self.theme_load.themes if t.name not in BUILTIN_THEMES)
+        index = names.index(self.theme) if self.theme in names else -1
+        self.theme = names[(index + 1) % len(names)]
+        self.notify(f"theme: {self.theme}", timeout=2)
+
+    def _theme_changed(self, theme: Theme) -> None:
+        if theme.name == self.settings.theme:
+            return
+        self.settings = self.settings.model_copy(update={"theme": theme.name})
+        self._save_settings(self.settings)
+
+    @work(thread=True, exclusive=True, group="settings")
+    def _save_settings(self, settings: ConsoleSettings) -> None:
+        if self.settings_path is None:
+            return
+        if not self.settings_load.writable:
+            self.call_from_thread(
+                self.notify,
+                "settings.json is invalid, so this change is not saved (fix or delete it)",
+                severity="warning",
+            )
+            return
+        try:
+            save_settings(self.settings_path, settings)
+        except OSError as exc:
+            self.call_from_thread(self.notify, f"settings not saved: {exc}", severity="error")
+
+    # -- quitting -----------------------------------------------------------------
+    async def action_quit(self) -> None:
+        live = [r.node_id for r in self.node_rows if r.live]
+        if not live:
+            await self._close_and_exit(stop_live=False)
+            return
+
+        async def chosen(choice: QuitChoice | None) -> None:
+            if choice in {"stop", "leave"}:
+                await self._close_and_exit(stop_live=choice == "stop")
+
+        await self.push_screen(QuitModal(live), chosen)
+
+    async def _close_and_exit(self, *, stop_live: bool) -> None:
+        try:
+            await self.services.close(stop_live=stop_live)
+        except Exception as exc:
+            self.log.error(f"closing services failed: {exc}")
+        self.exit()

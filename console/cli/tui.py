@@ -1,0 +1,28 @@
+"""`gateway` / `gateway console`: open the full-screen console."""
+
+from __future__ import annotations
+
+import click
+
+from console.cli.context import pass_workspace_option
+
+
+@click.command("console")
+@pass_workspace_option
+def console_command() -> None:
+    """Open the full-screen console (keyboard-driven; Ctrl+P lists every action)."""
+    from console.cli.context import get_workspace
+
+    workspace = get_workspace()
+    from console.app import GatewayApp
+    from console.services import WorkspaceServices
+    from console.settings import load_settings
+    from themes.loader import load_themes
+
+    app = GatewayApp(
+        WorkspaceServices(workspace),
+        settings=load_settings(workspace.settings_path),
+        settings_path=workspace.settings_path,
+        themes=load_themes(workspace.root / "themes"),
+    )
+    app.run()

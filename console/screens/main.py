@@ -1,0 +1,155 @@
+"""The main screen: node list, event log, orders, positions, metrics and risk alerts.
+
+Wide terminals (>= 140x40) show every pane in a grid; smaller ones show one pane at a
+time under a tab bar, switched with 1-6 or [ and ].
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Container
+from textual.events import Resize
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Footer, Static, Tab, Tabs
+
+from widgets.alerts_table import AlertsTable
+from widgets.event_log import EventLog
+from widgets.metrics_pane import MetricsPane
+from widgets.node_list import NodeList
+from widgets.orders_table import OrdersTable
+from widgets.positions_table import PositionsTable
+
+if TYPE_CHECKING:
+    from console.app import GatewayApp
+
+PANES: tuple[tuple[str, str], ...] = (
+    ("nodes", "Nodes"),
+    ("events", "Events"),
+    ("orders", "Orders"),
+    ("positions", "Positions"),
+    ("metrics", "Metrics"),
+    ("alerts", "Alerts"),
+)
+WIDE_MIN = (140, 40)
+
+
+class MainScreen(Screen[None]):
+    """Every pane of the console; node actions come from the node list's keys."""
+
+    BINDINGS = [
+        *[
+            Binding(
+                str(i + 1),
+                f"show_pane('{pane}')",
+                label,
+                show=False,
+                tooltip=f"Show and focus the {label.lower()} pane",
+                id=f"pane.{pane}",
+            )
+            for i, (pane, label) in enumerate(PANES)
+        ],
+        Binding(
+            "right_square_bracket",
+            "cycle_pane(1)",
+            "Next pane",
+            show=False,
+            tooltip="Show the next pane",
+            id="pane.next",
+        ),
+        Binding(
+            "left_square_bracket",
+            "cycle_pane(-1)",
+            "Previous pane",
+            show=False,
+            tooltip="Show the previous pane",
+            id="pane.previous",
+        ),
+    ]
+
+    def __init__(self, event_log_lines: int = 5000) -> None:
+        super().__init__(id="main")
+        self.event_log_lines = event_log_lines
+        self.current = "nodes"
+
+    @property
+    def gateway(self) -> GatewayApp:
+        from console.app import GatewayApp
+
+        assert isinstance(self.app, GatewayApp)
+        return self.app
+
+    def compose(self) -> ComposeResult:
+        yield Static(self.app.title, id="title-bar")
+        yield Tabs(
+            *[Tab(f"{i + 1} {label}", id=f"tab-{pane}") for i, (pane, label) in enumerate(PANES)],
+            id="pane-tabs",
+        )
+        with Container(id="deck"):
+            yield NodeList(id="nodes", classes="pane")
+            yield EventLog(self.event_log_lines, id="events", classes="pane")
+            yield MetricsPane(id="metrics", classes="pane")
+            yield OrdersTable(id="orders", classes="pane")
+            yield PositionsTable(id="positions", classes="pane")
+            yield AlertsTable(id="alerts", classes="pane")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(Tabs).can_focus = False
+        self._layout(self.size.width, self.size.height)
+        self.action_show_pane("nodes")
+
+    def on_resize(self, event: Resize) -> None:
+        self._layout(event.size.width, event.size.height)
+
+    @property
+    def wide(self) -> bool:
+        return self.has_class("-wide")
+
+    def _layout(self, width: int, height: int) -> None:
+        self.set_class(width >= WIDE_MIN[0] and height >= WIDE_MIN[1], "-wide")
+
+    def pane(self, pane_id: str) -> Widget:
+        return self.query_one(f"#{pane_id}")
+
+    def focused_pane(self) -> Widget | None:
+        """The pane holding the focus, if any."""
+        node = self.focused
+        while node is not None and not (isinstance(node, Widget) and node.has_class("pane")):
+            node = node.parent if isinstance(node.parent, Widget) else None
+        return node
+
+    # -- actions ------------------------------------------------------------------
+    def action_show_pane(self, pane_id: str) -> None:
+        self.current = pane_id
+        for pane, _label in PANES:
+            self.pane(pane).set_class(pane == pane_id, "-current")
+        tabs = self.query_one(Tabs)
+        if tabs.active != f"tab-{pane_id}":
+            tabs.active = f"tab-{pane_id}"
+        self.pane(pane_id).focus()
+
+    def action_cycle_pane(self, step: int) -> None:
+        ids = [p for p, _ in PANES]
+        current = self.focused_pane()
+        index = (
+            ids.index(current.id)
+            if current is not None and current.id in ids
+            else (ids.index(self.current))
+        )
+        self.action_show_pane(ids[(index + step) % len(ids)])
+
+    @on(Tabs.TabActivated)
+    def _tab(self, event: Tabs.TabActivated) -> None:
+        pane = (event.tab.id or "tab-nodes").removeprefix("tab-")
+        if pane != self.current:
+            self.action_show_pane(pane)
+
+    @on(NodeList.ActionRequested)
+    def _node_action(self, event: NodeList.ActionRequested) -> None:
+        event.stop()
+        self.gateway.node_action(event.action, event.row)

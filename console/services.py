@@ -1,0 +1,318 @@
+"""The console's one door to the engine: configs, node control, runs and the event feed.
+
+Every method here may block (files, Nautilus imports, validation), so the console calls
+them from thread workers; the async ones (node control) run on the app loop and only
+await. When a part of the engine is not available, its methods raise ServiceUnavailable
+and the console says so instead of failing.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from engine.config.issues import ConfigInvalid, ConfigIssue
+from engine.config.store import ConfigStore
+from engine.config.validate import validate_node
+from engine.workspace import Workspace
+from widgets.data import NodeRow
+
+REPORT_ROW_LIMIT = 2000
+
+
+class ServiceUnavailable(RuntimeError):
+    """The engine part behind an action is not installed or not running."""
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """A node template the user can start from."""
+
+    name: str
+    description: str
+    doc: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """One results report as a table."""
+
+    name: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    truncated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RunResults:
+    """A run's state, statistics and reports."""
+
+    node_id: str
+    run_id: str
+    state: str
+    stats: tuple[tuple[str, str], ...] = ()
+    reports: tuple[Report, ...] = ()
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LiveNode:
+    """What the node manager knows of one node's current run."""
+
+    node_id: str
+    mode: str
+    state: str
+    run_id: str
+    started_ns: int | None = None
+
+
+@dataclass(slots=True)
+class FeedDrain:
+    """What one drain of the event feed returned: envelopes and missed ranges."""
+
+    envelopes: list[Any] = field(default_factory=list)
+    missed: int = 0
+
+
+class EventFeed(Protocol):
+    """A non-blocking source of envelopes (an EventBus subscription)."""
+
+    def drain(self) -> FeedDrain: ...
+
+
+class Services(Protocol):
+    """What the console needs from the engine."""
+
+    workspace: Workspace
+
+    def list_nodes(self) -> list[NodeRow]: ...
+    def templates(self) -> list[Template]: ...
+    def load_doc(self, node_id: str, mode: str) -> dict[str, Any]: ...
+    def check(self, doc: dict[str, Any], *, deep: bool) -> list[ConfigIssue]: ...
+    def save(self, doc: dict[str, Any], *, new: bool) -> list[ConfigIssue]: ...
+    def delete(self, node_id: str, mode: str) -> None: ...
+    def node_log(self, node_id: str, limit: int = 500) -> list[str]: ...
+    def latest_results(self, node_id: str) -> RunResults | None: ...
+    async def launch(self, node_id: str, mode: str) -> str: ...
+    async def stop(self, node_id: str) -> None: ...
+    async def live_nodes(self) -> list[LiveNode]: ...
+    def feed(self) -> EventFeed | None: ...
+    async def close(self, *, stop_live: bool) -> None: ...
+
+
+class BusFeed:
+    """The console's subscription to the EventBus, drained by the UI timer."""
+
+    def __init__(self, subscription: Any) -> None:
+        self.subscription = subscription
+
+    def drain(self) -> FeedDrain:
+        from engine.events.envelope import Gap
+
+        out = FeedDrain()
+        for item in self.subscription.drain():
+            if isinstance(item, Gap):
+                out.missed += item.count
+            else:
+                out.envelopes.append(item)
+        return out
+
+
+class WorkspaceServices:
+    """Services over a workspace: the config store, run directories and the NodeManager.
+
+    The EventBus is the manager's when it has one, else our own (which tools such as the
+    ingest benchmark publish to); the console subscribes to it once, as ``console``.
+    """
+
+    def __init__(self, workspace: Workspace, *, bus: Any = None, max_queue: int = 50_000) -> None:
+        self.workspace = workspace
+        self.store = ConfigStore(workspace)
+        self._manager: Any = None
+        if bus is None:
+            from engine.bus import EventBus
+
+            bus = EventBus()
+        self.bus = bus
+        self._feed: EventFeed | None = BusFeed(bus.subscribe("console", max_queue=max_queue))
+
+    # -- configs (blocking: call from a thread worker) ---------------------------------
+    def list_nodes(self) -> list[NodeRow]:
+        rows = []
+        for stored in self.store.all(deep=False):
+            problem = None
+            if not stored.ok:
+                errors = [i for i in stored.issues if i.severity == "error"]
+                problem = errors[0].render() if errors else "invalid"
+            rows.append(
+                NodeRow(
+                    stored.node_id,
+                    stored.mode,
+                    "invalid" if problem else "idle",
+                    problem=problem,
+                )
+            )
+        return rows
+
+    def templates(self) -> list[Template]:
+        from engine.demo import DEMO_NODES
+
+        out = []
+        for make in DEMO_NODES:
+            doc = make()
+            out.append(Template(f"{doc['mode']}: {doc['node_id']}", doc["description"], doc))
+        return out
+
+    def load_doc(self, node_id: str, mode: str) -> dict[str, Any]:
+        path = self.store.path_for(node_id, mode)
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise ConfigInvalid([ConfigIssue("", "expected a JSON object")], str(path))
+        return data
+
+    def check(self, doc: dict[str, Any], *, deep: bool) -> list[ConfigIssue]:
+        return validate_node(doc, self.workspace, deep=deep).issues
+
+    def save(self, doc: dict[str, Any], *, new: bool) -> list[ConfigIssue]:
+        """Validate deeply and store; raise ConfigInvalid (nothing written) on errors."""
+        report = self.store.save(doc, overwrite=not new, deep=True)
+        return report.issues
+
+    def delete(self, node_id: str, mode: str) -> None:
+        self.store.delete(node_id, mode)
+
+    # -- runs (blocking) -------------------------------------------------------------
+    def node_log(self, node_id: str, limit: int = 500) -> list[str]:
+        from engine import runs
+
+        run = runs.latest_run(self.workspace, node_id)
+        if run is None:
+            return []
+        for name in (runs.LOG_FILE, runs.HOST_OUTPUT):
+            path = run.path / name
+            if path.is_file():
+                return [_log_text(line) for line in _tail(path, limit)]
+        return []
+
+    def latest_results(self, node_id: str) -> RunResults | None:
+        from engine import runs
+
+        run = runs.latest_run(self.workspace, node_id)
+        if run is None:
+            return None
+        return read_results(run.path, node_id, run.run_id, run.meta.state, run.meta.error)
+
+    # -- node control (async, on the app loop) -------------------------------------------
+    def _require_manager(self) -> Any:
+        if self._manager is None:
+            try:
+                from engine.manager import NodeManager  # type: ignore[import-not-found,import-untyped,unused-ignore]
+            except ImportError as exc:
+                raise ServiceUnavailable(
+                    "the node manager is not available in this build yet"
+                ) from exc
+            self._manager = NodeManager(self.workspace)
+        return self._manager
+
+    async def launch(self, node_id: str, mode: str) -> str:
+        manager = self._require_manager()
+        run = await manager.launch(node_id, mode)
+        return str(getattr(run, "run_id", run))
+
+    async def stop(self, node_id: str) -> None:
+        await self._require_manager().stop(node_id)
+
+    async def live_nodes(self) -> list[LiveNode]:
+        if self._manager is None:
+            return []
+        out = []
+        for run in self._manager.runs():
+            meta = getattr(run, "meta", run)
+            out.append(LiveNode(meta.node_id, meta.mode, meta.state, meta.run_id, started_ns=None))
+        return out
+
+    def feed(self) -> EventFeed | None:
+        return self._feed
+
+    async def close(self, *, stop_live: bool) -> None:
+        if self._manager is None:
+            return
+        if stop_live:
+            for node in await self.live_nodes():
+                if node.state in {"starting", "running"}:
+                    await self._manager.stop(node.node_id)
+        closer: Callable[[], Any] | None = getattr(self._manager, "detach_all", None)
+        if closer is not None:
+            result = closer()
+            if hasattr(result, "__await__"):
+                await result
+
+
+def read_results(
+    path: Path, node_id: str, run_id: str, state: str, error: str | None = None
+) -> RunResults:
+    """Read ``stats.json`` and the CSV reports of a run directory."""
+    from engine import runs
+
+    stats_doc = runs.read_json(path / runs.STATS_FILE) or {}
+    stats = tuple(_flatten_stats(stats_doc))
+    reports = []
+    for name, filename in runs.REPORTS.items():
+        file = path / filename
+        if file.is_file():
+            reports.append(_read_csv(name, file))
+    return RunResults(node_id, run_id, state, stats, tuple(reports), error)
+
+
+def _flatten_stats(data: Any, prefix: str = "") -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            out += _flatten_stats(value, f"{prefix}.{key}" if prefix else str(key))
+    elif isinstance(data, list):
+        out.append((prefix, ", ".join(str(v) for v in data)))
+    else:
+        out.append((prefix, "-" if data is None else str(data)))
+    return out
+
+
+def _read_csv(name: str, path: Path) -> Report:
+    with path.open(newline="", encoding="utf-8") as fh:
+        reader = csv.reader(fh)
+        header = tuple(next(reader, []))
+        rows = []
+        truncated = False
+        for i, row in enumerate(reader):
+            if i >= REPORT_ROW_LIMIT:
+                truncated = True
+                break
+            rows.append(tuple(row))
+    return Report(name, header, tuple(rows), truncated)
+
+
+def _tail(path: Path, limit: int) -> list[str]:
+    with path.open("rb") as fh:
+        fh.seek(0, 2)
+        size = fh.tell()
+        fh.seek(max(0, size - 256 * limit))
+        data = fh.read().decode("utf-8", errors="replace")
+    return data.splitlines()[-limit:]
+
+
+def _log_text(line: str) -> str:
+    # Nautilus's JSON log lines: {"timestamp", "level", "component", "message"}.
+    if line.startswith("{"):
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            return line
+        if isinstance(rec, dict):
+            return (
+                f"{rec.get('timestamp', '')} {rec.get('level', '')} "
+                f"{rec.get('component', '')}: {rec.get('message', '')}"
+            )
+    return line

@@ -1,0 +1,98 @@
+"""Fixtures for console tests: a demo workspace, a frozen clock, a fixed event stream."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from console.app import GatewayApp
+from console.services import WorkspaceServices
+from console.settings import load_settings
+from engine.demo import init_demo
+from engine.events.envelope import Envelope
+from engine.workspace import Workspace
+from themes.loader import load_themes
+
+T0_NS = 1_767_225_600_000_000_000  # 2026-01-01T00:00:00Z
+FROZEN_NOW = T0_NS / 1e9 + 3723.0  # one hour, two minutes, three seconds later
+
+
+def sample_envelopes() -> list[Envelope]:
+    """A fixed stream: a sandbox node starting, orders, a fill, a position, risk, metrics."""
+
+    def env(seq: int, kind: str, type_: str, payload: dict[str, object]) -> Envelope:
+        return Envelope(seq, T0_NS + seq * 250_000_000, "demo-sandbox", "run-1", kind, type_,
+                        payload)
+
+    order = {"client_order_id": "O-0001", "instrument_id": "EUR/USD.SIM", "order_side": "BUY",
+             "order_type": "MARKET", "quantity": "100000"}
+    out = [
+        env(1, "node", "NodeStateChanged", {"state": "starting", "previous": "created",
+                                            "mode": "sandbox"}),
+        env(2, "node", "NodeStateChanged", {"state": "running", "previous": "starting",
+                                            "mode": "sandbox"}),
+        env(3, "log", "LogLine", {"level": "INFO", "component": "TradingNode",
+                                  "message": "RUNNING"}),
+        env(4, "order", "OrderInitialized", order),
+        env(5, "order", "OrderSubmitted", {"client_order_id": "O-0001"}),
+        env(6, "order", "OrderAccepted", {"client_order_id": "O-0001"}),
+        env(7, "order", "OrderFilled", {"client_order_id": "O-0001", "last_qty": "100000",
+                                        "last_px": "1.10012"}),
+        env(8, "position", "PositionOpened", {"position_id": "EUR/USD.SIM-EMACross-000",
+                                              "instrument_id": "EUR/USD.SIM", "side": "LONG",
+                                              "quantity": "100000", "avg_px_open": "1.10012",
+                                              "unrealized_pnl": "12.00 USD",
+                                              "realized_pnl": "-2.00 USD"}),
+        env(9, "order", "OrderInitialized", {**order, "client_order_id": "O-0002",
+                                             "order_side": "SELL", "order_type": "LIMIT",
+                                             "price": "1.10500"}),
+        env(10, "order", "OrderAccepted", {"client_order_id": "O-0002"}),
+        env(11, "order", "OrderDenied", {"client_order_id": "O-0003", "instrument_id":
+                                         "EUR/USD.SIM", "reason": "max_notional_per_order"}),
+        env(12, "risk", "TradingStateChanged", {"state": "REDUCING"}),
+        env(13, "log", "LogLine", {"level": "WARNING", "component": "RiskEngine",
+                                   "message": "trading state REDUCING"}),
+        env(14, "log", "LogLine", {"level": "ERROR", "component": "ExecEngine",
+                                   "message": "order O-0003 denied"}),
+        env(15, "alert", "RiskAlert", {"severity": "warning",
+                                       "message": "drawdown 2.1% over 1.5% limit"}),
+    ]
+    for i, equity in enumerate((1_000_000, 1_000_040, 999_980, 1_000_120, 1_000_010)):
+        out.append(env(16 + i, "metric", "Metrics", {"equity": float(equity),
+                                                     "total_pnl": f"{equity - 1_000_000} USD",
+                                                     "orders": 2}))
+    return out
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Workspace:
+    ws = Workspace(tmp_path / ".gateway").ensure()
+    init_demo(ws)
+    return ws
+
+
+AppFactory = Callable[..., GatewayApp]
+
+
+@pytest.fixture
+def make_app(workspace: Workspace) -> AppFactory:
+    """Build a console on the demo workspace with a frozen clock."""
+
+    def make(theme: str | None = None, events: bool = False) -> GatewayApp:
+        settings = load_settings(workspace.settings_path)
+        if theme is not None:
+            settings = type(settings)(settings.settings.model_copy(update={"theme": theme}))
+        app = GatewayApp(
+            WorkspaceServices(workspace),
+            settings=settings,
+            settings_path=workspace.settings_path,
+            themes=load_themes(workspace.root / "themes"),
+            clock=lambda: FROZEN_NOW,
+        )
+        if events:
+            app.preload = sample_envelopes()  # type: ignore[attr-defined]
+        return app
+
+    return make

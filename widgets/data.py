@@ -1,0 +1,121 @@
+"""Plain data the widgets display: immutable rows built by the console from engine events.
+
+Widgets never see engine objects; the console translates envelopes into these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+EVENT_KINDS = (
+    "order",
+    "position",
+    "account",
+    "risk",
+    "system",
+    "node",
+    "log",
+    "metric",
+    "alert",
+    "progress",
+    "result",
+)
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+_LEVEL_SHORT = {"WARNING": "WARN", "CRITICAL": "CRIT"}
+
+
+@dataclass(frozen=True, slots=True)
+class NodeRow:
+    """One node in the node list."""
+
+    node_id: str
+    mode: str
+    state: str  # idle, starting, running, stopping, stopped, completed, failed, invalid
+    uptime_s: float | None = None
+    pnl: str | None = None
+    open_orders: int = 0
+    run_id: str | None = None
+    problem: str | None = None  # why the config is invalid, when it is
+
+    @property
+    def key(self) -> str:
+        return f"{self.node_id}/{self.mode}"
+
+    @property
+    def live(self) -> bool:
+        return self.state in {"starting", "running", "stopping"}
+
+
+@dataclass(frozen=True, slots=True)
+class EventLine:
+    """One event as the event log shows it."""
+
+    seq: int
+    ts_ns: int
+    node_id: str
+    kind: str
+    type: str
+    text: str
+    level: str = "INFO"
+
+    def render(self) -> str:
+        secs, nanos = divmod(self.ts_ns, 1_000_000_000)
+        hh, rem = divmod(secs % 86_400, 3600)
+        mm, ss = divmod(rem, 60)
+        stamp = f"{hh:02d}:{mm:02d}:{ss:02d}.{nanos // 1_000_000:03d}"
+        level = _LEVEL_SHORT.get(self.level, self.level[:5])
+        return f"{stamp} {level:<5} {self.node_id:<14.14} {self.kind:<8} {self.text}"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRow:
+    """A working or recently closed order."""
+
+    client_order_id: str
+    node_id: str
+    instrument_id: str
+    side: str
+    type: str
+    quantity: str
+    price: str
+    filled: str
+    status: str
+    ts_ns: int = 0
+
+    @property
+    def closed(self) -> bool:
+        return self.status in {"FILLED", "CANCELED", "REJECTED", "DENIED", "EXPIRED"}
+
+
+@dataclass(frozen=True, slots=True)
+class PositionRow:
+    """An open or recently closed position."""
+
+    position_id: str
+    node_id: str
+    instrument_id: str
+    side: str
+    quantity: str
+    avg_px: str
+    unrealized_pnl: str
+    realized_pnl: str
+
+
+@dataclass(frozen=True, slots=True)
+class MetricSnapshot:
+    """The latest metrics of one node: named values and a short history to plot."""
+
+    node_id: str
+    values: tuple[tuple[str, str], ...] = ()
+    equity_history: tuple[float, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRow:
+    """A risk alert: a denied order, a trading-state change, a limit breach."""
+
+    seq: int
+    ts_ns: int
+    node_id: str
+    severity: str  # info, warning, error
+    message: str
