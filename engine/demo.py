@@ -100,4 +100,8 @@ def init_demo(workspace: Workspace, *, overwrite: bool = False) -> list[str]:
             continue
         store.save(doc, deep=False)
         created.append(f"node {doc['node_id']} ({doc['mode']})")
+    from engine.data import write_demo_catalog
+
+    if (written := write_demo_catalog(workspace, overwrite=overwrite)) is not None:
+        created.append(f"catalog {written.instrument_id} ({written.n_ticks} quote ticks)")
     return created

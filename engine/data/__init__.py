@@ -1,0 +1,19 @@
+"""Synthetic market data for offline backtests and benchmarks."""
+
+from engine.data.synth import (
+    DEMO_TICKS,
+    SynthResult,
+    catalog_has_instrument,
+    synth,
+    test_instrument,
+    write_demo_catalog,
+)
+
+__all__ = [
+    "DEMO_TICKS",
+    "SynthResult",
+    "catalog_has_instrument",
+    "synth",
+    "test_instrument",
+    "write_demo_catalog",
+]

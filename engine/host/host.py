@@ -1,0 +1,261 @@
+"""The node host process: one node, one kernel, one journal, one channel.
+
+Lifecycle events (``NodeStateChanged``): ``created -> starting -> running -> stopping ->
+stopped | completed | failed``. Every event is journaled before a client sees it (the
+channel does that). ``meta.json`` in the run directory follows the state; on failure the
+error goes out as a ``NodeError`` event and into ``error.json``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import threading
+import traceback
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from engine.channel import HostChannel
+from engine.host.events import (
+    BACKTEST_PROGRESS,
+    BACKTEST_RESULT,
+    NODE_ERROR,
+    NODE_STATE_CHANGED,
+    TERMINAL_STATES,
+)
+from engine.host.logtail import LogTailer
+from engine.host.paths import pid_file, socket_path
+from engine.journal import JournalWriter
+from engine.runs import (
+    ERROR_FILE,
+    LOG_FILE,
+    jsonable,
+    read_meta,
+    run_path,
+    update_meta,
+    utc_now_iso,
+    write_json,
+)
+from engine.workspace import Workspace
+
+EXIT_COMPLETED = 0
+EXIT_FAILED = 1
+EXIT_STOPPED = 0  # a requested stop is not a failure
+
+
+class NodeHost:
+    """Run one node in this process and report everything it does.
+
+    Parameters
+    ----------
+    workspace
+        The workspace the node's config, catalog and runs live in.
+    node_id, run_id, mode
+        Which node, which run (its directory exists: the manager made it), which mode.
+    """
+
+    def __init__(self, workspace: Workspace, node_id: str, run_id: str, mode: str) -> None:
+        self.workspace = workspace
+        self.node_id = node_id
+        self.run_id = run_id
+        self.mode = mode
+        self.run_dir = run_path(workspace, node_id, run_id)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.state = "created"
+        self._stop = threading.Event()
+        self._error: dict[str, Any] | None = None
+        self._state_lock = threading.Lock()
+        self.journal = JournalWriter(self.run_dir, node_id, run_id)
+        self.socket = socket_path(workspace, node_id)
+        self.channel = HostChannel(self.socket, self.journal)
+        self.tailer = LogTailer(self.run_dir / LOG_FILE, self.publish)
+
+    # -- events ------------------------------------------------------------------------
+    def publish(
+        self, kind: str, type: str, payload: dict[str, Any], ts_ns: int | None = None
+    ) -> Any:
+        """Journal and send one event; a payload msgspec cannot encode is made JSON-able."""
+        try:
+            return self.channel.publish(kind, type, payload, ts_ns)
+        except TypeError:
+            return self.channel.publish(kind, type, jsonable(payload), ts_ns)
+
+    def set_state(self, state: str, reason: str | None = None) -> None:
+        with self._state_lock:
+            previous, self.state = self.state, state
+            changes: dict[str, Any] = {"state": state}
+            if state in TERMINAL_STATES:
+                changes["ended"] = utc_now_iso()
+            with contextlib.suppress(Exception):  # meta is informative; events are the truth
+                update_meta(self.run_dir, **changes)
+        self.publish(
+            "node",
+            NODE_STATE_CHANGED,
+            {
+                "state": state,
+                "previous": previous,
+                "mode": self.mode,
+                "pid": os.getpid(),
+                "reason": reason,
+            },
+        )
+
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    def request_stop(self, reason: str = "stop requested") -> None:
+        if not self._stop.is_set() and self.state not in TERMINAL_STATES:
+            self._stop.set()
+            self.set_state("stopping", reason)
+
+    # -- commands ----------------------------------------------------------------------
+    def handle_command(self, command: dict[str, Any]) -> dict[str, Any]:
+        """Serve a client's command: ``status`` and ``stop`` (more with live nodes)."""
+        name = command.get("cmd") or command.get("command")
+        if name == "status":
+            return {"ok": True, "state": self.state, "run_id": self.run_id, "pid": os.getpid()}
+        if name == "stop":
+            self.request_stop("stop requested by a client")
+            return {"ok": True, "state": self.state}
+        return {"ok": False, "error": f"unknown command {name!r}; expected status or stop"}
+
+    # -- the run -------------------------------------------------------------------------
+    def run(self) -> int:
+        """Run the node to its end; return the process exit code."""
+        self.channel.set_command_handler(self.handle_command)
+        self.channel.start()
+        self._write_pid_file()
+        signal.signal(signal.SIGTERM, self._on_sigterm)
+        with contextlib.suppress(Exception):
+            update_meta(self.run_dir, pid=os.getpid())
+        self.set_state("created")
+        self.tailer.start()
+        code = EXIT_FAILED
+        try:
+            self.set_state("starting")
+            code = self._run_node()
+        except BaseException as exc:  # anything, even SystemExit, ends the run as failed
+            code = self._fail(exc)
+        finally:
+            self._finish(code)
+        return code
+
+    def _run_node(self) -> int:
+        from engine.config.store import ConfigStore
+
+        node = ConfigStore(self.workspace).get(self.node_id, self.mode)
+        if node.mode.value != "backtest":
+            raise NotImplementedError(f"mode {node.mode.value}: only backtest nodes run here yet")
+        from engine.host.backtest import run_backtest
+        from engine.host.results import write_results
+
+        outcome = run_backtest(
+            node,
+            self.workspace,
+            self.run_dir,
+            self.publish,
+            on_running=lambda: self.set_state("running"),
+            stop_requested=self.stop_requested,
+        )
+        stats = write_results(
+            outcome.engine,
+            outcome.result,
+            [v.name for v in node.venues],
+            self.run_dir,
+            run_wall_s=outcome.run_wall_s,
+        )
+        if not outcome.stopped:
+            self.publish(
+                "progress",
+                BACKTEST_PROGRESS,
+                {
+                    "fraction": 1.0,
+                    "sim_ts_ns": None,
+                    "start_ns": None,
+                    "end_ns": None,
+                    "elapsed_s": outcome.run_wall_s,
+                },
+            )
+        self.publish("result", BACKTEST_RESULT, stats)
+        with contextlib.suppress(Exception):
+            outcome.engine.dispose()
+        return EXIT_STOPPED if outcome.stopped else EXIT_COMPLETED
+
+    def _fail(self, exc: BaseException) -> int:
+        from engine.config.issues import ConfigInvalid
+        from engine.host.backtest import HostError
+
+        error: dict[str, Any] = {
+            "error": type(exc).__name__,
+            "message": str(exc) or type(exc).__name__,
+            "phase": getattr(exc, "phase", "run"),
+            "field": getattr(exc, "field", None),
+            "traceback": "".join(traceback.format_exception(exc)),
+        }
+        if isinstance(exc, ConfigInvalid):
+            error["phase"] = "config"
+            error["issues"] = [i.to_dict() for i in exc.issues]
+        if not isinstance(exc, HostError) and exc.__cause__ is not None and error["phase"] != "run":
+            error["cause"] = repr(exc.__cause__)
+        self._error = error
+        return EXIT_FAILED
+
+    def _finish(self, code: int) -> None:
+        # Drain Nautilus's log first so the last log lines precede the final state.
+        with contextlib.suppress(Exception):
+            self.tailer.stop()
+        error = self._error
+        if error is not None:
+            error["log_tail"] = self.tailer.last_lines(20)
+            with contextlib.suppress(Exception):
+                write_json(self.run_dir / ERROR_FILE, error)
+            self.publish("node", NODE_ERROR, error)
+            with contextlib.suppress(Exception):
+                update_meta(self.run_dir, error=error["message"])
+            self.set_state("failed", error["message"])
+        elif self._stop.is_set():
+            self.set_state("stopped", "stopped on request")
+        else:
+            self.set_state("completed")
+        with contextlib.suppress(Exception):
+            update_meta(self.run_dir, exit_code=code)
+        with contextlib.suppress(Exception):
+            self.journal.flush()
+        with contextlib.suppress(Exception):
+            self.channel.close()
+        with contextlib.suppress(Exception):
+            self.journal.close()
+        self._remove_pid_file()
+
+    def _on_sigterm(self, _signum: int, _frame: FrameType | None) -> None:
+        self.request_stop("SIGTERM")
+
+    # -- pid file ------------------------------------------------------------------------
+    def _write_pid_file(self) -> None:
+        from engine.atomic import atomic_write_text
+
+        meta = read_meta(self.run_dir)
+        data = {
+            "node_id": self.node_id,
+            "run_id": self.run_id,
+            "mode": self.mode,
+            "pid": os.getpid(),
+            "socket": str(self.socket),
+            "started": meta.started if meta else utc_now_iso(),
+            "run_dir": str(self.run_dir),
+        }
+        atomic_write_text(pid_file(self.workspace, self.node_id), json.dumps(data) + "\n", 0o600)
+
+    def _remove_pid_file(self) -> None:
+        path = pid_file(self.workspace, self.node_id)
+        with contextlib.suppress(OSError, ValueError):
+            if json.loads(path.read_text()).get("run_id") == self.run_id:
+                path.unlink()
+
+
+def main_host(workspace: Path, node_id: str, run_id: str, mode: str) -> int:
+    """Run a node host to its end and return its exit code."""
+    return NodeHost(Workspace(workspace), node_id, run_id, mode).run()

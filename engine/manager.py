@@ -1,0 +1,483 @@
+"""The NodeManager: start node hosts as detached processes, supervise them, attach to them.
+
+Every node runs in its own host process (``python -m engine.host``), started in a new
+session so it outlives the console or CLI that launched it. The manager never blocks its
+caller's event loop: file I/O goes to a thread, processes are awaited asynchronously.
+
+A host started by this manager is watched through its process handle, so its exit is
+seen at once; a host found again (started by another console) is watched through its
+pid. A host that dies without reporting its end is marked ``failed`` with its exit
+status and the last lines it printed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import sys
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from engine.config.store import ConfigStore
+from engine.events.envelope import Envelope
+from engine.host.events import NODE_STATE_CHANGED, TERMINAL_STATES
+from engine.host.paths import pid_file, socket_path
+from engine.runs import (
+    ERROR_FILE,
+    HOST_OUTPUT,
+    Run,
+    RunMeta,
+    RunNotFound,
+    create_run,
+    find_run,
+    list_runs,
+    read_json,
+    read_meta,
+    update_meta,
+    utc_now_iso,
+    write_json,
+)
+from engine.workspace import Workspace
+
+_PROJECT_ROOT = Path(__file__).resolve().parent.parent
+JOURNAL_BATCH = 5000  # envelopes per batch when replaying a journal
+POLL_S = 0.1
+
+
+class NodeAlreadyRunning(RuntimeError):
+    """The node has a live host already (one host per node)."""
+
+
+class NodeNotRunning(RuntimeError):
+    """No live host for this node."""
+
+
+@dataclass(slots=True)
+class RunHandle:
+    """A host this manager started: its run and its process."""
+
+    node_id: str
+    run_id: str
+    mode: str
+    run_dir: Path
+    pid: int
+    socket_path: Path
+    process: asyncio.subprocess.Process | None = field(default=None, repr=False)
+    supervisor: asyncio.Task[int | None] | None = field(default=None, repr=False)
+
+    @property
+    def returncode(self) -> int | None:
+        return self.process.returncode if self.process is not None else None
+
+    async def wait(self, timeout_s: float | None = None) -> int | None:
+        """Wait for the host to exit (and its supervision to settle); return its exit code."""
+        if self.supervisor is None:
+            return self.returncode
+        return await asyncio.wait_for(asyncio.shield(self.supervisor), timeout_s)
+
+    async def meta(self) -> RunMeta | None:
+        return await asyncio.to_thread(read_meta, self.run_dir)
+
+
+@dataclass(frozen=True, slots=True)
+class NodeStatus:
+    """One node host as ``gateway ps`` shows it."""
+
+    node_id: str
+    run_id: str
+    mode: str
+    pid: int | None
+    state: str
+    alive: bool
+    uptime_s: float | None
+    socket: str
+    run_dir: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "node_id": self.node_id,
+            "run_id": self.run_id,
+            "mode": self.mode,
+            "pid": self.pid,
+            "state": self.state,
+            "alive": self.alive,
+            "uptime_s": self.uptime_s,
+            "socket": self.socket,
+            "run_dir": self.run_dir,
+        }
+
+
+def pid_alive(pid: int | None, run_id: str | None = None) -> bool:
+    """Whether ``pid`` runs (not a zombie) and, if given, is the host of ``run_id``."""
+    if not pid:
+        return False
+    try:
+        proc = psutil.Process(pid)
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return False
+        if run_id is not None:
+            return run_id in proc.cmdline()
+        return True
+    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+        return False
+
+
+def _host_output_tail(run_dir: Path, n: int = 20) -> list[str]:
+    try:
+        data = (run_dir / HOST_OUTPUT).read_bytes()[-16_000:]
+    except OSError:
+        return []
+    return data.decode("utf-8", "replace").splitlines()[-n:]
+
+
+def mark_dead(run_dir: Path, exit_code: int | None) -> RunMeta | None:
+    """Mark a run whose host is gone: ``failed`` unless the host reported its end."""
+    meta = read_meta(run_dir)
+    if meta is None:
+        return None
+    if meta.terminal:
+        if meta.exit_code is None and exit_code is not None:
+            meta = update_meta(run_dir, exit_code=exit_code)
+        return meta
+    status = f"signal {-exit_code}" if exit_code is not None and exit_code < 0 else exit_code
+    message = f"node host exited without reporting its end (exit status {status})"
+    tail = _host_output_tail(run_dir)
+    if not (run_dir / ERROR_FILE).exists():
+        write_json(
+            run_dir / ERROR_FILE,
+            {"error": "HostDied", "message": message, "phase": "host", "output_tail": tail},
+        )
+    return update_meta(
+        run_dir, state="failed", ended=utc_now_iso(), exit_code=exit_code, error=message
+    )
+
+
+class NodeManager:
+    """Start, list, supervise, attach to and stop node hosts of one workspace.
+
+    Parameters
+    ----------
+    workspace
+        The workspace whose nodes and runs are managed.
+    python
+        The interpreter that runs hosts (default: this one).
+    """
+
+    def __init__(self, workspace: Workspace, *, python: str | None = None) -> None:
+        self.workspace = workspace
+        self.python = python or sys.executable
+        self.handles: dict[str, RunHandle] = {}  # by run id: hosts started here
+
+    # -- launching -----------------------------------------------------------------------
+    async def launch(self, node_id: str, mode: str | None = None) -> RunHandle:
+        """Start a host for ``node_id`` and return at once (the host runs detached).
+
+        Raises
+        ------
+        NodeNotFound, AmbiguousNode, ConfigInvalid
+            The node has no (valid) stored config for ``mode``.
+        NodeAlreadyRunning
+            A host of this node is alive.
+        """
+        run = await asyncio.to_thread(self._prepare_run, node_id, mode)
+        out = await asyncio.to_thread(open, run.path / HOST_OUTPUT, "ab")
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(_PROJECT_ROOT), env.get("PYTHONPATH", "")) if p
+        )
+        env["PYTHONUNBUFFERED"] = "1"
+        try:
+            process = await asyncio.create_subprocess_exec(
+                self.python,
+                "-m",
+                "engine.host",
+                "--workspace",
+                str(self.workspace.root),
+                "--node",
+                node_id,
+                "--mode",
+                run.meta.mode,
+                "--run-id",
+                run.run_id,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=out,
+                stderr=asyncio.subprocess.STDOUT,
+                start_new_session=True,  # detached: survives the console and its terminal
+                cwd=str(self.workspace.root),
+                env=env,
+            )
+        finally:
+            out.close()
+        handle = RunHandle(
+            node_id=node_id,
+            run_id=run.run_id,
+            mode=run.meta.mode,
+            run_dir=run.path,
+            pid=process.pid,
+            socket_path=socket_path(self.workspace, node_id),
+            process=process,
+        )
+        await asyncio.to_thread(self._after_spawn, handle)
+        handle.supervisor = asyncio.create_task(self._supervise(handle))
+        self.handles[run.run_id] = handle
+        return handle
+
+    def _prepare_run(self, node_id: str, mode: str | None) -> Run:
+        store = ConfigStore(self.workspace)
+        resolved = store.resolve_mode(node_id, mode)
+        store.get(node_id, resolved)  # raises ConfigInvalid with the issues
+        live = self._live_host(node_id)
+        if live is not None:
+            raise NodeAlreadyRunning(
+                f"node {node_id!r} is already running (run {live['run_id']}, pid {live['pid']}); "
+                f"stop it first: gateway stop {node_id}"
+            )
+        self.workspace.ensure()
+        return create_run(self.workspace, node_id, resolved.value)
+
+    def _after_spawn(self, handle: RunHandle) -> None:
+        from engine.atomic import atomic_write_text
+
+        with contextlib.suppress(Exception):
+            update_meta(handle.run_dir, pid=handle.pid)
+        data = {
+            "node_id": handle.node_id,
+            "run_id": handle.run_id,
+            "mode": handle.mode,
+            "pid": handle.pid,
+            "socket": str(handle.socket_path),
+            "started": utc_now_iso(),
+            "run_dir": str(handle.run_dir),
+        }
+        path = pid_file(self.workspace, handle.node_id)
+        if not path.exists():  # the host writes its own; never overwrite a newer one
+            atomic_write_text(path, json.dumps(data) + "\n", 0o600)
+
+    async def _supervise(self, handle: RunHandle) -> int | None:
+        assert handle.process is not None
+        code = await handle.process.wait()
+        await asyncio.to_thread(self._settle, handle.node_id, handle.run_id, handle.run_dir, code)
+        return code
+
+    def _settle(self, node_id: str, run_id: str, run_dir: Path, code: int | None) -> None:
+        mark_dead(run_dir, code)
+        path = pid_file(self.workspace, node_id)
+        data = read_json(path)
+        if data is not None and data.get("run_id") == run_id:
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+    # -- listing -------------------------------------------------------------------------
+    def _live_host(self, node_id: str) -> dict[str, Any] | None:
+        data = read_json(pid_file(self.workspace, node_id))
+        if data is None:
+            return None
+        if pid_alive(data.get("pid"), data.get("run_id")):
+            return data
+        return None
+
+    def _ps(self) -> list[NodeStatus]:
+        out = []
+        run_dir = self.workspace.run_dir
+        if not run_dir.is_dir():
+            return []
+        for path in sorted(run_dir.glob("*.json")):
+            data = read_json(path)
+            if data is None or "run_id" not in data:
+                continue
+            node_id, run_id = str(data.get("node_id")), str(data["run_id"])
+            pid = data.get("pid")
+            alive = pid_alive(pid, run_id)
+            run_path = Path(str(data.get("run_dir", "")))
+            if not alive and run_id not in self.handles:
+                # Found dead and nobody else watches it: record how it ended, drop the file.
+                self._settle(node_id, run_id, run_path, None)
+            meta = read_meta(run_path)
+            uptime = None
+            if alive and pid:
+                with contextlib.suppress(psutil.Error):
+                    uptime = time.time() - psutil.Process(pid).create_time()
+            out.append(
+                NodeStatus(
+                    node_id=node_id,
+                    run_id=run_id,
+                    mode=str(data.get("mode")),
+                    pid=pid,
+                    state=meta.state if meta else "unknown",
+                    alive=alive,
+                    uptime_s=uptime,
+                    socket=str(data.get("socket")),
+                    run_dir=str(run_path),
+                )
+            )
+        return out
+
+    async def ps(self) -> list[NodeStatus]:
+        """Node hosts with a pid file: alive ones, and dead ones found (then marked)."""
+        return await asyncio.to_thread(self._ps)
+
+    async def runs(self, node_id: str | None = None) -> list[Run]:
+        """Every run of ``node_id`` (or of all nodes), oldest first."""
+        return await asyncio.to_thread(list_runs, self.workspace, node_id)
+
+    async def find_run(self, ref: str) -> Run:
+        """A run by id, unique id prefix, or node id (its latest run)."""
+        return await asyncio.to_thread(find_run, self.workspace, ref)
+
+    # -- attaching -----------------------------------------------------------------------
+    def _run_alive(self, run: Run) -> bool:
+        handle = self.handles.get(run.run_id)
+        if handle is not None:
+            return handle.returncode is None
+        meta = read_meta(run.path)
+        if meta is None or meta.terminal:
+            return False
+        data = read_json(pid_file(self.workspace, run.node_id)) or {}
+        pid = data.get("pid") if data.get("run_id") == run.run_id else meta.pid
+        return pid_alive(pid, run.run_id)
+
+    async def attach(
+        self, ref: str, after_seq: int = 0, *, follow: bool = True
+    ) -> AsyncIterator[list[Envelope]]:
+        """Yield batches of a run's events with ``seq > after_seq``, in order, once each.
+
+        ``ref`` is a node id (its live or latest run) or a run id. Events come from the
+        host's channel while it runs and from the journal otherwise, so a host that ends
+        (or a client that reattaches) loses nothing. With ``follow`` the stream lasts until
+        the host has exited and its journal is read to the end; without it, it ends at the
+        journal's current end.
+        """
+        run = await self.find_run(ref)
+        last = after_seq
+        while True:
+            alive = await asyncio.to_thread(self._run_alive, run)
+            if alive and follow:
+                async for batch in self._from_channel(run, last):
+                    last = batch[-1].seq
+                    yield batch
+            async for batch in self._from_journal(run.path, last):
+                last = batch[-1].seq
+                yield batch
+            if not follow or not alive:
+                return
+            await asyncio.sleep(POLL_S)
+
+    async def _from_channel(self, run: Run, after_seq: int) -> AsyncIterator[list[Envelope]]:
+        from engine.channel import ChannelError, NodeClient
+
+        path = socket_path(self.workspace, run.node_id)
+        try:
+            client = await NodeClient.connect(path)
+        except (OSError, ChannelError, TimeoutError):
+            return
+        last = after_seq
+        try:
+            async for batch in client.events(after_seq=after_seq):
+                fresh = [e for e in batch if e.seq > last and e.run_id == run.run_id]
+                if not fresh:
+                    continue
+                last = fresh[-1].seq
+                yield fresh
+        except (OSError, ChannelError, EOFError, asyncio.IncompleteReadError):
+            return
+        finally:
+            with contextlib.suppress(Exception):
+                await client.close()
+
+    async def _from_journal(self, run_dir: Path, after_seq: int) -> AsyncIterator[list[Envelope]]:
+        from engine.journal import JournalReader
+
+        reader = JournalReader(run_dir)
+        try:
+            last = after_seq
+            while True:
+                batch = await asyncio.to_thread(reader.read, last, JOURNAL_BATCH)
+                if not batch:
+                    return
+                last = batch[-1].seq
+                yield batch
+        finally:
+            reader.close()
+
+    async def wait_state(self, ref: str, states: set[str], timeout_s: float = 30) -> RunMeta:
+        """Wait until the run's ``meta.json`` shows one of ``states``."""
+        run = await self.find_run(ref)
+        deadline = time.monotonic() + timeout_s
+        while True:
+            meta = await asyncio.to_thread(read_meta, run.path)
+            if meta is not None and meta.state in states:
+                return meta
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"run {run.run_id} did not reach {sorted(states)}")
+            await asyncio.sleep(POLL_S)
+
+    # -- stopping ------------------------------------------------------------------------
+    async def command(self, node_id: str, cmd: str, **args: Any) -> dict[str, Any]:
+        """Send a command to a node's live host and return its answer."""
+        from engine.channel import NodeClient
+
+        live = await asyncio.to_thread(self._live_host, node_id)
+        if live is None:
+            raise NodeNotRunning(f"node {node_id!r} is not running (see: gateway ps)")
+        client = await NodeClient.connect(Path(str(live["socket"])))
+        try:
+            answer: dict[str, Any] = await client.command(cmd, **args)
+            return answer
+        finally:
+            await client.close()
+
+    async def stop(self, node_id: str, *, kill: bool = False, timeout_s: float = 15) -> RunMeta:
+        """Stop a node's host: ask it (a graceful stop), or ``kill`` it without waiting.
+
+        A host that does not end within ``timeout_s`` seconds is killed.
+        """
+        live = await asyncio.to_thread(self._live_host, node_id)
+        if live is None:
+            raise NodeNotRunning(f"node {node_id!r} is not running (see: gateway ps)")
+        pid, run_id = int(live["pid"]), str(live["run_id"])
+        run_dir = Path(str(live["run_dir"]))
+        if kill:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            await asyncio.to_thread(
+                update_meta,
+                run_dir,
+                state="stopped",
+                ended=utc_now_iso(),
+                exit_code=-signal.SIGKILL,
+                error="killed on request",
+            )
+        else:
+            try:
+                await asyncio.wait_for(self.command(node_id, "stop"), timeout=5)
+            except Exception:  # no channel answer: fall back to SIGTERM (the host handles it)
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        while pid_alive(pid, run_id):
+            if time.monotonic() > deadline:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            await asyncio.sleep(POLL_S)
+        handle = self.handles.get(run_id)
+        if handle is not None and handle.supervisor is not None:
+            await handle.wait()
+        else:
+            await asyncio.to_thread(self._settle, node_id, run_id, run_dir, None)
+        meta = await asyncio.to_thread(read_meta, run_dir)
+        if meta is None:
+            raise RunNotFound(f"run {run_id} has no meta.json")
+        return meta
+
+
+def is_final(env: Envelope) -> bool:
+    """Whether ``env`` is a host's last state change (stopped, completed or failed)."""
+    return env.type == NODE_STATE_CHANGED and env.payload.get("state") in TERMINAL_STATES
