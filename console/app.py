@@ -71,6 +71,7 @@ class GatewayApp(App[None]):
             "command_palette",
             "Commands",
             priority=True,
+            show=False,
             tooltip="Every action, searchable",
             id="app.palette",
         ),
@@ -178,8 +179,8 @@ class GatewayApp(App[None]):
                 )
             rows.append(row)
         self.node_rows = rows
-        if self._main.is_mounted:
-            self._main.query_one(NodeList).set_rows(rows)
+        for node_list in self._main.query(NodeList):  # none until the screen is composed
+            node_list.set_rows(rows)
 
     def show_pane(self, pane_id: str) -> None:
         self.main.action_show_pane(pane_id)

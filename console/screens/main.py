@@ -102,6 +102,7 @@ class MainScreen(Screen[None]):
         self.query_one(Tabs).can_focus = False
         self._layout(self.size.width, self.size.height)
         self.action_show_pane("nodes")
+        self.gateway._refresh_rows()
 
     def on_resize(self, event: Resize) -> None:
         self._layout(event.size.width, event.size.height)

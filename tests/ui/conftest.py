@@ -10,7 +10,8 @@ import pytest
 from console.app import GatewayApp
 from console.services import WorkspaceServices
 from console.settings import load_settings
-from engine.demo import init_demo
+from engine.config.store import ConfigStore
+from engine.demo import DEMO_NODES
 from engine.events.envelope import Envelope
 from engine.workspace import Workspace
 from themes.loader import load_themes
@@ -68,8 +69,11 @@ def sample_envelopes() -> list[Envelope]:
 
 @pytest.fixture
 def workspace(tmp_path: Path) -> Workspace:
+    # The demo nodes without init_demo's catalog: the UI tests need configs, not data.
     ws = Workspace(tmp_path / ".gateway").ensure()
-    init_demo(ws)
+    store = ConfigStore(ws)
+    for make in DEMO_NODES:
+        store.save(make(), deep=False)
     return ws
 
 
