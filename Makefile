@@ -39,9 +39,10 @@ $(VENV)/.dev: $(UV) pyproject.toml uv.lock
 setup: $(VENV)/.runtime
 setup-dev: $(VENV)/.dev system-deps
 
-# System packages the tests drive: tmux (a real terminal for the console test).
+# System packages the tests drive: tmux (a real terminal for the console test),
+# dbus-daemon + gnome-keyring (a real Secret Service for the keyring tests).
 system-deps:
-	@command -v tmux >/dev/null || { apt-get update -qq && apt-get install -y -qq tmux; }
+	@command -v tmux >/dev/null && command -v dbus-daemon >/dev/null && command -v gnome-keyring-daemon >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends tmux dbus gnome-keyring; }
 
 demo: setup
 	@$(BIN)/gateway demo init --if-missing

@@ -54,7 +54,7 @@ NO_KEYRING_HELP: Final = (
     "On a headless server (SSH), either start a Secret Service in a D-Bus session:\n"
     "    dbus-run-session -- $SHELL    # or: eval $(dbus-launch --sh-syntax)\n"
     '    read -rs PW; printf %s "$PW" | gnome-keyring-daemon --unlock --components=secrets\n'
-    "  (Debian/Ubuntu: apt-get install gnome-keyring dbus-daemon)\n"
+    "  (Debian/Ubuntu: apt-get install gnome-keyring dbus)\n"
     "or opt into the encrypted file backend:\n"
     "    gateway adapters keyring --use cryptfile  # or GATEWAY_KEYRING_BACKEND=cryptfile\n"
     "  and give its passphrase at the prompt or in GATEWAY_KEYRING_PASSPHRASE."

@@ -97,8 +97,7 @@ class CredentialStore:
 
         name = entry_name(profile, field)
         try:
-            if self.backend.get_password(SERVICE, name) is None:
-                return False
+            # No read first: on the encrypted file each read costs an Argon2 derivation.
             self.backend.delete_password(SERVICE, name)
         except PasswordDeleteError:
             return False

@@ -100,9 +100,7 @@ def secret_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[st
 
 
 @pytest.fixture
-def keyring_env(
-    secret_service: dict[str, str], monkeypatch: pytest.MonkeyPatch
-) -> dict[str, str]:
+def keyring_env(secret_service: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """Point this process (and its children) at the test Secret Service."""
     for key, value in secret_service.items():
         monkeypatch.setenv(key, value)

@@ -26,7 +26,9 @@ def _add(ws: Path, env: dict[str, str], name: str, key: str, secret: str, *extra
     )  # fmt: skip
 
 
-def test_crud_keeps_secrets_in_the_keyring_only(tmp_path: Path, keyring_env: dict[str, str]) -> None:
+def test_crud_keeps_secrets_in_the_keyring_only(
+    tmp_path: Path, keyring_env: dict[str, str]
+) -> None:
     ws = tmp_path / "ws"
     key, secret = _fake_key(), "S" + uuid.uuid4().hex
     r = _add(ws, keyring_env, "bn-crud", key, secret, "--description", "main account")
@@ -42,7 +44,10 @@ def test_crud_keeps_secrets_in_the_keyring_only(tmp_path: Path, keyring_env: dic
 
     shown = gateway("adapters", "show", "bn-crud", "--json", workspace=ws, env=keyring_env)
     view = json.loads(shown.out)
-    assert view["secrets"] == {"api_key": f"{key[:4]}…{key[-4:]}", "api_secret": f"{secret[:4]}…{secret[-4:]}"}
+    assert view["secrets"] == {
+        "api_key": f"{key[:4]}…{key[-4:]}",
+        "api_secret": f"{secret[:4]}…{secret[-4:]}",
+    }
     assert view["missing"] == []
 
     new_secret = "N" + uuid.uuid4().hex
@@ -86,7 +91,9 @@ def test_bad_input_exits_2_naming_the_field(tmp_path: Path, keyring_env: dict[st
     assert not list((ws / "adapters").glob("*.json")) if (ws / "adapters").exists() else True
 
 
-def test_corrupt_profile_is_reported_with_its_path(tmp_path: Path, keyring_env: dict[str, str]) -> None:
+def test_corrupt_profile_is_reported_with_its_path(
+    tmp_path: Path, keyring_env: dict[str, str]
+) -> None:
     ws = tmp_path / "ws"
     (ws / "adapters").mkdir(parents=True)
     bad = ws / "adapters" / "broken.json"
@@ -99,7 +106,9 @@ def test_corrupt_profile_is_reported_with_its_path(tmp_path: Path, keyring_env: 
     assert r.code == 0 and not bad.exists()
 
 
-def test_cli_test_reports_authenticated_and_errors(tmp_path: Path, keyring_env: dict[str, str]) -> None:
+def test_cli_test_reports_authenticated_and_errors(
+    tmp_path: Path, keyring_env: dict[str, str]
+) -> None:
     ws = tmp_path / "ws"
     key, secret = _fake_key(), "S" + uuid.uuid4().hex
     with BinanceStandin() as venue:

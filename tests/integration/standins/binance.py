@@ -41,18 +41,28 @@ class BinanceStandin(StandinServer):
             return _error(401, -2014, "API-key format invalid.")
         body, sep, signature = query.rpartition("&signature=")
         if not sep:
-            return _error(400, -1102, "Mandatory parameter 'signature' was not sent, was empty/null, or malformed.")  # noqa: E501
+            return _error(
+                400,
+                -1102,
+                "Mandatory parameter 'signature' was not sent, was empty/null, or malformed.",
+            )
         params = self.params(body)
         try:
             timestamp = int(params["timestamp"])
             recv_window = int(params.get("recvWindow", "5000"))
         except (KeyError, ValueError):
-            return _error(400, -1102, "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed.")  # noqa: E501
+            return _error(
+                400,
+                -1102,
+                "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed.",
+            )
         if recv_window > 60000:
             return _error(400, -1131, "recvWindow must be less than 60000")
         now = self.server_ms()
         if timestamp >= now + 1000:
-            return _error(400, -1021, "Timestamp for this request was 1000ms ahead of the server's time.")  # noqa: E501
+            return _error(
+                400, -1021, "Timestamp for this request was 1000ms ahead of the server's time."
+            )
         if now - timestamp > recv_window:
             return _error(400, -1021, "Timestamp for this request is outside of the recvWindow.")
         secret = self.keys.get(api_key)

@@ -7,6 +7,7 @@ when the client's IP is not trusted.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import struct
 import threading
@@ -41,10 +42,8 @@ class IBStandin:
                 return
             with conn:
                 conn.settimeout(2)
-                try:
+                with contextlib.suppress(OSError):
                     self._greet(conn)
-                except OSError:
-                    pass
 
     def _greet(self, conn: socket.socket) -> None:
         prefix = conn.recv(4, socket.MSG_WAITALL)
