@@ -7,6 +7,7 @@ the same catalog anywhere. Nautilus is imported inside functions: the CLI stays 
 from __future__ import annotations
 
 import shutil
+import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -148,7 +149,9 @@ def synth(
         },
         index=index,
     )
-    ticks = QuoteTickDataWrangler(inst).process(frame)
+    with warnings.catch_warnings():  # Nautilus's wrangler uses a pandas 3 deprecated argument
+        warnings.simplefilter("ignore")
+        ticks = QuoteTickDataWrangler(inst).process(frame)
     cat = ParquetDataCatalog(str(path))
     cat.write_data([inst])
     cat.write_data(ticks)

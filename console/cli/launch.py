@@ -1,0 +1,269 @@
+"""`gateway launch NODE`: run a node in its own host process and follow it to its end.
+
+On a terminal: a progress bar (share of the data's time range) and a summary. With
+``--headless``: one line per event. With ``--json``: one JSON envelope per line. The exit
+code is 0 when the run completes, 1 when it fails, 3 when it was stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from console.cli.context import (
+    EXIT_FAILURE,
+    EXIT_INVALID,
+    EXIT_OK,
+    echo_json,
+    fail,
+    get_workspace,
+    pass_workspace_option,
+)
+from engine.events.envelope import Envelope, to_json_line
+from engine.host.events import NODE_STATE_CHANGED, TERMINAL_STATES
+
+EXIT_STOPPED = 3
+_EXIT_BY_STATE = {"completed": EXIT_OK, "failed": EXIT_FAILURE, "stopped": EXIT_STOPPED}
+
+
+def _money(value: Any) -> str:
+    return f"{value:,.2f}" if isinstance(value, (int, float)) else str(value)
+
+
+def format_event(env: Envelope) -> str:
+    """One line for one event: ``seq kind type details``."""
+    p = env.payload
+    if env.kind == "node" and env.type == NODE_STATE_CHANGED:
+        detail = p.get("state", "?") + (f" ({p['reason']})" if p.get("reason") else "")
+    elif env.kind == "node":
+        detail = f"{p.get('error')}: {p.get('message')}"
+    elif env.kind == "log":
+        detail = f"{p.get('level')} {p.get('component')}: {p.get('message')}"
+    elif env.kind == "progress":
+        detail = f"{100 * float(p.get('fraction') or 0):.1f}%"
+    elif env.kind == "result":
+        pnl = ", ".join(f"{_money(v)} {k}" for k, v in (p.get("pnl") or {}).items())
+        detail = (
+            f"orders={p.get('total_orders')} positions={p.get('total_positions')} "
+            f"fills={p.get('fills')} pnl={pnl or '-'} win_rate={p.get('win_rate')}"
+        )
+    elif env.kind == "order":
+        parts = [p.get("client_order_id"), p.get("order_side"), p.get("order_type")]
+        if "last_qty" in p:
+            parts.append(f"{p['last_qty']} @ {p.get('last_px')}")
+        elif "quantity" in p:
+            parts.append(str(p["quantity"]))
+        if "reason" in p:
+            parts.append(f"reason={p['reason']}")
+        detail = " ".join(str(x) for x in parts if x)
+    elif env.kind == "position":
+        detail = (
+            f"{p.get('position_id')} {p.get('side')} {p.get('quantity')} "
+            f"realized={p.get('realized_pnl')}"
+        )
+    elif env.kind == "system":
+        detail = f"{p.get('component_id')} {p.get('state')}"
+    elif env.kind == "account":
+        balances = p.get("balances") or []
+        detail = " ".join(
+            f"{b.get('total')} {b.get('currency')}" for b in balances if isinstance(b, dict)
+        )
+    else:
+        detail = " ".join(f"{k}={v}" for k, v in list(p.items())[:6])
+    return f"{env.seq:>7} {env.kind:<8} {env.type:<22} {detail}"
+
+
+def summary_lines(stats: dict[str, Any]) -> list[str]:
+    """The summary of a backtest's ``stats.json``, one figure per line."""
+    lines = []
+    for cur, pnl in (stats.get("pnl") or {}).items():
+        pct = (stats.get("pnl_pct") or {}).get(cur)
+        pct_text = f" ({pct:+.4f}%)" if isinstance(pct, (int, float)) else ""
+        lines.append(f"PnL {cur}: {_money(pnl)}{pct_text}")
+    for label, key in (
+        ("orders", "total_orders"),
+        ("positions", "total_positions"),
+        ("fills", "fills"),
+        ("win rate", "win_rate"),
+        ("Sharpe", "sharpe"),
+        ("Sortino", "sortino"),
+        ("ticks", "iterations"),
+        ("wall time s", "run_wall_s"),
+        ("ticks/s", "ticks_per_s"),
+    ):
+        value = stats.get(key)
+        if isinstance(value, float):
+            value = f"{value:,.4g}" if key != "ticks_per_s" else f"{value:,.0f}"
+        lines.append(f"{label}: {'n/a' if value is None else value}")
+    return lines
+
+
+async def follow_run(
+    manager: Any,
+    ref: str,
+    on_batch: Callable[[list[Envelope]], None],
+    *,
+    after_seq: int = 0,
+    until_running: bool = False,
+) -> str | None:
+    """Feed a run's events to ``on_batch`` until it ends; return the final state seen."""
+    final: str | None = None
+    async for batch in manager.attach(ref, after_seq):
+        on_batch(batch)
+        for env in batch:
+            if env.type == NODE_STATE_CHANGED:
+                state = env.payload.get("state")
+                if state in TERMINAL_STATES:
+                    final = state
+                elif until_running and state == "running":
+                    return "running"
+        if final is not None:
+            break
+    return final
+
+
+class _TerminalView:
+    """A rich progress bar with live counters; warnings and errors printed above it."""
+
+    def __init__(self, node_id: str, run_id: str) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.console = Console(stderr=False)
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.percentage:>5.1f}%"),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[status]}"),
+            console=self.console,
+            transient=False,
+        )
+        self.task = self.progress.add_task(node_id, total=1.0, status="created")
+        self.run_id = run_id
+        self.state = "created"
+        self.orders = 0
+        self.fills = 0
+        self.result: dict[str, Any] | None = None
+        self.error: dict[str, Any] | None = None
+
+    def __enter__(self) -> _TerminalView:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.__exit__(None, None, None)
+
+    def on_batch(self, batch: list[Envelope]) -> None:
+        fraction = None
+        for env in batch:
+            if env.kind == "progress":
+                fraction = float(env.payload.get("fraction") or 0.0)
+            elif env.kind == "order":
+                if env.type == "OrderInitialized":
+                    self.orders += 1
+                elif env.type == "OrderFilled":
+                    self.fills += 1
+            elif env.type == NODE_STATE_CHANGED:
+                self.state = str(env.payload.get("state"))
+            elif env.kind == "node":
+                self.error = env.payload
+            elif env.kind == "result":
+                self.result = env.payload
+            elif env.kind == "log" and env.payload.get("level") in ("WARN", "WARNING", "ERROR"):
+                p = env.payload
+                self.progress.console.print(
+                    f"[yellow]{p.get('level')}[/] {p.get('component')}: {p.get('message')}",
+                    markup=True,
+                    highlight=False,
+                )
+        update: dict[str, Any] = {
+            "status": f"{self.state}  orders {self.orders}  fills {self.fills}"
+        }
+        if fraction is not None:
+            update["completed"] = fraction
+        self.progress.update(self.task, **update)
+
+
+@click.command()
+@click.argument("node_id")
+@click.option("--mode", type=click.Choice(["backtest", "sandbox", "live"]), default=None)
+@click.option("--headless", is_flag=True, help="Print one line per event (no progress bar).")
+@click.option("--json", "as_json", is_flag=True, help="Print every event as a JSON line.")
+@pass_workspace_option
+def launch(node_id: str, mode: str | None, headless: bool, as_json: bool) -> None:
+    """Run NODE in its own node host process and follow it until it ends."""
+    from engine.config.issues import ConfigInvalid
+    from engine.config.store import AmbiguousNode, NodeNotFound
+    from engine.manager import NodeAlreadyRunning, NodeManager
+    from engine.runs import read_json
+
+    workspace = get_workspace()
+    manager = NodeManager(workspace)
+    tty = sys.stdout.isatty() and not headless and not as_json
+    state: dict[str, Any] = {"handle": None}
+
+    async def run() -> str | None:
+        handle = await manager.launch(node_id, mode)
+        state["handle"] = handle
+        if as_json:
+            final = await follow_run(
+                manager,
+                handle.run_id,
+                lambda b: click.echo("\n".join(to_json_line(e) for e in b)),
+            )
+        elif tty:
+            with _TerminalView(node_id, handle.run_id) as view:
+                final = await follow_run(manager, handle.run_id, view.on_batch)
+        else:
+            click.echo(f"launched {node_id} run {handle.run_id} pid {handle.pid}")
+            final = await follow_run(
+                manager,
+                handle.run_id,
+                lambda b: click.echo("\n".join(format_event(e) for e in b)),
+            )
+        code = await handle.wait(timeout_s=30)
+        if final is None:  # the host died without a final event: the supervisor marked it
+            meta = await handle.meta()
+            final = meta.state if meta else "failed"
+            if not as_json:
+                click.echo(f"node host exited with status {code}", err=True)
+        return final
+
+    try:
+        final = asyncio.run(run())
+    except (NodeNotFound, AmbiguousNode, NodeAlreadyRunning) as exc:
+        fail(str(exc), EXIT_INVALID)
+        return
+    except ConfigInvalid as exc:
+        from console.cli.issues_output import print_issues
+
+        print_issues(exc.issues, exc.source)
+        fail(f"node {node_id} has an invalid config", EXIT_INVALID)
+        return
+    except KeyboardInterrupt:
+        handle = state["handle"]
+        if handle is not None and handle.mode == "backtest":
+            click.echo(f"\nstopping {node_id} …", err=True)
+            try:
+                asyncio.run(manager.stop(node_id))
+            except Exception as exc:
+                click.echo(f"could not stop {node_id}: {exc}", err=True)
+        sys.exit(130)
+    handle = state["handle"]
+    if not as_json and handle is not None:
+        stats = read_json(handle.run_dir / "stats.json")
+        error = read_json(handle.run_dir / "error.json")
+        click.echo(f"run {handle.run_id}: {final}  ({handle.run_dir})")
+        if error and final == "failed":
+            click.echo(f"error: {error.get('message')}", err=True)
+        elif stats and tty:
+            for line in summary_lines(stats):
+                click.echo(f"  {line}")
+    elif as_json and handle is not None and final is None:
+        echo_json({"run_id": handle.run_id, "state": "failed"})
+    sys.exit(_EXIT_BY_STATE.get(final or "failed", EXIT_FAILURE))
