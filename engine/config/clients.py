@@ -39,11 +39,23 @@ ClientBuilder = Callable[[ClientSpec, NodeConfig, BuildContext], BuiltClient]
 BUILDERS: dict[tuple[Role, AdapterKind], str] = {
     ("exec", AdapterKind.SANDBOX): "engine.config.clients:build_sandbox_exec",
     ("data", AdapterKind.OFFLINE): "engine.feed.client_config:build_offline_data",
+    **{
+        (role, kind): f"engine.config.clients:build_venue_{role}"
+        for role in ("data", "exec")
+        for kind in (AdapterKind.BINANCE, AdapterKind.BYBIT, AdapterKind.INTERACTIVE_BROKERS)
+    },
 }
 
 
 class ClientUnavailable(Exception):
-    """The adapter cannot serve this role (or its optional dependency is missing)."""
+    """The adapter cannot serve this role, or this client cannot be built as configured.
+
+    ``field`` names the offending field relative to the client spec (e.g. ``profile``).
+    """
+
+    def __init__(self, message: str, field: str = "adapter") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def builder_for(role: Role, adapter: AdapterKind) -> ClientBuilder:
@@ -81,3 +93,53 @@ def build_sandbox_exec(spec: ClientSpec, node: NodeConfig, _ctx: BuildContext) -
         **spec.options,
     )
     return BuiltClient(config=config, factory=SandboxLiveExecClientFactory)
+
+
+# Secrets stand in for the real ones while validating: the config objects are built and
+# discarded, never stored or logged.
+_VALIDATION_SECRET = "validation-placeholder"
+
+
+def _venue_clients(spec: ClientSpec, ctx: BuildContext) -> Any:
+    from engine.adapters.model import ProfileInvalid
+    from engine.adapters.nautilus_configs import AdapterExtraMissing, build_client_configs
+    from engine.adapters.service import required_secret_fields
+    from engine.adapters.store import ProfileError, ProfileStore
+
+    if not spec.profile:
+        raise ClientUnavailable(f"a {spec.adapter.value} client needs a profile", "profile")
+    try:
+        profile = ProfileStore(ctx.workspace).get(spec.profile)
+    except ProfileError as exc:
+        raise ClientUnavailable(f"{exc} (create it: gateway adapters add)", "profile") from None
+    if profile.family.value != spec.adapter.value:
+        raise ClientUnavailable(
+            f"profile {profile.name!r} is a {profile.family.value} profile; "
+            f"expected a {spec.adapter.value} one",
+            "profile",
+        )
+    secrets: Mapping[str, Any] = (
+        ctx.secrets
+        if ctx.secrets is not None
+        else dict.fromkeys(required_secret_fields(profile), _VALIDATION_SECRET)
+    )
+    try:
+        return build_client_configs(profile, secrets)
+    except AdapterExtraMissing as exc:
+        raise ClientUnavailable(str(exc)) from None
+    except ProfileInvalid as exc:
+        raise ClientUnavailable(str(exc), "profile") from None
+
+
+def build_venue_data(spec: ClientSpec, _node: NodeConfig, ctx: BuildContext) -> BuiltClient:
+    """Market data from a venue adapter (Binance, Bybit, Interactive Brokers)."""
+    clients = _venue_clients(spec, ctx)
+    if clients.data is None or clients.data_factory is None:
+        raise ClientUnavailable(f"profile {spec.profile!r} has no market data client", "profile")
+    return BuiltClient(config=clients.data, factory=clients.data_factory)
+
+
+def build_venue_exec(spec: ClientSpec, _node: NodeConfig, ctx: BuildContext) -> BuiltClient:
+    """Order execution through a venue adapter (Binance, Bybit, Interactive Brokers)."""
+    clients = _venue_clients(spec, ctx)
+    return BuiltClient(config=clients.exec, factory=clients.exec_factory)

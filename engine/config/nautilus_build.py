@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.config.clients import BuildContext, BuiltClient, builder_for
+from engine.config.clients import BuildContext, BuiltClient, ClientUnavailable, builder_for
 from engine.config.model import DataSpec, Mode, NodeConfig, RiskSpec, StrategySpec
 from engine.workspace import Workspace
 
@@ -127,15 +127,21 @@ def trading_node_parts(
     if node.mode is Mode.BACKTEST:
         raise ValueError(f"node {node.node_id} is a backtest node, not a trading node")
 
-    def build(role: str, spec: Any) -> BuiltClient:
+    def build(role: str, index: int, spec: Any) -> BuiltClient:
         profile_secrets = None
         if secrets is not None and spec.profile:
             profile_secrets = secrets.get(spec.profile, {})
         ctx = BuildContext(workspace=workspace, secrets=profile_secrets)
-        return builder_for(role, spec.adapter)(spec, node, ctx)  # type: ignore[arg-type]
+        try:
+            return builder_for(role, spec.adapter)(spec, node, ctx)  # type: ignore[arg-type]
+        except ClientUnavailable as exc:
+            exc.field = f"{role}_clients[{index}].{exc.field}"
+            raise
+        except (ValueError, TypeError) as exc:  # bad adapter options
+            raise ClientUnavailable(str(exc), f"{role}_clients[{index}].options") from exc
 
-    data = {c.name: build("data", c) for c in node.data_clients}
-    execs = {c.name: build("exec", c) for c in node.exec_clients}
+    data = {c.name: build("data", i, c) for i, c in enumerate(node.data_clients)}
+    execs = {c.name: build("exec", i, c) for i, c in enumerate(node.exec_clients)}
     config = TradingNodeConfig(
         trader_id=node.trader_id,
         strategies=[importable_strategy(s) for s in node.strategies],

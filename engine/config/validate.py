@@ -301,7 +301,7 @@ def _build_issues(config: NodeConfig, workspace: Workspace) -> list[ConfigIssue]
         else:
             nautilus_build.trading_node_parts(config, workspace)
     except ClientUnavailable as exc:
-        return [ConfigIssue("data_clients", str(exc))]
+        return [ConfigIssue(exc.field, str(exc))]
     except ConfigInvalid as exc:  # a client builder's field-level issues (e.g. feed options)
         return list(exc.issues)
     except Exception as exc:  # Nautilus raises many types; each is a config problem here

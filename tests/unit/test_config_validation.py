@@ -251,3 +251,39 @@ def test_issue_shape_is_structured(workspace: Workspace) -> None:
 def test_non_object_document(workspace: Workspace) -> None:
     report = validate_node([1, 2], workspace)  # type: ignore[arg-type]
     assert not report.ok and report.issues[0].message == "expected a JSON object"
+
+
+class TestLiveClients:
+    """Live nodes name adapter profiles; validation builds the real Nautilus client configs."""
+
+    @staticmethod
+    def live_doc(profile: str) -> dict[str, Any]:
+        return {
+            "node_id": "live-bn",
+            "mode": "live",
+            "trader_id": "LIVE-001",
+            "venues": [{"name": "BINANCE", "account_type": "CASH"}],
+            "data_clients": [{"name": "BINANCE", "adapter": "binance", "profile": profile}],
+            "exec_clients": [{"name": "BINANCE", "adapter": "binance", "profile": profile}],
+        }
+
+    def test_missing_profile_is_named(self, workspace: Workspace) -> None:
+        found = issues_by_path(self.live_doc("bn-test"), workspace)
+        assert "no adapter profile named 'bn-test'" in found["data_clients[0].profile"].message
+
+    def test_profile_of_another_exchange(self, workspace: Workspace) -> None:
+        from engine.adapters.model import parse_profile
+        from engine.adapters.store import ProfileStore
+
+        store = ProfileStore(workspace)
+        store.create(
+            parse_profile({"name": "bn-test", "kind": "binance_spot", "environment": "testnet"})
+        )
+        assert validate_node(self.live_doc("bn-test"), workspace).ok
+        store.create(
+            parse_profile({"name": "by-test", "kind": "bybit_linear", "environment": "testnet"})
+        )
+        doc = self.live_doc("bn-test")
+        doc["exec_clients"][0]["profile"] = "by-test"
+        issue = issues_by_path(doc, workspace)["exec_clients[0].profile"]
+        assert "is a bybit profile; expected a binance one" in issue.message
