@@ -222,9 +222,12 @@ def parse_rules(data: Sequence[Mapping[str, Any]], *, where: str = "alerts") -> 
         except ValidationError as exc:
             for err in exc.errors():
                 loc = ".".join(str(p) for p in err["loc"])
-                path = f"{where}[{index}]" + (f".{loc}" if loc else "")
-                value = err.get("input")
-                problems.append(f"{path}: got {value!r}, {err['msg']}")
+                if not loc:  # a cross-field check: its message starts "field: got ..."
+                    msg = str(err["msg"]).removeprefix("Value error, ")
+                    problems.append(f"{where}[{index}].{msg}")
+                    continue
+                msg = str(err["msg"]).removeprefix("Value error, ")
+                problems.append(f"{where}[{index}].{loc}: got {err.get('input')!r}, {msg}")
     seen: set[str] = set()
     for index, rule in enumerate(rules):
         if rule.name in seen:
