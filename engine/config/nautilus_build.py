@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.config.clients import BuildContext, BuiltClient, ClientUnavailable, builder_for
+from engine.config.issues import ConfigInvalid
 from engine.config.model import DataSpec, Mode, NodeConfig, RiskSpec, StrategySpec
 from engine.workspace import Workspace
 
@@ -137,6 +138,8 @@ def trading_node_parts(
         except ClientUnavailable as exc:
             exc.field = f"{role}_clients[{index}].{exc.field}"
             raise
+        except ConfigInvalid:
+            raise  # issues that already name their fields (e.g. offline feed options)
         except (ValueError, TypeError) as exc:  # bad adapter options
             raise ClientUnavailable(str(exc), f"{role}_clients[{index}].options") from exc
 

@@ -13,6 +13,7 @@ replayed from a catalog.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,7 +48,7 @@ _MAX_BATCH = 200
 _MIN_PERIOD_S = 0.005
 
 
-class OfflineMarketDataClient(LiveMarketDataClient):
+class OfflineMarketDataClient(LiveMarketDataClient):  # type: ignore[misc]
     """Streams a seeded random walk or a catalog replay into a live node."""
 
     def __init__(
@@ -97,10 +98,8 @@ class OfflineMarketDataClient(LiveMarketDataClient):
     async def _disconnect(self) -> None:
         if self._stream_task is not None:
             self._stream_task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._stream_task
-            except asyncio.CancelledError:
-                pass
             self._stream_task = None
 
     # -- streaming ---------------------------------------------------------------------------
@@ -322,9 +321,7 @@ class OfflineMarketDataClient(LiveMarketDataClient):
         bar_type = request.bar_type
         if self._feed.source != "random_walk" or not bar_type.spec.is_time_aggregated():
             return []
-        walk = next(
-            (w for w in self._walk_list if w.instrument.id == bar_type.instrument_id), None
-        )
+        walk = next((w for w in self._walk_list if w.instrument.id == bar_type.instrument_id), None)
         if walk is None:
             return []
         step = bar_type.spec.timedelta.value  # nanoseconds
@@ -339,11 +336,11 @@ class OfflineMarketDataClient(LiveMarketDataClient):
         return walk.history_bars(bar_type, step, end, count)
 
 
-class OfflineDataClientFactory(LiveDataClientFactory):
+class OfflineDataClientFactory(LiveDataClientFactory):  # type: ignore[misc]
     """Builds :class:`OfflineMarketDataClient` for ``TradingNode.add_data_client_factory``."""
 
     @staticmethod
-    def create(  # type: ignore[override]
+    def create(
         loop: asyncio.AbstractEventLoop,
         name: str,
         config: OfflineDataClientConfig,

@@ -7,6 +7,7 @@ full path (``data_clients[0].options.rate``) before a node is ever launched.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from engine.config.clients import BuildContext, BuiltClient
@@ -19,6 +20,8 @@ from engine.feed.options import (
     ReplayOptions,
     parse_options,
 )
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def options_path(spec: ClientSpec, node: NodeConfig) -> str:
@@ -55,7 +58,7 @@ def build_offline_data(spec: ClientSpec, node: NodeConfig, ctx: BuildContext) ->
     }
     if isinstance(options, RandomWalkOptions):
         config = OfflineDataClientConfig(
-            **common,  # type: ignore[arg-type]
+            **common,
             seed=options.seed,
             rate=None if options.rate == "max" else float(options.rate),
             volatility_bp=options.volatility_bp,
@@ -66,7 +69,7 @@ def build_offline_data(spec: ClientSpec, node: NodeConfig, ctx: BuildContext) ->
         )
     else:
         config = OfflineDataClientConfig(
-            **common,  # type: ignore[arg-type]
+            **common,
             catalog_path=str(replay_catalog(options, ctx)),
             speed=None if options.speed == "max" else float(options.speed),
             start_ns=_ns(options.start),
@@ -100,12 +103,10 @@ def _check_instruments(options: FeedOptions, base: str) -> None:
         raise FeedOptionsInvalid(issues)
 
 
-def _ns(value: object) -> int | None:
+def _ns(value: datetime | None) -> int | None:
+    # Naive date-times are UTC, as in Nautilus.
     if value is None:
         return None
-    import pandas as pd
-
-    stamp = pd.Timestamp(value)  # type: ignore[arg-type]
-    if stamp.tzinfo is None:
-        stamp = stamp.tz_localize("UTC")
-    return int(stamp.value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return (value - _EPOCH) // timedelta(microseconds=1) * 1_000

@@ -9,7 +9,7 @@ from __future__ import annotations
 from nautilus_trader.config import LiveDataClientConfig
 
 
-class OfflineDataClientConfig(LiveDataClientConfig, frozen=True, kw_only=True):
+class OfflineDataClientConfig(LiveDataClientConfig, frozen=True, kw_only=True):  # type: ignore[misc,call-arg]
     """Configuration for :class:`engine.feed.client.OfflineMarketDataClient`.
 
     Parameters

@@ -182,9 +182,11 @@ def _cross_field_issues(options: FeedOptions, base: str) -> list[ConfigIssue]:
                         key,
                     )
                 )
-    if isinstance(options, ReplayOptions) and options.start and options.end:
-        if options.start >= options.end:
-            issues.append(
-                ConfigIssue(join_path(base, "end"), "must be after start", str(options.end))
-            )
+    if (
+        isinstance(options, ReplayOptions)
+        and options.start
+        and options.end
+        and options.start >= options.end
+    ):
+        issues.append(ConfigIssue(join_path(base, "end"), "must be after start", str(options.end)))
     return issues

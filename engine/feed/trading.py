@@ -32,7 +32,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    import msgspec
     from nautilus_trader.live.node import TradingNode
 
     from engine.config.nautilus_build import TradingNodeParts
@@ -96,7 +95,7 @@ def build_trading_node(
     return node
 
 
-async def start_trading_node(node: TradingNode, timeout: float = 30.0) -> asyncio.Task[None]:
+async def start_trading_node(node: TradingNode, timeout_s: float = 30.0) -> asyncio.Task[None]:
     """Start ``node`` and return its run task once the trader is running.
 
     The task runs until the node stops; keep it and pass it to :func:`stop_trading_node`.
@@ -104,10 +103,10 @@ async def start_trading_node(node: TradingNode, timeout: float = 30.0) -> asynci
     Raises
     ------
     NodeStartError
-        The node stopped, or its trader was not running within ``timeout`` seconds.
+        The node stopped, or its trader was not running within ``timeout_s`` seconds.
     """
     task = asyncio.get_running_loop().create_task(node.run_async(), name="trading-node")
-    deadline = asyncio.get_running_loop().time() + timeout
+    deadline = asyncio.get_running_loop().time() + timeout_s
     while not node.kernel.trader.is_running:
         if task.done():
             exc = None if task.cancelled() else task.exception()
@@ -115,7 +114,7 @@ async def start_trading_node(node: TradingNode, timeout: float = 30.0) -> asynci
         if asyncio.get_running_loop().time() > deadline:
             await stop_trading_node(node, task)
             raise NodeStartError(
-                f"node not running after {timeout:.0f}s "
+                f"node not running after {timeout_s:.0f}s "
                 f"(data connected={node.kernel.data_engine.check_connected()}, "
                 f"exec connected={node.kernel.exec_engine.check_connected()})"
             )
@@ -124,7 +123,7 @@ async def start_trading_node(node: TradingNode, timeout: float = 30.0) -> asynci
 
 
 async def stop_trading_node(
-    node: TradingNode, task: asyncio.Task[None] | None = None, timeout: float = 10.0
+    node: TradingNode, task: asyncio.Task[None] | None = None, timeout_s: float = 10.0
 ) -> None:
     """Stop ``node`` gracefully, wait for its run task, and dispose of its kernel.
 
@@ -136,5 +135,5 @@ async def stop_trading_node(
     if task is not None and not task.done():
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-            await asyncio.wait_for(task, timeout)
+            await asyncio.wait_for(task, timeout_s)
     node.kernel.dispose()

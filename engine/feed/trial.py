@@ -9,8 +9,8 @@ get a real kernel in its own process; it is also a quick check of a node config.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import asyncio
+import hashlib
 import json
 import sys
 import time
@@ -62,10 +62,11 @@ async def run_trial(
     node.kernel.msgbus.subscribe(topic="data.bars.*", handler=count("bars"))
     node.kernel.msgbus.subscribe(topic="events.order.*", handler=count("order_events"))
     t0 = time.perf_counter()
-    task = await start_trading_node(node, timeout=20)
+    task = await start_trading_node(node, timeout_s=20)
     t_running = time.perf_counter() - t0
     clients = [
-        c for c in node.kernel.data_engine._clients.values()  # no public accessor
+        c
+        for c in node.kernel.data_engine._clients.values()  # no public accessor
         if isinstance(c, OfflineMarketDataClient)
     ]
     t1 = time.perf_counter()

@@ -74,7 +74,8 @@ class RandomWalk:
     def _bids(self, log_mids: np.ndarray) -> np.ndarray:
         # Bid in whole increments, at least one increment above zero.
         ticks = np.floor(np.exp(log_mids) / self._increment) - self._spread // 2
-        return np.maximum(ticks, 1.0)
+        bids: np.ndarray = np.maximum(ticks, 1.0)
+        return bids
 
     def next_ticks(self, n: int, ts_ns: int) -> list[Data]:
         """Return the next ``n`` quotes (with their trades), stamped ``ts_ns``."""
