@@ -4,8 +4,8 @@ from engine.data.synth import (
     DEMO_TICKS,
     SynthResult,
     catalog_has_instrument,
+    provider_instrument,
     synth,
-    test_instrument,
     write_demo_catalog,
 )
 
@@ -13,7 +13,7 @@ __all__ = [
     "DEMO_TICKS",
     "SynthResult",
     "catalog_has_instrument",
+    "provider_instrument",
     "synth",
-    "test_instrument",
     "write_demo_catalog",
 ]

@@ -45,7 +45,7 @@ class SynthResult:
         }
 
 
-def test_instrument(instrument_id: str) -> Instrument:
+def provider_instrument(instrument_id: str) -> Instrument:
     """Return a ``TestInstrumentProvider`` instrument for ``SYMBOL.VENUE``.
 
     FX pairs ``AAA/BBB`` on any venue come from ``default_fx_ccy``; a few named crypto
@@ -100,7 +100,7 @@ def synth(
     catalog : str | Path
         The ParquetDataCatalog directory (created if missing).
     instrument : str | Instrument
-        An instrument id known to :func:`test_instrument`, or an instrument.
+        An instrument id known to :func:`provider_instrument`, or an instrument.
     n_ticks : int
         How many quote ticks to write (at least 2).
     seed : int
@@ -123,7 +123,7 @@ def synth(
         raise ValueError(f"n_ticks: expected at least 2, got {n_ticks}")
     if interval_ms < 1:
         raise ValueError(f"interval_ms: expected at least 1, got {interval_ms}")
-    inst = test_instrument(instrument) if isinstance(instrument, str) else instrument
+    inst = provider_instrument(instrument) if isinstance(instrument, str) else instrument
     path = Path(catalog)
     path.mkdir(parents=True, exist_ok=True)
     if overwrite:
