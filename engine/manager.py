@@ -434,10 +434,13 @@ class NodeManager:
         finally:
             await client.close()
 
-    async def stop(self, node_id: str, *, kill: bool = False, timeout_s: float = 15) -> RunMeta:
+    async def stop(
+        self, node_id: str, *, kill: bool = False, timeout_s: float = 15, **options: Any
+    ) -> RunMeta:
         """Stop a node's host: ask it (a graceful stop), or ``kill`` it without waiting.
 
-        A host that does not end within ``timeout_s`` seconds is killed.
+        ``options`` go with the stop command (``cancel_orders``, ``flatten`` for live
+        nodes). A host that does not end within ``timeout_s`` seconds is killed.
         """
         live = await asyncio.to_thread(self._live_host, node_id)
         if live is None:
@@ -457,7 +460,7 @@ class NodeManager:
             )
         else:
             try:
-                await asyncio.wait_for(self.command(node_id, "stop"), timeout=5)
+                await asyncio.wait_for(self.command(node_id, "stop", **options), timeout=5)
             except Exception:  # no channel answer: fall back to SIGTERM (the host handles it)
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGTERM)

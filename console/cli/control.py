@@ -1,0 +1,172 @@
+"""`gateway ps | attach | stop | logs`: control node hosts that run detached.
+
+They work for every mode: a backtest host can be listed, attached to, stopped, and its
+log read, like a live one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import Any
+
+import click
+
+from console.cli.context import (
+    EXIT_FAILURE,
+    EXIT_INVALID,
+    echo_json,
+    fail,
+    get_workspace,
+    pass_workspace_option,
+)
+from engine.events.envelope import Envelope, to_json_line
+
+LEVELS = {"TRACE": 0, "DEBUG": 10, "INFO": 20, "WARN": 30, "WARNING": 30, "ERROR": 40}
+
+
+def _uptime(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    s = int(seconds)
+    return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_workspace_option
+def ps(as_json: bool) -> None:
+    """List node hosts: state, pid, uptime, run id."""
+    from engine.manager import NodeManager
+
+    statuses = asyncio.run(NodeManager(get_workspace()).ps())
+    if as_json:
+        echo_json([s.to_dict() for s in statuses])
+        return
+    if not statuses:
+        click.echo("no node hosts running")
+        return
+    click.echo(f"{'NODE':<20} {'MODE':<9} {'STATE':<10} {'PID':>7} {'UPTIME':>8}  RUN")
+    for s in statuses:
+        state = s.state if s.alive else f"{s.state}*"
+        click.echo(
+            f"{s.node_id:<20} {s.mode:<9} {state:<10} {s.pid or '-':>7} "
+            f"{_uptime(s.uptime_s):>8}  {s.run_id}"
+        )
+
+
+def _stream(ref: str, after_seq: int, printer: Any, *, follow: bool = True) -> None:
+    from engine.manager import NodeManager
+    from engine.runs import RunNotFound
+
+    async def run() -> None:
+        async for batch in NodeManager(get_workspace()).attach(ref, after_seq, follow=follow):
+            printer(batch)
+
+    try:
+        asyncio.run(run())
+    except RunNotFound as exc:
+        fail(str(exc), EXIT_INVALID)
+    except KeyboardInterrupt:
+        sys.exit(0)  # detaching never stops the node
+
+
+@click.command()
+@click.argument("ref", metavar="NODE")
+@click.option(
+    "--from",
+    "after_seq",
+    type=click.IntRange(min=0),
+    default=0,
+    help="Stream the events after this sequence number.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print every event as a JSON line.")
+@pass_workspace_option
+def attach(ref: str, after_seq: int, as_json: bool) -> None:
+    """Stream a node's events (its live run, or a run id) until its host ends.
+
+    Ctrl-C detaches; the node keeps running.
+    """
+    from console.cli.launch import format_event
+
+    def printer(batch: list[Envelope]) -> None:
+        fmt = to_json_line if as_json else format_event
+        click.echo("\n".join(fmt(e) for e in batch))
+
+    _stream(ref, after_seq, printer)
+
+
+@click.command()
+@click.argument("node_id")
+@click.option("--kill", is_flag=True, help="Kill the host at once (SIGKILL), without waiting.")
+@click.option("--cancel-orders", is_flag=True, help="Cancel open orders before stopping.")
+@click.option("--flatten", is_flag=True, help="Close open positions before stopping.")
+@click.option(
+    "--timeout",
+    "timeout_s",
+    type=float,
+    default=15.0,
+    show_default=True,
+    help="Seconds to wait for a graceful stop before killing.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_workspace_option
+def stop(
+    node_id: str, kill: bool, cancel_orders: bool, flatten: bool, timeout_s: float, as_json: bool
+) -> None:
+    """Stop a node's host: gracefully (journal flushed), or with --kill."""
+    from engine.manager import NodeManager, NodeNotRunning
+
+    manager = NodeManager(get_workspace())
+    try:
+        meta = asyncio.run(
+            manager.stop(
+                node_id,
+                kill=kill,
+                timeout_s=timeout_s,
+                cancel_orders=cancel_orders,
+                flatten=flatten,
+            )
+        )
+    except NodeNotRunning as exc:
+        fail(str(exc), EXIT_FAILURE)
+        return
+    if as_json:
+        echo_json(meta.to_dict())
+    else:
+        click.echo(f"{node_id}: {meta.state} (run {meta.run_id}, exit {meta.exit_code})")
+
+
+@click.command()
+@click.argument("ref", metavar="NODE")
+@click.option("-f", "--follow", is_flag=True, help="Keep printing new lines until the host ends.")
+@click.option(
+    "--level",
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+    default="INFO",
+    show_default=True,
+    help="Lowest level shown.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print each log event as a JSON line.")
+@pass_workspace_option
+def logs(ref: str, follow: bool, level: str, as_json: bool) -> None:
+    """Print a node's Nautilus log (its live or latest run, or a run id)."""
+    floor = LEVELS[level.upper()]
+
+    def printer(batch: list[Envelope]) -> None:
+        lines = []
+        for env in batch:
+            if env.kind != "log" or LEVELS.get(str(env.payload.get("level")), 20) < floor:
+                continue
+            if as_json:
+                lines.append(to_json_line(env))
+            else:
+                p = env.payload
+                lines.append(
+                    f"{p.get('timestamp') or ''} {p.get('level'):<7} {p.get('component')}: "
+                    f"{p.get('message')}"
+                )
+        if lines:
+            click.echo("\n".join(lines))
+
+    _stream(ref, 0, printer, follow=follow)
