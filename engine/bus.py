@@ -192,7 +192,8 @@ class EventBus:
         with self._lock:
             if any(s.name == name for s in self._subs):
                 raise ValueError(f"subscription 'name': {name!r} is already subscribed")
-            sub = Subscription(self, name, max_queue or self.max_queue, filter)
+            bound = self.max_queue if max_queue is None else max_queue
+            sub = Subscription(self, name, bound, filter)
             self._subs = (*self._subs, sub)
         return sub
 

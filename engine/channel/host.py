@@ -73,6 +73,7 @@ class HostChannel:
         self._server: asyncio.AbstractServer | None = None
         self._clients: set[_Client] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._streams: set[asyncio.Task[None]] = set()
         self._wake_scheduled = False
         self._closing = False
         self._closed = False
@@ -207,15 +208,19 @@ class HostChannel:
             self._server.close()
         for client in self._clients:
             client.wake.set()
-        pending = [t for t in self._tasks if not t.done()]
-        if pending:
-            _, late = await asyncio.wait(pending, timeout=grace)
+        # Streams send what is left and the end marker; slow ones get ``grace`` seconds.
+        streams = [t for t in self._streams if not t.done()]
+        if streams:
+            _, late = await asyncio.wait(streams, timeout=grace)
             for task in late:
                 task.cancel()
-            if late:
-                await asyncio.wait(late, timeout=1.0)
         for client in list(self._clients):
             client.writer.close()
+        rest = [t for t in self._tasks if not t.done() and t is not asyncio.current_task()]
+        if rest:
+            _, late = await asyncio.wait(rest, timeout=1.0)
+            for task in late:
+                task.cancel()
 
     def _spawn(self, coro: Awaitable[None]) -> asyncio.Task[None]:
         task: asyncio.Task[None] = asyncio.ensure_future(coro)
@@ -256,6 +261,8 @@ class HostChannel:
                         writer.write(p.frame(p.ERROR, {"error": "already subscribed"}))
                         continue
                     stream = self._spawn(self._stream(client, int(msg.get("after_seq", 0))))
+                    self._streams.add(stream)
+                    stream.add_done_callback(self._streams.discard)
                 elif kind == p.COMMAND:
                     self._spawn(self._command(client, msg))
                 else:
