@@ -7,6 +7,7 @@ work (config files, validation, Nautilus imports) runs in thread workers.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -28,7 +29,7 @@ from console.screens.node_log import NodeLogScreen
 from console.screens.quit import QuitChoice, QuitModal
 from console.screens.results import ResultsScreen
 from console.screens.templates import TemplatePicker
-from console.services import Services, ServiceUnavailable, Template
+from console.services import LiveNode, Services, Template
 from console.settings import ConsoleSettings, SettingsLoad, save_settings
 from engine.config.issues import ConfigIssue
 from themes.loader import BUILTIN_DIR, BUILTIN_THEMES, DEFAULT_THEME, ThemeLoad, load_themes
@@ -41,6 +42,7 @@ from widgets.orders_table import OrdersTable
 from widgets.positions_table import PositionsTable
 
 CSS_FILE = BUILTIN_DIR / "console.tcss"
+LIVE_POLL_S = 2.0
 
 
 class GatewayApp(App[None]):
@@ -103,6 +105,7 @@ class GatewayApp(App[None]):
         self.watch_feed = watch_feed
         self.feed_state = FeedState()
         self.configs: list[NodeRow] = []
+        self.live: dict[str, LiveNode] = {}
         self.node_rows: list[NodeRow] = []
         self.nodes_loaded = 0  # how many times the node list was loaded (tests wait on it)
         self._main = MainScreen(self.settings.event_log.max_lines)
@@ -125,6 +128,7 @@ class GatewayApp(App[None]):
                 timeout=15,
             )
         self.refresh_nodes()
+        self.run_worker(self._attach_and_poll(), group="live", exit_on_error=False)
         if self.watch_feed:
             self.set_interval(1 / self.settings.ui.refresh_hz, self._tick)
         self.set_interval(1.0, self._refresh_rows)
@@ -157,12 +161,44 @@ class GatewayApp(App[None]):
         self.nodes_loaded += 1
         self._refresh_rows()
 
+    async def _attach_and_poll(self) -> None:
+        """Attach to running hosts, then poll their states (the next poll only after this
+        one finished, so a slow poll never piles up)."""
+        try:
+            attached = await self.services.open()
+        except Exception as exc:  # the console works without the manager (configs only)
+            self.notify(f"cannot reach running nodes: {exc}", severity="error")
+            return
+        if attached:
+            self.notify(f"attached to running node(s): {', '.join(attached)}")
+        while True:
+            try:
+                live = await self.services.live_nodes()
+            except Exception as exc:
+                self.log.warning(f"listing live nodes failed: {exc}")
+            else:
+                if {n.node_id: n for n in live} != self.live:
+                    self.live = {n.node_id: n for n in live}
+                    self._refresh_rows()
+            await asyncio.sleep(LIVE_POLL_S)
+
     def _refresh_rows(self) -> None:
         now = self.clock()
         rows = []
         for row in self.configs:
             status = self.feed_state.nodes.get(row.node_id)
-            if status is not None and status.mode in (None, row.mode):
+            live = self.live.get(row.node_id)
+            if status is None and live is not None and live.mode == row.mode:
+                uptime = live.uptime_s
+                row = NodeRow(
+                    row.node_id,
+                    row.mode,
+                    live.state,
+                    uptime_s=uptime,
+                    run_id=live.run_id,
+                    problem=row.problem,
+                )
+            elif status is not None and status.mode in (None, row.mode):
                 state = status.state
                 if status.progress is not None and state == "running":
                     state = f"running {status.progress:.0%}"
@@ -301,8 +337,6 @@ class GatewayApp(App[None]):
             if action in {"launch", "restart"}:
                 run_id = await self.services.launch(row.node_id, row.mode)
                 self.notify(f"launched {row.node_id} (run {run_id})")
-        except ServiceUnavailable as exc:
-            self.notify(f"cannot {action} {row.node_id}: {exc}", severity="error")
         except Exception as exc:
             self.notify(f"cannot {action} {row.node_id}: {exc}", severity="error", timeout=10)
 
@@ -362,19 +396,19 @@ class GatewayApp(App[None]):
                 )
             )
             binding = active.binding
-            if binding.system:
-                continue
+            if binding.system or not binding.id:
+                continue  # Textual's own navigation keys; ours all have ids
             rows.append(
                 (
                     scope,
                     self.get_key_display(binding) or key,
+                    binding.id,
                     binding.description,
                     active.tooltip or binding.tooltip,
-                    binding.id or "",
                 )
             )
         order = {"app": 2, "screen": 1}
-        rows.sort(key=lambda r: (order.get(r[0], 0), r[4], r[1]))
+        rows.sort(key=lambda r: (order.get(r[0], 0), r[2], r[1]))
         title = f"Keys · {pane.id} pane" if pane is not None else "Keys"
         self.push_screen(KeysModal(title, rows))
 

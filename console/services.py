@@ -1,16 +1,16 @@
 """The console's one door to the engine: configs, node control, runs and the event feed.
 
-Every method here may block (files, Nautilus imports, validation), so the console calls
-them from thread workers; the async ones (node control) run on the app loop and only
-await. When a part of the engine is not available, its methods raise ServiceUnavailable
-and the console says so instead of failing.
+Every sync method here may block (files, Nautilus imports, validation), so the console
+calls them from thread workers; the async ones (node control) run on the app loop and
+only await (the NodeManager moves its own file I/O to threads).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import csv
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -22,10 +22,6 @@ from engine.workspace import Workspace
 from widgets.data import NodeRow
 
 REPORT_ROW_LIMIT = 2000
-
-
-class ServiceUnavailable(RuntimeError):
-    """The engine part behind an action is not installed or not running."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +63,7 @@ class LiveNode:
     mode: str
     state: str
     run_id: str
-    started_ns: int | None = None
+    uptime_s: float | None = None
 
 
 @dataclass(slots=True)
@@ -97,6 +93,7 @@ class Services(Protocol):
     def delete(self, node_id: str, mode: str) -> None: ...
     def node_log(self, node_id: str, limit: int = 500) -> list[str]: ...
     def latest_results(self, node_id: str) -> RunResults | None: ...
+    async def open(self) -> list[str]: ...
     async def launch(self, node_id: str, mode: str) -> str: ...
     async def stop(self, node_id: str) -> None: ...
     async def live_nodes(self) -> list[LiveNode]: ...
@@ -133,6 +130,7 @@ class WorkspaceServices:
         self.workspace = workspace
         self.store = ConfigStore(workspace)
         self._manager: Any = None
+        self._attached: dict[str, asyncio.Task[None]] = {}
         if bus is None:
             from engine.bus import EventBus
 
@@ -209,19 +207,35 @@ class WorkspaceServices:
     # -- node control (async, on the app loop) -------------------------------------------
     def _require_manager(self) -> Any:
         if self._manager is None:
-            try:
-                from engine.manager import NodeManager  # type: ignore[import-not-found,import-untyped,unused-ignore]
-            except ImportError as exc:
-                raise ServiceUnavailable(
-                    "the node manager is not available in this build yet"
-                ) from exc
+            from engine.manager import NodeManager
+
             self._manager = NodeManager(self.workspace)
         return self._manager
 
-    async def launch(self, node_id: str, mode: str) -> str:
+    async def open(self) -> list[str]:
+        """Attach to the node hosts already running (started by an earlier console)."""
         manager = self._require_manager()
-        run = await manager.launch(node_id, mode)
-        return str(getattr(run, "run_id", run))
+        attached = []
+        for status in await manager.ps():
+            if status.alive:
+                self._follow(status.run_id)
+                attached.append(status.node_id)
+        return attached
+
+    def _follow(self, run_id: str) -> None:
+        """Relay a run's events (journal first, then its channel) to the bus."""
+        if run_id in self._attached and not self._attached[run_id].done():
+            return
+        self._attached[run_id] = asyncio.create_task(self._relay(run_id), name=f"attach-{run_id}")
+
+    async def _relay(self, run_id: str) -> None:
+        async for batch in self._require_manager().attach(run_id, follow=True):
+            self.bus.publish(batch)
+
+    async def launch(self, node_id: str, mode: str) -> str:
+        handle = await self._require_manager().launch(node_id, mode)
+        self._follow(handle.run_id)
+        return str(handle.run_id)
 
     async def stop(self, node_id: str) -> None:
         await self._require_manager().stop(node_id)
@@ -229,27 +243,24 @@ class WorkspaceServices:
     async def live_nodes(self) -> list[LiveNode]:
         if self._manager is None:
             return []
-        out = []
-        for run in self._manager.runs():
-            meta = getattr(run, "meta", run)
-            out.append(LiveNode(meta.node_id, meta.mode, meta.state, meta.run_id, started_ns=None))
-        return out
+        return [
+            LiveNode(st.node_id, st.mode, st.state, st.run_id, st.uptime_s)
+            for st in await self._manager.ps()
+            if st.alive
+        ]
 
     def feed(self) -> EventFeed | None:
         return self._feed
 
     async def close(self, *, stop_live: bool) -> None:
-        if self._manager is None:
-            return
-        if stop_live:
+        """Detach from every host; with ``stop_live``, stop the live ones first."""
+        if self._manager is not None and stop_live:
             for node in await self.live_nodes():
-                if node.state in {"starting", "running"}:
+                with contextlib.suppress(Exception):  # one failing stop must not keep others
                     await self._manager.stop(node.node_id)
-        closer: Callable[[], Any] | None = getattr(self._manager, "detach_all", None)
-        if closer is not None:
-            result = closer()
-            if hasattr(result, "__await__"):
-                await result
+        for task in self._attached.values():
+            task.cancel()
+        self._attached.clear()
 
 
 def read_results(

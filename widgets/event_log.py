@@ -136,7 +136,7 @@ class EventLog(Vertical, can_focus=False):
         self.received = 0
 
     def compose(self) -> ComposeResult:
-        yield Static(id="event-status")
+        yield Static(id="event-status", markup=False)
         yield Input(placeholder="text to find; Enter applies, Esc clears", id="event-search")
         yield _TailLog(max_lines=self.max_lines, auto_scroll=False, id="event-lines")
 

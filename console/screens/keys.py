@@ -19,7 +19,7 @@ class KeysModal(ModalScreen[None]):
     ]
 
     def __init__(self, title: str, rows: list[tuple[str, str, str, str, str]]) -> None:
-        """Take rows of (scope, key, description, tooltip, binding id)."""
+        """Take rows of (scope, key, binding id, description, tooltip)."""
         super().__init__()
         self.title_text = title
         self.rows = rows
@@ -36,7 +36,7 @@ class KeysModal(ModalScreen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns("Scope", "Key", "Action", "What it does", "Id")
+        table.add_columns("Scope", "Key", "Id", "Action", "What it does")
         table.add_rows(self.rows)
         table.focus()
 

@@ -15,7 +15,7 @@ from textual.containers import Container
 from textual.events import Resize
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Static, Tab, Tabs
+from textual.widgets import Footer, Input, Static, Tab, Tabs
 
 from widgets.alerts_table import AlertsTable
 from widgets.event_log import EventLog
@@ -132,7 +132,17 @@ class MainScreen(Screen[None]):
         tabs = self.query_one(Tabs)
         if tabs.active != f"tab-{pane_id}":
             tabs.active = f"tab-{pane_id}"
-        self.pane(pane_id).focus()
+        # set_focus now rather than focus() later: keys typed right after go to this pane.
+        widget = self.pane(pane_id)
+        target = (
+            widget
+            if widget.can_focus
+            else next(
+                (w for w in widget.query("*") if w.can_focus and not isinstance(w, Input)),
+                widget,
+            )
+        )
+        self.set_focus(target)
 
     def action_cycle_pane(self, step: int) -> None:
         ids = [p for p, _ in PANES]

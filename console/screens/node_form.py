@@ -33,7 +33,7 @@ class FieldRow(Vertical):
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="field-line"):
-            yield Label(self.form_field.path, classes="field-label")
+            yield Label(self.form_field.path, classes="field-label", markup=False)
             yield Input(
                 self.form_field.text,
                 compact=True,
@@ -41,7 +41,7 @@ class FieldRow(Vertical):
                 classes="field-input",
                 select_on_focus=False,
             )
-        yield Static("", classes="field-error", id=f"error-{self.index}")
+        yield Static("", classes="field-error", id=f"error-{self.index}", markup=False)
 
     def show_issues(self, issues: list[ConfigIssue]) -> None:
         error = self.query_one(".field-error", Static)
@@ -115,8 +115,8 @@ class NodeFormScreen(Screen[str | None]):
 
     def compose(self) -> ComposeResult:
         yield Static(self.title_text, classes="screen-title")
-        yield Static("", id="form-status")
-        yield Static("", id="form-issues")
+        yield Static("", id="form-status", markup=False)
+        yield Static("", id="form-issues", markup=False)
         with VerticalScroll(id="form-fields"):
             for i, form_field in enumerate(self.fields):
                 yield FieldRow(form_field, i)

@@ -27,7 +27,7 @@ class NodeLogScreen(Screen[None]):
         self.node_id = node_id
 
     def compose(self) -> ComposeResult:
-        yield Static(f"Log of {self.node_id}", classes="screen-title")
+        yield Static(f"Log of {self.node_id}", classes="screen-title", markup=False)
         yield Log(max_lines=5000, id="node-log")
         yield Footer()
 

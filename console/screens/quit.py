@@ -48,11 +48,12 @@ class QuitModal(ModalScreen[QuitChoice]):
                 f"{len(self.live)} node(s) still running: {names}\n\n"
                 "Stop them, or leave them running and attach again later?",
                 classes="dialog-question",
+                markup=False,
             )
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Stop all [s]", variant="error", id="stop")
-                yield Button("Leave running [l]", variant="primary", id="leave")
-                yield Button("Cancel [c]", id="cancel")
+                yield Button("Stop all (s)", variant="error", id="stop")
+                yield Button("Leave running (l)", variant="primary", id="leave")
+                yield Button("Cancel (c)", id="cancel")
 
     def on_mount(self) -> None:
         self.query_one("#leave", Button).focus()

@@ -31,7 +31,10 @@ class ResultsScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(
-            f"Results of {self.node_id}: loading…", id="results-title", classes="screen-title"
+            f"Results of {self.node_id}: loading…",
+            id="results-title",
+            classes="screen-title",
+            markup=False,
         )
         yield TabbedContent(id="results-tabs")
         yield Footer()

@@ -24,46 +24,108 @@ def sample_envelopes() -> list[Envelope]:
     """A fixed stream: a sandbox node starting, orders, a fill, a position, risk, metrics."""
 
     def env(seq: int, kind: str, type_: str, payload: dict[str, object]) -> Envelope:
-        return Envelope(seq, T0_NS + seq * 250_000_000, "demo-sandbox", "run-1", kind, type_,
-                        payload)
+        return Envelope(
+            seq, T0_NS + seq * 250_000_000, "demo-sandbox", "run-1", kind, type_, payload
+        )
 
-    order = {"client_order_id": "O-0001", "instrument_id": "EUR/USD.SIM", "order_side": "BUY",
-             "order_type": "MARKET", "quantity": "100000"}
+    order = {
+        "client_order_id": "O-0001",
+        "instrument_id": "EUR/USD.SIM",
+        "order_side": "BUY",
+        "order_type": "MARKET",
+        "quantity": "100000",
+    }
     out = [
-        env(1, "node", "NodeStateChanged", {"state": "starting", "previous": "created",
-                                            "mode": "sandbox"}),
-        env(2, "node", "NodeStateChanged", {"state": "running", "previous": "starting",
-                                            "mode": "sandbox"}),
-        env(3, "log", "LogLine", {"level": "INFO", "component": "TradingNode",
-                                  "message": "RUNNING"}),
+        env(
+            1,
+            "node",
+            "NodeStateChanged",
+            {"state": "starting", "previous": "created", "mode": "sandbox"},
+        ),
+        env(
+            2,
+            "node",
+            "NodeStateChanged",
+            {"state": "running", "previous": "starting", "mode": "sandbox"},
+        ),
+        env(
+            3, "log", "LogLine", {"level": "INFO", "component": "TradingNode", "message": "RUNNING"}
+        ),
         env(4, "order", "OrderInitialized", order),
         env(5, "order", "OrderSubmitted", {"client_order_id": "O-0001"}),
         env(6, "order", "OrderAccepted", {"client_order_id": "O-0001"}),
-        env(7, "order", "OrderFilled", {"client_order_id": "O-0001", "last_qty": "100000",
-                                        "last_px": "1.10012"}),
-        env(8, "position", "PositionOpened", {"position_id": "EUR/USD.SIM-EMACross-000",
-                                              "instrument_id": "EUR/USD.SIM", "side": "LONG",
-                                              "quantity": "100000", "avg_px_open": "1.10012",
-                                              "unrealized_pnl": "12.00 USD",
-                                              "realized_pnl": "-2.00 USD"}),
-        env(9, "order", "OrderInitialized", {**order, "client_order_id": "O-0002",
-                                             "order_side": "SELL", "order_type": "LIMIT",
-                                             "price": "1.10500"}),
+        env(
+            7,
+            "order",
+            "OrderFilled",
+            {"client_order_id": "O-0001", "last_qty": "100000", "last_px": "1.10012"},
+        ),
+        env(
+            8,
+            "position",
+            "PositionOpened",
+            {
+                "position_id": "EUR/USD.SIM-EMACross-000",
+                "instrument_id": "EUR/USD.SIM",
+                "side": "LONG",
+                "quantity": "100000",
+                "avg_px_open": "1.10012",
+                "unrealized_pnl": "12.00 USD",
+                "realized_pnl": "-2.00 USD",
+            },
+        ),
+        env(
+            9,
+            "order",
+            "OrderInitialized",
+            {
+                **order,
+                "client_order_id": "O-0002",
+                "order_side": "SELL",
+                "order_type": "LIMIT",
+                "price": "1.10500",
+            },
+        ),
         env(10, "order", "OrderAccepted", {"client_order_id": "O-0002"}),
-        env(11, "order", "OrderDenied", {"client_order_id": "O-0003", "instrument_id":
-                                         "EUR/USD.SIM", "reason": "max_notional_per_order"}),
+        env(
+            11,
+            "order",
+            "OrderDenied",
+            {
+                "client_order_id": "O-0003",
+                "instrument_id": "EUR/USD.SIM",
+                "reason": "max_notional_per_order",
+            },
+        ),
         env(12, "risk", "TradingStateChanged", {"state": "REDUCING"}),
-        env(13, "log", "LogLine", {"level": "WARNING", "component": "RiskEngine",
-                                   "message": "trading state REDUCING"}),
-        env(14, "log", "LogLine", {"level": "ERROR", "component": "ExecEngine",
-                                   "message": "order O-0003 denied"}),
-        env(15, "alert", "RiskAlert", {"severity": "warning",
-                                       "message": "drawdown 2.1% over 1.5% limit"}),
+        env(
+            13,
+            "log",
+            "LogLine",
+            {"level": "WARNING", "component": "RiskEngine", "message": "trading state REDUCING"},
+        ),
+        env(
+            14,
+            "log",
+            "LogLine",
+            {"level": "ERROR", "component": "ExecEngine", "message": "order O-0003 denied"},
+        ),
+        env(
+            15,
+            "alert",
+            "RiskAlert",
+            {"severity": "warning", "message": "drawdown 2.1% over 1.5% limit"},
+        ),
     ]
     for i, equity in enumerate((1_000_000, 1_000_040, 999_980, 1_000_120, 1_000_010)):
-        out.append(env(16 + i, "metric", "Metrics", {"equity": float(equity),
-                                                     "total_pnl": f"{equity - 1_000_000} USD",
-                                                     "orders": 2}))
+        out.append(
+            env(
+                16 + i,
+                "metric",
+                "Metrics",
+                {"equity": float(equity), "total_pnl": f"{equity - 1_000_000} USD", "orders": 2},
+            )
+        )
     return out
 
 

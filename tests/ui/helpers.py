@@ -8,7 +8,7 @@ from collections.abc import Callable
 from textual.pilot import Pilot
 
 
-async def wait_for(pilot: Pilot[None], condition: Callable[[], bool], timeout: float = 20) -> None:
+async def wait_for(pilot: Pilot[None], condition: Callable[[], bool], timeout: float = 20) -> None:  # noqa: ASYNC109
     """Let the app run until ``condition()`` holds; fail after ``timeout`` seconds."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout

@@ -1,0 +1,76 @@
+"""The real `gateway` in a real terminal (tmux): it paints, takes keys, and quits."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from engine.workspace import Workspace
+
+GATEWAY = Path(sys.executable).with_name("gateway")
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux not installed")
+
+
+def _tmux(*args: str) -> str:
+    return subprocess.run(
+        ["tmux", *args], check=True, capture_output=True, text=True, timeout=10
+    ).stdout
+
+
+def _screen(session: str) -> str:
+    return _tmux("capture-pane", "-p", "-t", session)
+
+
+def _wait_screen(session: str, text: str, timeout: float = 20) -> str:
+    deadline = time.monotonic() + timeout
+    screen = ""
+    while time.monotonic() < deadline:
+        screen = _screen(session)
+        if text in screen:
+            return screen
+        time.sleep(0.1)
+    raise AssertionError(f"{text!r} never appeared; the screen was:\n{screen}")
+
+
+def _wait_gone(session: str, text: str, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while text in _screen(session):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{text!r} is still on screen")
+        time.sleep(0.1)
+
+
+def test_gateway_runs_in_a_real_terminal(workspace: Workspace) -> None:
+    session = f"gw-{uuid.uuid4().hex[:8]}"
+    command = f"TERM=xterm-256color {GATEWAY} --workspace {workspace.root}; sleep 30"
+    _tmux("new-session", "-d", "-s", session, "-x", "100", "-y", "30", command)
+    try:
+        screen = _wait_screen(session, "demo-sandbox")
+        assert "1 Nodes" in screen and "demo-backtest" in screen
+
+        _tmux("send-keys", "-t", session, "2")
+        _wait_screen(session, "following")
+
+        _tmux("send-keys", "-t", session, "1", "?")
+        screen = _wait_screen(session, "node.launch")
+        assert "Keys · nodes pane" in screen
+        _tmux("send-keys", "-t", session, "q")  # q closes it (Escape waits for a sequence)
+        _wait_gone(session, "Keys · nodes pane")
+
+        _tmux("send-keys", "-t", session, "C-t")
+        deadline = time.monotonic() + 10
+        while not workspace.settings_path.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert json.loads(workspace.settings_path.read_text())["theme"] == "gateway-light"
+
+        _tmux("send-keys", "-t", session, "C-q")
+        _wait_gone(session, "demo-sandbox")  # the console quit and left the terminal
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True, timeout=10)
