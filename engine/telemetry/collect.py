@@ -114,21 +114,6 @@ def _mark_price(cache: Any, position: Any) -> Any:
     return cache.price(iid, price_type) or cache.price(iid, PriceType.LAST)
 
 
-def _position_realized(cache: Any, position: Any) -> list[Any]:
-    # Portfolio's rule: snapshots hold a netting position's earlier closed cycles; a closed
-    # position whose last snapshot equals its current realized PnL is counted once.
-    snapshots = cache.position_snapshots(position.id) if position.id else []
-    out = [snap.realized_pnl for snap in snapshots if snap.realized_pnl is not None]
-    current = position.realized_pnl
-    if snapshots and position.is_closed:
-        last = snapshots[-1].realized_pnl
-        if last is not None and current is not None and last == current:
-            return out
-    if current is not None:
-        out.append(current)
-    return out
-
-
 class _Sums:
     # Sums of Money per currency, rounded to the currency's precision as Portfolio does.
     def __init__(self) -> None:
@@ -136,9 +121,12 @@ class _Sums:
         self._currencies: dict[str, Any] = {}
 
     def add(self, money: Any) -> None:
-        code = money.currency.code
-        self._currencies[code] = money.currency
-        self._sums[code] = self._sums.get(code, 0.0) + money.as_double()
+        self.add_amount(money.currency, money.as_double())
+
+    def add_amount(self, currency: Any, amount: float) -> None:
+        code = currency.code
+        self._currencies[code] = currency
+        self._sums[code] = self._sums.get(code, 0.0) + amount
 
     @property
     def currencies(self) -> dict[str, Any]:
@@ -154,27 +142,74 @@ def _round(value: float, currency: Any) -> float:
     return float(Money(value, currency).as_double())
 
 
-def pnl_by_strategy(cache: Any) -> dict[str, dict[str, PnL]]:
-    """Return ``{strategy: {currency: PnL}}`` from the cache's positions."""
-    realized: dict[str, _Sums] = {}
-    unrealized: dict[str, _Sums] = {}
-    for position in cache.positions():
-        sid = position.strategy_id.value
-        acc = realized.setdefault(sid, _Sums())
-        for money in _position_realized(cache, position):
-            acc.add(money)
-        un = unrealized.setdefault(sid, _Sums())
-        if position.is_open:
-            price = _mark_price(cache, position)
-            if price is not None:
-                un.add(position.unrealized_pnl(price))
-    out: dict[str, dict[str, PnL]] = {}
-    for sid in sorted(realized):
-        r, u = realized[sid].result(), unrealized[sid].result()
-        currencies = realized[sid].currencies | unrealized[sid].currencies
-        total = {c: _round(r.get(c, 0.0) + u.get(c, 0.0), ccy) for c, ccy in currencies.items()}
-        out[sid] = _pnl_by_currency(r, u, total)
-    return out
+class _Snapshots:
+    # One position's snapshots (earlier closed cycles of a netting position): unpickled
+    # once each, as Portfolio does, so a sample costs O(new snapshots), not O(all).
+    __slots__ = ("count", "last", "sums")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.sums: dict[str, tuple[Any, float]] = {}  # code -> (currency, sum of realized)
+        self.last: Any = None
+
+
+class StrategyPnL:
+    """Per-strategy PnL from the cache's positions, by the rule ``Portfolio`` applies per
+    instrument: a netting position's closed cycles count through its snapshots, and a
+    closed position whose last snapshot equals its realized PnL is counted once."""
+
+    def __init__(self) -> None:
+        self._snapshots: dict[Any, _Snapshots] = {}
+
+    def _snapshot_pnls(self, cache: Any, position_id: Any) -> _Snapshots:
+        import pickle
+
+        state = self._snapshots.setdefault(position_id, _Snapshots())
+        raw = cache.position_snapshot_bytes(position_id)
+        if len(raw) < state.count:  # purged: start again
+            state = self._snapshots[position_id] = _Snapshots()
+        for blob in raw[state.count :]:
+            snap = pickle.loads(blob)  # Nautilus's own cache bytes
+            pnl = snap.realized_pnl
+            if pnl is not None:
+                _, acc = state.sums.get(pnl.currency.code, (pnl.currency, 0.0))
+                state.sums[pnl.currency.code] = (pnl.currency, acc + pnl.as_double())
+                state.last = pnl
+        state.count = len(raw)
+        return state
+
+    def compute(self, cache: Any) -> dict[str, dict[str, PnL]]:
+        """Return ``{strategy: {currency: PnL}}``."""
+        realized: dict[str, _Sums] = {}
+        unrealized: dict[str, _Sums] = {}
+        for position in cache.positions():
+            sid = position.strategy_id.value
+            acc = realized.setdefault(sid, _Sums())
+            un = unrealized.setdefault(sid, _Sums())
+            current = position.realized_pnl
+            snaps = self._snapshot_pnls(cache, position.id)
+            for currency, amount in snaps.sums.values():
+                acc.add_amount(currency, amount)
+            counted_in_snapshot = (
+                snaps.count > 0
+                and position.is_closed
+                and snaps.last is not None
+                and current is not None
+                and snaps.last == current
+            )
+            if current is not None and not counted_in_snapshot:
+                acc.add(current)
+            if position.is_open:
+                price = _mark_price(cache, position)
+                if price is not None:
+                    un.add(position.unrealized_pnl(price))
+        out: dict[str, dict[str, PnL]] = {}
+        for sid in sorted(realized):
+            r, u = realized[sid].result(), unrealized[sid].result()
+            currencies = realized[sid].currencies | unrealized[sid].currencies
+            total = {c: _round(r.get(c, 0.0) + u.get(c, 0.0), ccy) for c, ccy in currencies.items()}
+            out[sid] = _pnl_by_currency(r, u, total)
+        return out
 
 
 def accounts(portfolio: Any, cache: Any, venue_list: list[Any]) -> dict[str, dict[str, Any]]:
@@ -199,36 +234,75 @@ def accounts(portfolio: Any, cache: Any, venue_list: list[Any]) -> dict[str, dic
     return out
 
 
-def orders(cache: Any) -> dict[str, Any]:
-    """Return ``{total, open, inflight, by_status, by_strategy}`` (counts by order status)."""
-    by_status: Counter[str] = Counter()
-    by_strategy: dict[str, Counter[str]] = {}
-    for order in cache.orders():
-        status = order.status_string()
-        by_status[status] += 1
-        by_strategy.setdefault(order.strategy_id.value, Counter())[status] += 1
-    return {
-        "total": sum(by_status.values()),
-        "open": cache.orders_open_count(),
-        "inflight": cache.orders_inflight_count(),
-        "by_status": dict(sorted(by_status.items())),
-        "by_strategy": {sid: dict(sorted(c.items())) for sid, c in sorted(by_strategy.items())},
-    }
+class OrderCounts:
+    """Order counts by strategy and status, kept current from order events.
+
+    :meth:`reset` counts the cache once (orders restored before the node started);
+    :meth:`on_order_event` then moves one order between statuses, so a sample does not
+    walk every order the node ever had.
+    """
+
+    def __init__(self) -> None:
+        self._cache: Any = None
+        self._status: dict[Any, tuple[str, str]] = {}
+        self._counts: Counter[tuple[str, str]] = Counter()
+
+    def reset(self, cache: Any) -> None:
+        """Count every order in ``cache`` and follow it from now on."""
+        self._cache = cache
+        self._status.clear()
+        self._counts.clear()
+        for order in cache.orders():
+            self._set(order)
+
+    def _set(self, order: Any) -> None:
+        new = (order.strategy_id.value, order.status_string())
+        old = self._status.get(order.client_order_id)
+        if old != new:
+            if old is not None:
+                self._counts[old] -= 1
+            self._counts[new] += 1
+            self._status[order.client_order_id] = new
+
+    def on_order_event(self, event: Any) -> None:
+        """Update the order the event is about (its status in the cache is already new)."""
+        if self._cache is None:
+            return
+        order = self._cache.order(event.client_order_id)
+        if order is not None:
+            self._set(order)
+
+    def summary(self) -> dict[str, Any]:
+        """Return ``{total, open, inflight, by_status, by_strategy}``."""
+        by_status: Counter[str] = Counter()
+        by_strategy: dict[str, dict[str, int]] = {}
+        for (sid, status), n in sorted(self._counts.items()):
+            if n:
+                by_status[status] += n
+                by_strategy.setdefault(sid, {})[status] = n
+        cache = self._cache
+        return {
+            "total": len(self._status),
+            "open": cache.orders_open_count() if cache is not None else 0,
+            "inflight": cache.orders_inflight_count() if cache is not None else 0,
+            "by_status": dict(sorted(by_status.items())),
+            "by_strategy": by_strategy,
+        }
 
 
 def positions(cache: Any) -> dict[str, Any]:
-    """Return ``{open, closed, by_strategy: {sid: {open, closed}}}``."""
+    """Return ``{open, closed, by_strategy: {sid: {open, closed}}}`` from the cache's indexes."""
     by_strategy: dict[str, dict[str, int]] = {}
-    n_open = n_closed = 0
-    for position in cache.positions():
-        row = by_strategy.setdefault(position.strategy_id.value, {"open": 0, "closed": 0})
-        if position.is_open:
-            row["open"] += 1
-            n_open += 1
-        else:
-            row["closed"] += 1
-            n_closed += 1
-    return {"open": n_open, "closed": n_closed, "by_strategy": dict(sorted(by_strategy.items()))}
+    for sid in sorted(cache.strategy_ids(), key=lambda s: s.value):
+        n_open = cache.positions_open_count(strategy_id=sid)
+        n_closed = cache.positions_closed_count(strategy_id=sid)
+        if n_open or n_closed:
+            by_strategy[sid.value] = {"open": n_open, "closed": n_closed}
+    return {
+        "open": cache.positions_open_count(),
+        "closed": cache.positions_closed_count(),
+        "by_strategy": by_strategy,
+    }
 
 
 def _qsize(engine: Any, name: str) -> int | None:

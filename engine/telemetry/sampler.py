@@ -151,6 +151,8 @@ class MetricsActor(Actor):  # type: ignore[misc]  # Nautilus is untyped for mypy
         self._publish: Publisher | None = None
         self._engines: tuple[Any, Any, Any] = (None, None, None)
         self._latency = LatencyTracker(config.latency_window)
+        self._orders = collect.OrderCounts()
+        self._strategy_pnl = collect.StrategyPnL()
         self._drawdown = collect.Drawdown()
         self._process = psutil.Process(os.getpid())
         self._probe: LoopLagProbe | None = None
@@ -163,6 +165,8 @@ class MetricsActor(Actor):  # type: ignore[misc]  # Nautilus is untyped for mypy
         self._step_ns = 1_000_000_000
         self._last_check_wall = 0.0
         self.last_sample: dict[str, Any] | None = None
+        self.checks = 0  # backtest alert firings so far
+        self.sample_time_s = 0.0  # wall seconds spent taking samples so far
 
     # -- wiring ---------------------------------------------------------------------------
 
@@ -181,7 +185,8 @@ class MetricsActor(Actor):  # type: ignore[misc]  # Nautilus is untyped for mypy
     def on_start(self) -> None:
         from nautilus_trader.common.component import TestClock
 
-        self.msgbus.subscribe(topic="events.order.*", handler=self._latency.on_order_event)
+        self._orders.reset(self.cache)
+        self.msgbus.subscribe(topic="events.order.*", handler=self._on_order_event)
         self._process.cpu_percent(None)  # the first call only starts psutil's measurement
         now = time.monotonic()
         self._last_sample_wall = self._last_check_wall = self._last_data_change = now
@@ -200,7 +205,7 @@ class MetricsActor(Actor):  # type: ignore[misc]  # Nautilus is untyped for mypy
 
     def on_stop(self) -> None:
         with contextlib.suppress(Exception):
-            self.msgbus.unsubscribe(topic="events.order.*", handler=self._latency.on_order_event)
+            self.msgbus.unsubscribe(topic="events.order.*", handler=self._on_order_event)
         if _TIMER in self.clock.timer_names:
             self.clock.cancel_timer(_TIMER)
         if self._probe is not None:
@@ -215,6 +220,10 @@ class MetricsActor(Actor):  # type: ignore[misc]  # Nautilus is untyped for mypy
         """
         return self.sample("final")
 
+    def _on_order_event(self, event: Any) -> None:
+        self._orders.on_order_event(event)
+        self._latency.on_order_event(event)
+
     # -- timers ---------------------------------------------------------------------------
 
     def _on_live_timer(self, _event: Any) -> None:
@@ -226,6 +235,7 @@ class MetricsActor(Actor):  # type: ignore[misc]  # Nautilus is untyped for mypy
 
     def _on_backtest_alert(self, _event: Any) -> None:
         now = time.monotonic()
+        self.checks += 1
         # Aim the next firing ~check_gap wall seconds ahead at the current sim/wall pace,
         # moving at most x8 up or /4 down per step so a burst does not throw it far off.
         wall = now - self._last_check_wall
@@ -279,11 +289,11 @@ class MetricsActor(Actor):  # type: ignore[misc]  # Nautilus is untyped for mypy
                 "total": collect.pnl_totals(by_venue),
                 "by_venue": by_venue,
                 "by_instrument": collect.pnl_by_instrument(portfolio, cache),
-                "by_strategy": collect.pnl_by_strategy(cache),
+                "by_strategy": self._strategy_pnl.compute(cache),
             },
             "accounts": accounts,
             "drawdown": self._drawdown.update(equity),
-            "orders": collect.orders(cache),
+            "orders": self._orders.summary(),
             "positions": collect.positions(cache),
             "latency_ms": latency,
             "bus": {
@@ -310,6 +320,7 @@ class MetricsActor(Actor):  # type: ignore[misc]  # Nautilus is untyped for mypy
         self.last_sample = payload
         if self._publish is not None:
             self._publish("metric", METRICS_SAMPLE, payload)
+        self.sample_time_s += time.monotonic() - now
         return payload
 
     def _process_figures(self) -> dict[str, Any]:
