@@ -5,6 +5,10 @@ quotes and trades stream once a strategy subscribes, bar requests are answered (
 walk: seeded history bars, so strategies warm up at once) and bars themselves are
 aggregated by Nautilus from quotes or trades (``…-INTERNAL`` bar types).
 
+Every request gets a response, empty if need be: a strategy such as EMACross subscribes
+to its bars only in the callback of its bar request, so an unanswered request would leave
+it waiting forever.
+
 Data is stamped with the node's clock when it is published, so time bars, the sandbox
 matching engine and the portfolio all see "now", whether the data is generated or
 replayed from a catalog.
@@ -25,7 +29,7 @@ from nautilus_trader.model.data import QuoteTick, TradeTick
 from nautilus_trader.model.identifiers import ClientId
 
 from engine.feed.config import OfflineDataClientConfig
-from engine.feed.instruments import default_start_price, test_instrument
+from engine.feed.instruments import default_start_price, provider_instrument
 from engine.feed.walk import RandomWalk
 
 if TYPE_CHECKING:
@@ -368,7 +372,7 @@ def load_instruments(config: OfflineDataClientConfig) -> list[Instrument]:
         If an instrument has no definition, or the replay catalog is missing.
     """
     if config.source != "replay":
-        return [test_instrument(i) for i in config.instrument_ids]
+        return [provider_instrument(i) for i in config.instrument_ids]
     from nautilus_trader.persistence.catalog import ParquetDataCatalog
 
     path = _catalog_dir(config)

@@ -87,14 +87,14 @@ def replay_catalog(options: ReplayOptions, ctx: BuildContext) -> Path:
 def _check_instruments(options: FeedOptions, base: str) -> None:
     from nautilus_trader.model.identifiers import InstrumentId
 
-    from engine.feed.instruments import test_instrument
+    from engine.feed.instruments import provider_instrument
 
     issues = []
     for i, iid in enumerate(options.instrument_ids):
         path = join_path(base, "instrument_ids", i)
         try:
             if isinstance(options, RandomWalkOptions):
-                test_instrument(iid)  # replay takes definitions from its catalog
+                provider_instrument(iid)  # replay takes definitions from its catalog
             else:
                 InstrumentId.from_str(iid)
         except ValueError as exc:

@@ -40,7 +40,7 @@ def known_instruments() -> list[str]:
     return sorted(_fixtures())
 
 
-def test_instrument(instrument_id: str) -> Instrument:
+def provider_instrument(instrument_id: str) -> Instrument:
     """Return the offline definition of ``instrument_id``.
 
     Raises

@@ -18,6 +18,9 @@ Gotchas this module handles (Nautilus 1.231):
   parts (a new process is cleaner still: the Rust logger keeps the first kernel's config).
 - **Slow stop.** ``stop_async`` sleeps ``timeout_post_stop`` (10 s by default) whatever
   happens, so a stop takes at least that long: see ``timeout_post_stop`` below.
+- **Slow import.** ``import nautilus_trader.live.node`` takes 3 s of CPU (7-10 s of wall
+  time on this shared machine under load); it dominates launch-to-running, while
+  building and starting a sandbox node takes about 0.1 s.
 - **Connection failures** do not raise: ``kernel.start_async`` logs and returns when a
   client fails to connect within ``timeout_connection``; :func:`start_trading_node`
   therefore waits for the trader to be running and raises on timeout.
@@ -105,6 +108,8 @@ async def start_trading_node(node: TradingNode, timeout_s: float = 30.0) -> asyn
     NodeStartError
         The node stopped, or its trader was not running within ``timeout_s`` seconds.
     """
+    if node.kernel.trader.is_disposed or node.kernel.ts_started is not None:
+        raise NodeStartError("a node that ran cannot be started again; build a new one")
     task = asyncio.get_running_loop().create_task(node.run_async(), name="trading-node")
     deadline = asyncio.get_running_loop().time() + timeout_s
     while not node.kernel.trader.is_running:
