@@ -13,6 +13,7 @@ from engine.channel import protocol as p
 from engine.channel.errors import ChannelError, CommandError, CommandTimeout
 from engine.channel.transport import Transport, UnixSocketTransport
 from engine.events.envelope import Envelope
+from engine.journal.reader import JournalReader
 
 QUEUE_BATCHES = 8  # decoded batches held before the client stops reading the socket
 _END = object()
@@ -30,6 +31,8 @@ class NodeClient:
     ended_cleanly
         After :meth:`events` ends: whether the host closed the stream (``True``) or the
         connection was lost (``False``, e.g. the host crashed).
+    recovered_from_journal
+        Events :meth:`events` read from the journal file after losing the connection.
     """
 
     def __init__(
@@ -44,6 +47,10 @@ class NodeClient:
         self.run_id: str = str(hello.get("run_id", ""))
         self.host_last_seq: int = int(hello.get("last_seq", 0))
         self.ended_cleanly = False
+        self.recovered_from_journal = 0
+        journal_dir = hello.get("journal_dir")
+        self._journal_dir = Path(journal_dir) if isinstance(journal_dir, str) else None
+        self._last_seq = 0
         self._queue: asyncio.Queue[object] = asyncio.Queue(QUEUE_BATCHES)
         self._pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self._ids = itertools.count(1)
@@ -88,7 +95,9 @@ class NodeClient:
         """Yield batches of envelopes with ``seq > after_seq``: the journal, then live ones.
 
         Seqs are contiguous: no gap, no duplicate. Ends when the host closes the run's
-        stream or the connection is lost (see :attr:`ended_cleanly`). One call per client.
+        stream or the connection is lost (see :attr:`ended_cleanly`); after a lost
+        connection it first delivers the rest of the journal when the run directory is
+        readable here. One call per client.
 
         Raises
         ------
@@ -99,13 +108,34 @@ class NodeClient:
             raise ChannelError("events() was already called on this client")
         self._subscribed = True
         self._send(p.frame(p.SUBSCRIBE, {"after_seq": after_seq}))
+        self._last_seq = after_seq
         while True:
             item = await self._queue.get()
             if item is _END:
-                return
+                break
             if isinstance(item, Exception):
                 raise item
-            yield item  # type: ignore[misc]
+            batch: list[Envelope] = item  # type: ignore[assignment]
+            if batch:
+                self._last_seq = batch[-1].seq
+                yield batch
+        if not self.ended_cleanly and not self._closed:
+            # Cut off (a crashed host, or one that closed before we caught up): whatever
+            # it journaled is on disk, so finish from there when the journal is local.
+            async for batch in self._journal_tail():
+                yield batch
+
+    async def _journal_tail(self) -> AsyncIterator[list[Envelope]]:
+        if self._journal_dir is None or not self._journal_dir.is_dir():
+            return
+        with JournalReader(self._journal_dir) as reader:
+            while True:
+                batch = await asyncio.to_thread(reader.read, self._last_seq, 4096)
+                if not batch:
+                    return
+                self._last_seq = batch[-1].seq
+                self.recovered_from_journal += len(batch)
+                yield batch
 
     async def command(
         self, cmd: str, *, reply_timeout: float = 10.0, **args: Any

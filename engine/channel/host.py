@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 CommandHandler = Callable[[dict[str, Any]], dict[str, Any] | Awaitable[dict[str, Any]]]
 MAX_BATCH_BYTES = 256 * 1024  # per event frame: bounds each client's in-flight memory
-CLOSE_GRACE_S = 2.0  # how long close() lets clients catch up before cutting them off
+CLOSE_GRACE_S = 10.0  # how long close() lets clients catch up before cutting them off
 
 
 def _new_loop() -> asyncio.AbstractEventLoop:
@@ -245,6 +245,7 @@ class HostChannel:
                         "node_id": self.journal.node_id,
                         "run_id": self.journal.run_id,
                         "last_seq": self.journal.flushed_position()[0],
+                        "journal_dir": str(self.journal.run_dir),
                     },
                 )
             )

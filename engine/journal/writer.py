@@ -11,7 +11,7 @@ from typing import Any
 
 import msgspec
 
-from engine.events.envelope import Envelope, validate_kind
+from engine.events.envelope import KINDS, Envelope, validate_kind
 from engine.journal.format import (
     HEADER,
     INDEX_ENTRY,
@@ -23,6 +23,9 @@ from engine.journal.format import (
 from engine.journal.reader import JournalReader
 
 _encoder = msgspec.msgpack.Encoder()
+_KINDS = frozenset(KINDS)
+_HEADER_SIZE = HEADER.size
+_NO_HEADER = bytes(HEADER.size)
 
 
 class JournalWriter:
@@ -106,13 +109,8 @@ class JournalWriter:
         JournalError
             The writer is closed.
         """
-        return self.append_record(kind, type, payload, ts_ns)[0]
-
-    def append_record(
-        self, kind: str, type: str, payload: dict[str, Any], ts_ns: int | None = None
-    ) -> tuple[Envelope, bytes]:
-        """Do what :meth:`append` does and also return the record's bytes as journaled."""
-        validate_kind(kind)
+        if kind not in _KINDS:
+            validate_kind(kind)
         with self.lock:
             if self._closed:
                 raise JournalError(f"journal {self.path} is closed")
@@ -126,18 +124,23 @@ class JournalWriter:
                 type,
                 payload,
             )
+            buf = self._buf
+            start = len(buf)
+            # Encode straight into the buffer behind a header filled in afterwards.
+            buf += _NO_HEADER
             try:
-                body = _encoder.encode(env)
+                _encoder.encode_into(env, buf, start + _HEADER_SIZE)
             except (TypeError, msgspec.EncodeError) as exc:
+                del buf[start:]
                 raise TypeError(f"event {type!r} payload cannot be journaled: {exc}") from None
-            record = HEADER.pack(len(body), zlib.crc32(body)) + body
+            with memoryview(buf) as view, view[start + _HEADER_SIZE :] as body:
+                HEADER.pack_into(buf, start, len(body), zlib.crc32(body))
             if seq % INDEX_EVERY == 1:
-                self._pending_index.append((seq, self._offset + len(self._buf)))
-            self._buf += record
+                self._pending_index.append((seq, self._offset + start))
             self.last_seq = seq
-            if self.autoflush or len(self._buf) >= self.max_buffer:
+            if self.autoflush or len(buf) >= self.max_buffer:
                 self._flush_locked()
-            return env, record
+            return env
 
     def flush(self) -> None:
         """Write buffered records to the file (the OS page cache; see :meth:`sync`)."""

@@ -166,7 +166,7 @@ async def test_client_killed_mid_stream_resumes_without_gap_or_duplicate(host: H
     total = 60_000
     # The publisher runs for a while; the client process is killed in the middle.
     host.send(f"pub {total} 0.002")
-    client_proc = subprocess.Popen(
+    client_proc = subprocess.Popen(  # noqa: ASYNC220 - starts at once; the test reads it
         [sys.executable, "-c", CLIENT, str(host.sock), "0"],
         stdout=subprocess.PIPE,
         cwd=REPO,
@@ -202,7 +202,7 @@ async def test_commands_run_on_the_node_loop_and_errors_come_back(host: Host) ->
     }
     with pytest.raises(CommandError, match="RuntimeError: boom requested"):
         await client.command("boom")
-    with pytest.raises(CommandTimeout, match="did not answer 'sleep' within 0.2 s"):
+    with pytest.raises(CommandTimeout, match=r"did not answer 'sleep' within 0\.2 s"):
         await client.command("sleep", seconds=5, reply_timeout=0.2)
     # The connection is still good after an error and a timeout.
     assert (await client.command("ping"))["echo"] == {"cmd": "ping"}
@@ -239,7 +239,7 @@ async def test_socket_is_private_and_a_dead_hosts_socket_fails_cleanly(host: Hos
 
 
 async def test_missing_socket_and_bad_after_seq_are_clear_errors(host: Host) -> None:
-    with pytest.raises(ChannelError, match="no node host at .*the socket does not exist"):
+    with pytest.raises(ChannelError, match=r"no node host at .*the socket does not exist"):
         await NodeClient.connect(host.sock.with_name("nobody.sock"))
     await host.request("pub 10")
     client = await NodeClient.connect(host.sock)
@@ -249,9 +249,11 @@ async def test_missing_socket_and_bad_after_seq_are_clear_errors(host: Host) -> 
 
 
 async def test_a_second_host_on_a_live_socket_is_refused(host: Host, tmp_path: Path) -> None:
-    with JournalWriter(tmp_path / "other", "node-b", "run-9") as journal:
-        with pytest.raises(ChannelError, match="already listening"):
-            HostChannel(host.sock, journal).start()
+    with (
+        JournalWriter(tmp_path / "other", "node-b", "run-9") as journal,
+        pytest.raises(ChannelError, match="already listening"),
+    ):
+        HostChannel(host.sock, journal).start()
 
 
 @pytest.fixture
@@ -302,4 +304,19 @@ async def test_sync_handler_runs_on_the_channel_thread(
     channel.set_command_handler(lambda cmd: {"thread": threading.current_thread().name})
     client = await NodeClient.connect(sock)
     assert await client.command("stop") == {"thread": "gateway-channel"}
+    await client.close()
+
+
+async def test_host_killed_mid_stream_client_finishes_from_the_journal(host: Host) -> None:
+    client = await NodeClient.connect(host.sock)
+    collected = asyncio.create_task(_collect(client))
+    host.send("pub 50000 0.002")
+    await asyncio.sleep(0.5)
+    host.proc.send_signal(signal.SIGKILL)
+    host.proc.wait(10)
+    events = await asyncio.wait_for(collected, 30)
+    journaled = JournalReader(host.run_dir).last_seq()
+    assert 0 < journaled < 50_000
+    _assert_contiguous(events, 1, journaled)
+    assert not client.ended_cleanly
     await client.close()

@@ -1,0 +1,1 @@
+"""Benchmarks printed by ``make bench`` (``python -m bench``): one ``bench_*.py`` per figure."""
