@@ -57,6 +57,8 @@ def test_demo_sandbox_ema_cross_fills_orders(workspace: Workspace) -> None:
     assert (fill["instrument_id"], fill["qty"]) == ("EUR/USD.SIM", "100000")
     assert summary["counts"]["quotes"] > 0 and summary["counts"]["trades"] > 0
     assert summary["counts"]["bars"] >= 1
+    # The walk keeps its configured rate (20 quotes/s), give or take a start-up tick.
+    assert 0.6 * 20 * summary["run_s"] <= summary["counts"]["quotes"] <= 20 * summary["run_s"] + 25
 
 
 def write_catalog(path: Path, count: int) -> str:
