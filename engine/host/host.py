@@ -64,7 +64,7 @@ class NodeHost:
         self.mode = mode
         self.run_dir = run_path(workspace, node_id, run_id)
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        self.state = "created"
+        self.state = "created"  # the manager made the run; the first event says so too
         self._stop = threading.Event()
         self._error: dict[str, Any] | None = None
         self._state_lock = threading.Lock()
@@ -85,7 +85,8 @@ class NodeHost:
 
     def set_state(self, state: str, reason: str | None = None) -> None:
         with self._state_lock:
-            previous, self.state = self.state, state
+            previous: str | None = self.state if state != "created" else None
+            self.state = state
             changes: dict[str, Any] = {"state": state}
             if state in TERMINAL_STATES:
                 changes["ended"] = utc_now_iso()
@@ -231,7 +232,8 @@ class NodeHost:
         self._remove_pid_file()
 
     def _on_sigterm(self, _signum: int, _frame: FrameType | None) -> None:
-        self.request_stop("SIGTERM")
+        # Not inline: the handler may interrupt this thread while it holds the journal lock.
+        threading.Thread(target=self.request_stop, args=("SIGTERM",), daemon=True).start()
 
     # -- pid file ------------------------------------------------------------------------
     def _write_pid_file(self) -> None:
