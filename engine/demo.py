@@ -16,13 +16,13 @@ DEMO_BAR_TYPE = "EUR/USD.SIM-10-SECOND-BID-INTERNAL"
 EMA_CROSS = "nautilus_trader.examples.strategies.ema_cross"
 
 
-def _ema_cross(trade_size: str = "100000") -> dict[str, Any]:
+def _ema_cross(trade_size: str = "100000", bar_type: str = DEMO_BAR_TYPE) -> dict[str, Any]:
     return {
         "strategy_path": f"{EMA_CROSS}:EMACross",
         "config_path": f"{EMA_CROSS}:EMACrossConfig",
         "config": {
             "instrument_id": DEMO_INSTRUMENT,
-            "bar_type": DEMO_BAR_TYPE,
+            "bar_type": bar_type,
             "trade_size": trade_size,
             "fast_ema_period": 10,
             "slow_ema_period": 20,
@@ -64,7 +64,8 @@ def demo_sandbox() -> dict[str, Any]:
         "mode": "sandbox",
         "description": "EMA cross on an offline random-walk EUR/USD feed, sandbox execution",
         "trader_id": "DEMO-002",
-        "strategies": [_ema_cross()],
+        # 1-second bars so a user watching sees fills within a minute.
+        "strategies": [_ema_cross(bar_type="EUR/USD.SIM-1-SECOND-BID-INTERNAL")],
         "venues": [dict(_SIM_VENUE, starting_balances=["1000000 USD"])],
         "data_clients": [
             {
