@@ -14,9 +14,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmarks named in ``argv`` (module names or suffixes), else all of them."""
     wanted = argv if argv is not None else sys.argv[1:]
     here = Path(__file__).parent
-    names = sorted(
-        m.name for m in pkgutil.iter_modules([str(here)]) if m.name.startswith("bench_")
-    )
+    names = sorted(m.name for m in pkgutil.iter_modules([str(here)]) if m.name.startswith("bench_"))
     if wanted:
         names = [n for n in names if n in wanted or n.removeprefix("bench_") in wanted]
     failed = 0
