@@ -204,20 +204,26 @@ class MetricsActor(Actor):  # type: ignore[misc]  # Nautilus is untyped for mypy
             self._probe.start()
 
     def on_stop(self) -> None:
-        with contextlib.suppress(Exception):
-            self.msgbus.unsubscribe(topic="events.order.*", handler=self._on_order_event)
+        # Order events stay followed: strategies stop after actors and still send orders
+        # (closing positions), and the final sample must count them.
         if _TIMER in self.clock.timer_names:
             self.clock.cancel_timer(_TIMER)
         if self._probe is not None:
             self._probe.stop()
         self.sample("stop")
 
+    def on_dispose(self) -> None:
+        with contextlib.suppress(Exception):  # the bus may already be gone
+            self.msgbus.unsubscribe(topic="events.order.*", handler=self._on_order_event)
+
     def final_sample(self) -> dict[str, Any]:
         """Take and publish the sample that closes a run; return it.
 
-        Call it after the kernel stopped: strategies close positions in their ``on_stop``,
-        after actors stop, and a backtest settles those fills after the trader stopped.
+        Call it after the kernel stopped and before it is disposed: strategies close
+        positions in their ``on_stop``, after actors stop, and a backtest settles those
+        fills after the trader stopped. The order counts are recounted from the cache.
         """
+        self._orders.reset(self.cache)
         return self.sample("final")
 
     def _on_order_event(self, event: Any) -> None:
