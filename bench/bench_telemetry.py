@@ -34,7 +34,7 @@ def _child(n_ticks: int, with_metrics: bool) -> None:
 
     import msgspec
     import numpy as np
-    import pandas as pd
+    import pandas as pd  # type: ignore[import-untyped]
     from nautilus_trader.backtest.engine import BacktestEngine, BacktestEngineConfig
     from nautilus_trader.config import LoggingConfig
     from nautilus_trader.examples.strategies.ema_cross import EMACross, EMACrossConfig

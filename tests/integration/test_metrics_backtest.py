@@ -26,7 +26,7 @@ def _child() -> None:
     from decimal import Decimal
 
     import numpy as np
-    import pandas as pd
+    import pandas as pd  # type: ignore[import-untyped]
     from nautilus_trader.backtest.engine import BacktestEngine, BacktestEngineConfig
     from nautilus_trader.backtest.models import LatencyModel
     from nautilus_trader.config import LoggingConfig

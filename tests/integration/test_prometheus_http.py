@@ -59,7 +59,7 @@ def test_openmetrics_negotiated_over_http() -> None:
     with serve(reg, port=0) as server:
         text, content_type = fetch(server.url, "application/openmetrics-text; version=1.0.0")
     assert content_type.startswith("application/openmetrics-text")
-    families = {f.name: f for f in parse_om(text)}
+    families = {f.name: f for f in parse_om(text)}  # type: ignore[no-untyped-call]
     published = families["gateway_msgbus_published"]
     assert published.type == "counter"
     assert [(s.name, s.value) for s in published.samples] == [

@@ -171,6 +171,6 @@ def test_openmetrics_when_asked_for() -> None:
     assert content_type.startswith("application/openmetrics-text")
     text = body.decode()
     assert text.endswith("# EOF\n")
-    families = {f.name: f for f in parse_om(text)}
+    families = {f.name: f for f in parse_om(text)}  # type: ignore[no-untyped-call]
     assert families["gateway_msgbus_published"].type == "counter"
     assert families["gateway_strategy_pnl"].type == "gauge"
