@@ -20,8 +20,11 @@ def _fills(path: Path) -> pd.DataFrame:
 
 
 def _positions(path: Path) -> pd.DataFrame:
+    # Closed NETTING positions are snapshotted under ids with a random UUID suffix.
     frame = pd.read_csv(path)
-    return frame.drop(columns=[c for c in frame.columns if c in RANDOM_COLUMNS])
+    frame = frame.drop(columns=[c for c in frame.columns if c in {*RANDOM_COLUMNS, "position_id"}])
+    # The report is ordered by those ids: order by what the positions did instead.
+    return frame.sort_values(["ts_opened", "opening_order_id"]).reset_index(drop=True)
 
 
 def test_gateway_run_matches_bare_backtest_node(tmp_path: Path) -> None:
