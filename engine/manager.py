@@ -324,6 +324,16 @@ class NodeManager:
         """Node hosts with a pid file: alive ones, and dead ones found (then marked)."""
         return await asyncio.to_thread(self._ps)
 
+    async def watch(self, interval_s: float = 0.5) -> None:
+        """Watch hosts this manager did not start (found again) until cancelled.
+
+        A dead one is marked ``failed`` within ``interval_s``; hosts started here are
+        watched through their process handles already.
+        """
+        while True:
+            await self.ps()
+            await asyncio.sleep(interval_s)
+
     async def runs(self, node_id: str | None = None) -> list[Run]:
         """Every run of ``node_id`` (or of all nodes), oldest first."""
         return await asyncio.to_thread(list_runs, self.workspace, node_id)
