@@ -22,6 +22,7 @@ from engine.workspace import Workspace
 from widgets.data import NodeRow
 
 REPORT_ROW_LIMIT = 2000
+RECENT_EVENTS = 2000  # shown from a running node's journal when the console attaches
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,18 +219,21 @@ class WorkspaceServices:
         attached = []
         for status in await manager.ps():
             if status.alive:
-                self._follow(status.run_id)
+                last = await asyncio.to_thread(_last_seq, Path(status.run_dir))
+                self._follow(status.run_id, after_seq=max(0, last - RECENT_EVENTS))
                 attached.append(status.node_id)
         return attached
 
-    def _follow(self, run_id: str) -> None:
+    def _follow(self, run_id: str, after_seq: int = 0) -> None:
         """Relay a run's events (journal first, then its channel) to the bus."""
         if run_id in self._attached and not self._attached[run_id].done():
             return
-        self._attached[run_id] = asyncio.create_task(self._relay(run_id), name=f"attach-{run_id}")
+        self._attached[run_id] = asyncio.create_task(
+            self._relay(run_id, after_seq), name=f"attach-{run_id}"
+        )
 
-    async def _relay(self, run_id: str) -> None:
-        async for batch in self._require_manager().attach(run_id, follow=True):
+    async def _relay(self, run_id: str, after_seq: int) -> None:
+        async for batch in self._require_manager().attach(run_id, after_seq, follow=True):
             self.bus.publish(batch)
 
     async def launch(self, node_id: str, mode: str) -> str:
@@ -303,6 +307,13 @@ def _read_csv(name: str, path: Path) -> Report:
                 break
             rows.append(tuple(row))
     return Report(name, header, tuple(rows), truncated)
+
+
+def _last_seq(run_dir: Path) -> int:
+    from engine.journal import JournalReader
+
+    with JournalReader(run_dir) as reader:
+        return reader.last_seq()
 
 
 def _tail(path: Path, limit: int) -> list[str]:

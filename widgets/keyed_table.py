@@ -108,7 +108,7 @@ class KeyedTable[RowT](DataTable[Any]):
             elif old != cells:
                 for (col, _label), before, after in zip(self.COLUMNS, old, cells, strict=True):
                     if before != after:
-                        self.update_cell(key, col, after)
+                        self.update_cell(key, col, after, update_width=True)
             self._cells[key] = cells
             self._rows[key] = new[key]
 

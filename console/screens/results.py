@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import Container
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 
@@ -36,7 +37,7 @@ class ResultsScreen(Screen[None]):
             classes="screen-title",
             markup=False,
         )
-        yield TabbedContent(id="results-tabs")
+        yield Container(id="results-body")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -52,7 +53,6 @@ class ResultsScreen(Screen[None]):
 
     async def show_results(self, results: RunResults | None) -> None:
         title = self.query_one("#results-title", Static)
-        tabs = self.query_one(TabbedContent)
         if results is None:
             title.update(f"Results of {self.node_id}: no run yet (launch it first)")
             return
@@ -60,6 +60,8 @@ class ResultsScreen(Screen[None]):
         if results.error:
             head += f" · {results.error}"
         title.update(head)
+        tabs = TabbedContent(id="results-tabs")
+        await self.query_one("#results-body", Container).mount(tabs)  # composed when awaited
         stats: DataTable[str] = DataTable(cursor_type="row", id="results-stats")
         stats.add_columns("Statistic", "Value")
         stats.add_rows(results.stats or [("(none)", "no statistics in this run")])

@@ -1,0 +1,108 @@
+"""The console's non-visual parts: form fields, the envelope feed, settings, theme files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from console.feed import CLOSED_ORDERS_KEPT, FeedState
+from console.form_fields import field_for, flatten, parse_text, unflatten
+from console.settings import ConsoleSettings, load_settings, save_settings
+from engine.demo import demo_backtest, demo_sandbox
+from engine.events.envelope import Envelope
+from tests.ui.conftest import sample_envelopes
+from themes.loader import ThemeFileError, load_theme_file, load_themes
+
+
+@pytest.mark.parametrize("make", [demo_backtest, demo_sandbox])
+def test_form_fields_round_trip_a_node_document(make: object) -> None:
+    doc = make()  # type: ignore[operator]
+    fields = flatten(doc)
+    assert "strategies[0].config.trade_size" in [f.path for f in fields]
+    assert unflatten([(f.path, parse_text(f.text, f.kind)) for f in fields]) == doc
+
+
+def test_issue_paths_land_on_their_field_or_the_enclosing_one() -> None:
+    paths = ["node_id", "data[0].instrument_ids", "strategies[0].config.trade_size"]
+    assert field_for("strategies[0].config.trade_size", paths) == paths[2]
+    assert field_for("data[0].instrument_ids[0]", paths) == "data[0].instrument_ids"
+    assert field_for("venues", paths) is None
+    assert field_for("node_idx", paths) is None
+
+
+def test_text_that_does_not_parse_stays_text_for_the_validator() -> None:
+    assert parse_text("12", "number") == 12
+    assert parse_text("twelve", "number") == "twelve"
+    assert parse_text("", "null") is None
+    assert parse_text("0012", "str") == "0012"
+
+
+def test_feed_builds_orders_positions_alerts_and_node_state() -> None:
+    state = FeedState()
+    batch = state.apply(sample_envelopes())
+    orders = {o.client_order_id: o for o in state.orders.values()}
+    assert orders["O-0001"].status == "FILLED" and orders["O-0001"].filled == "100000"
+    assert orders["O-0002"].status == "ACCEPTED" and orders["O-0002"].price == "1.10500"
+    assert state.open_orders("demo-sandbox") == 1
+    assert [a.severity for a in batch.alerts] == ["error", "warning", "warning"]
+    assert state.nodes["demo-sandbox"].state == "running"
+    assert batch.metrics[0].equity_history[-1] == 1_000_010.0
+    assert all(e.kind != "metric" for e in batch.events)  # metrics go to their pane only
+
+
+def test_feed_keeps_a_bounded_number_of_closed_orders() -> None:
+    state = FeedState()
+    envs = [
+        Envelope(i, i, "n", "r", "order", "OrderCanceled", {"client_order_id": f"O-{i}"})
+        for i in range(1, CLOSED_ORDERS_KEPT * 3)
+    ]
+    state.apply(envs)
+    assert len(state.orders) == CLOSED_ORDERS_KEPT
+
+
+def test_settings_round_trip_and_invalid_file_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    assert load_settings(path).settings == ConsoleSettings()
+    save_settings(path, ConsoleSettings(theme="gateway-light", keymap={"node.launch": "L"}))
+    loaded = load_settings(path)
+    assert loaded.error is None and loaded.settings.keymap == {"node.launch": "L"}
+    path.write_text('{"ui": {"refresh_hz": 500}}')
+    bad = load_settings(path)
+    assert not bad.writable
+    assert bad.error is not None and "ui.refresh_hz" in bad.error and "500" in bad.error
+    path.write_text("{nope")
+    assert "invalid JSON at line 1" in (load_settings(path).error or "")
+
+
+def test_theme_files_load_and_a_bad_one_names_the_field(tmp_path: Path) -> None:
+    names = {t.name for t in load_themes().themes}
+    assert {"gateway-dark", "gateway-light", "gateway-high-contrast"} <= names
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"name": "bad", "primary": "#fff", "colour": "x"}))
+    with pytest.raises(ThemeFileError, match="unknown field 'colour'"):
+        load_theme_file(bad)
+    bad.write_text(json.dumps({"name": "bad", "primary": "#fff", "error": "reddish"}))
+    with pytest.raises(ThemeFileError, match=r"'error': expected a colour.*'reddish'"):
+        load_theme_file(bad)
+    result = load_themes(tmp_path)
+    assert len(result.errors) == 1 and "bad.json" in result.errors[0]
+
+
+def test_console_start_up_does_not_import_nautilus() -> None:
+    code = (
+        "import sys, console.app, console.cli.tui; "
+        "print(sorted(m for m in sys.modules if m.startswith('nautilus_trader'))[:3])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+        timeout=60,
+    )
+    assert out.stdout.strip() == "[]"
