@@ -239,6 +239,9 @@ def bench_throughput() -> None:
     mc = min(r["cpu"] for r in metrics)
     last = min(metrics, key=lambda r: float(r["wall"]))
     print(f"telemetry: {TICKS:,} ticks, {bare[-1]['orders']} orders, best of {REPEATS}")
+    for name, runs in (("bare", bare), ("metrics", metrics)):
+        walls = ", ".join(f"{r['wall']:.2f}/{r['cpu']:.2f}" for r in runs)
+        print(f"telemetry: {name:<8} runs (wall/CPU s): {walls}")
     print(
         f"telemetry: bare            {TICKS / b:>10,.0f} ticks/s ({b:.2f} s wall, {bc:.2f} s CPU)"
     )
