@@ -136,6 +136,7 @@ def run_backtest(
     from nautilus_trader.common.component import is_backtest_force_stop
 
     from engine.host.actor import GatewayActor
+    from engine.telemetry.host_hooks import attach_telemetry
 
     start_ns, end_ns = preflight(node, workspace)
     config = backtest_run_config(node, workspace, logging=logging_config(run_dir, node.log_level))
@@ -155,9 +156,11 @@ def run_backtest(
             stop_requested=stop_requested,
         )
     )
+    telemetry = attach_telemetry(engine, node.node_id, publish)
     started = time.perf_counter()
     results = bt_node.run()
     wall = time.perf_counter() - started
+    telemetry.finish()
     if not results:
         raise HostError("the backtest gave no result", phase="run")
     return BacktestOutcome(engine, results[0], wall, is_backtest_force_stop())
