@@ -8,6 +8,12 @@ A host started by this manager is watched through its process handle, so its exi
 seen at once; a host found again (started by another console) is watched through its
 pid. A host that dies without reporting its end is marked ``failed`` with its exit
 status and the last lines it printed.
+
+Sandbox and live nodes are started under a per-node supervisor
+(``python -m engine.host.supervisor``, detached), which is the parent of their host: it
+marks a dead host ``failed`` at once and applies the node's restart policy, whether or
+not the console that launched it still runs (see ``engine.host.supervisor``). Backtests
+are started directly and supervised by the manager that started them.
 """
 
 from __future__ import annotations
@@ -17,7 +23,9 @@ import contextlib
 import json
 import os
 import signal
+import subprocess
 import sys
+import threading
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -29,7 +37,7 @@ import psutil
 from engine.config.store import ConfigStore
 from engine.events.envelope import Envelope
 from engine.host.events import NODE_STATE_CHANGED, TERMINAL_STATES
-from engine.host.paths import pid_file, socket_path
+from engine.host.paths import pid_file, socket_path, supervisor_file
 from engine.runs import (
     ERROR_FILE,
     HOST_OUTPUT,
@@ -47,7 +55,6 @@ from engine.runs import (
 )
 from engine.workspace import Workspace
 
-_PROJECT_ROOT = Path(__file__).resolve().parent.parent
 JOURNAL_BATCH = 5000  # envelopes per batch when replaying a journal
 POLL_S = 0.1
 
@@ -160,6 +167,44 @@ def mark_dead(run_dir: Path, exit_code: int | None) -> RunMeta | None:
     )
 
 
+def _spawn_supervisor(
+    python: str,
+    workspace: Workspace,
+    run: Run,
+    log_path: Path,
+    passphrase: str | None,
+    env: dict[str, str],
+) -> subprocess.Popen[bytes]:
+    with open(log_path, "ab") as out:
+        process = subprocess.Popen(
+            [
+                python,
+                "-m",
+                "engine.host.supervisor",
+                "--workspace",
+                str(workspace.root),
+                "--node",
+                run.node_id,
+                "--mode",
+                run.meta.mode,
+                "--run-id",
+                run.run_id,
+            ],
+            stdin=subprocess.PIPE if passphrase else subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # detached: survives the console and its terminal
+            cwd=str(workspace.root),
+            env=env,
+        )
+    if passphrase and process.stdin is not None:
+        with contextlib.suppress(OSError):
+            process.stdin.write(passphrase.encode() + b"\n")
+        with contextlib.suppress(OSError):
+            process.stdin.close()
+    return process
+
+
 class NodeManager:
     """Start, list, supervise, attach to and stop node hosts of one workspace.
 
@@ -174,7 +219,7 @@ class NodeManager:
     def __init__(self, workspace: Workspace, *, python: str | None = None) -> None:
         self.workspace = workspace
         self.python = python or sys.executable
-        self.handles: dict[str, RunHandle] = {}  # by run id: hosts started here
+        self.handles: dict[str, RunHandle] = {}  # by run id: backtest hosts started here
 
     # -- launching -----------------------------------------------------------------------
     async def launch(self, node_id: str, mode: str | None = None) -> RunHandle:
@@ -188,31 +233,20 @@ class NodeManager:
             A host of this node is alive.
         """
         run = await asyncio.to_thread(self._prepare_run, node_id, mode)
+        if run.meta.mode != "backtest":
+            return await self._launch_supervised(run)
         out = await asyncio.to_thread(open, run.path / HOST_OUTPUT, "ab")
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (str(_PROJECT_ROOT), env.get("PYTHONPATH", "")) if p
-        )
-        env["PYTHONUNBUFFERED"] = "1"
+        from engine.host.supervisor import host_command, host_env
+
         try:
             process = await asyncio.create_subprocess_exec(
-                self.python,
-                "-m",
-                "engine.host",
-                "--workspace",
-                str(self.workspace.root),
-                "--node",
-                node_id,
-                "--mode",
-                run.meta.mode,
-                "--run-id",
-                run.run_id,
+                *host_command(self.python, self.workspace, node_id, run.meta.mode, run.run_id),
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=out,
                 stderr=asyncio.subprocess.STDOUT,
                 start_new_session=True,  # detached: survives the console and its terminal
                 cwd=str(self.workspace.root),
-                env=env,
+                env=host_env(),
             )
         finally:
             out.close()
@@ -230,11 +264,64 @@ class NodeManager:
         self.handles[run.run_id] = handle
         return handle
 
+    async def _launch_supervised(self, run: Run) -> RunHandle:
+        """Start a sandbox/live node under its detached supervisor; return its first host.
+
+        The keyring passphrase (``$GATEWAY_KEYRING_PASSPHRASE``), if set, goes to the
+        supervisor on its stdin pipe, never in the host's environment or argv.
+        """
+        from engine.credentials.backend import ENV_PASSPHRASE
+        from engine.host.supervisor import host_env
+
+        passphrase = os.environ.get(ENV_PASSPHRASE) if run.meta.mode == "live" else None
+        log_path = self.workspace.run_dir / f"{run.node_id}.supervisor.log"
+        # subprocess.Popen, not asyncio's: asyncio kills a child still running when its
+        # loop closes, and the supervisor must outlive this process.
+        process = await asyncio.to_thread(
+            _spawn_supervisor, self.python, self.workspace, run, log_path, passphrase, host_env()
+        )
+        reaper = threading.Thread(target=process.wait, name="gateway-reap", daemon=True)
+        reaper.start()  # no zombie while this (console) process lives on
+        deadline = time.monotonic() + 15
+        host_pid: int | None = None
+        while host_pid is None:
+            data = await asyncio.to_thread(read_json, pid_file(self.workspace, run.node_id))
+            if data is not None and data.get("run_id") == run.run_id:
+                host_pid = int(data["pid"])
+            elif process.poll() is not None or time.monotonic() > deadline:
+                meta = await asyncio.to_thread(read_meta, run.path)
+                host_pid = meta.pid if meta is not None and meta.pid else process.pid
+            else:
+                await asyncio.sleep(0.02)
+        handle = RunHandle(
+            node_id=run.node_id,
+            run_id=run.run_id,
+            mode=run.meta.mode,
+            run_dir=run.path,
+            pid=host_pid,
+            socket_path=socket_path(self.workspace, run.node_id),
+        )
+        handle.supervisor = asyncio.create_task(self._watch_detached(handle))
+        return handle
+
+    async def _watch_detached(self, handle: RunHandle) -> int | None:
+        """Wait for a supervised host to end and its supervisor to record how."""
+        # Not our child (the supervisor's): poll its pid.
+        while await asyncio.to_thread(pid_alive, handle.pid, handle.run_id):  # noqa: ASYNC110
+            await asyncio.sleep(POLL_S)
+        for _ in range(100):  # the supervisor marks the run within milliseconds
+            meta = await asyncio.to_thread(read_meta, handle.run_dir)
+            if meta is not None and meta.terminal:
+                return meta.exit_code
+            await asyncio.sleep(0.02)
+        meta = await asyncio.to_thread(mark_dead, handle.run_dir, None)
+        return meta.exit_code if meta is not None else None
+
     def _prepare_run(self, node_id: str, mode: str | None) -> Run:
         store = ConfigStore(self.workspace)
         resolved = store.resolve_mode(node_id, mode)
         store.get(node_id, resolved)  # raises ConfigInvalid with the issues
-        live = self._live_host(node_id)
+        live = self._live_host(node_id) or self._live_supervisor(node_id)
         if live is not None:
             raise NodeAlreadyRunning(
                 f"node {node_id!r} is already running (run {live['run_id']}, pid {live['pid']}); "
@@ -281,6 +368,14 @@ class NodeManager:
         if data is None:
             return None
         if pid_alive(data.get("pid"), data.get("run_id")):
+            return data
+        return None
+
+    def _live_supervisor(self, node_id: str) -> dict[str, Any] | None:
+        data = read_json(supervisor_file(self.workspace, node_id))
+        if data is None:
+            return None
+        if pid_alive(data.get("pid"), data.get("first_run_id")):
             return data
         return None
 
@@ -457,6 +552,10 @@ class NodeManager:
             raise NodeNotRunning(f"node {node_id!r} is not running (see: gateway ps)")
         pid, run_id = int(live["pid"]), str(live["run_id"])
         run_dir = Path(str(live["run_dir"]))
+        supervisor = await asyncio.to_thread(self._live_supervisor, node_id)
+        if supervisor is not None:  # first: no restart of a host we are stopping
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(supervisor["pid"]), signal.SIGKILL if kill else signal.SIGTERM)
         if kill:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)

@@ -1,8 +1,14 @@
-"""`gateway launch NODE`: run a node in its own host process and follow it to its end.
+"""`gateway launch NODE`: run a node in its own host process.
 
-On a terminal: a progress bar (share of the data's time range) and a summary. With
-``--headless``: one line per event. With ``--json``: one JSON envelope per line. The exit
-code is 0 when the run completes, 1 when it fails, 3 when it was stopped.
+Backtests are followed to their end. On a terminal: a progress bar (share of the data's
+time range) and a summary. With ``--headless``: one line per event. With ``--json``: one
+JSON envelope per line. The exit code is 0 when the run completes, 1 when it fails, 3
+when it was stopped.
+
+Sandbox and live nodes run detached: launch prints their events until the node is
+``running`` and exits 0 (1 if it failed first), leaving it running. With ``--follow`` it
+keeps streaming until interrupted; Ctrl-C detaches and never stops the node (use
+``gateway stop NODE``).
 """
 
 from __future__ import annotations
@@ -126,6 +132,35 @@ async def follow_run(
     return final
 
 
+async def _run_detached(manager: Any, handle: Any, *, as_json: bool, follow: bool) -> str | None:
+    """Stream a sandbox/live node's events until running (and on, with ``follow``)."""
+    last = [0]
+
+    def printer(batch: list[Envelope]) -> None:
+        last[0] = batch[-1].seq
+        fmt = to_json_line if as_json else format_event
+        click.echo("\n".join(fmt(e) for e in batch))
+
+    if not as_json:
+        click.echo(f"launched {handle.node_id} run {handle.run_id} pid {handle.pid}")
+    final = await follow_run(manager, handle.run_id, printer, until_running=True)
+    if final is None:  # the host died before reporting a state: its supervisor marked it
+        meta = await handle.meta()
+        final = meta.state if meta else "failed"
+    if final != "running":
+        return final
+    if not as_json:
+        click.echo(
+            f"{handle.node_id} is running (run {handle.run_id}, pid {handle.pid}); "
+            f"gateway attach {handle.node_id} | gateway stop {handle.node_id}",
+            err=follow,
+        )
+    if follow:
+        end = await follow_run(manager, handle.run_id, printer, after_seq=last[0])
+        return "running" if end is None else end
+    return final
+
+
 class _TerminalView:
     """A rich progress bar with live counters; warnings and errors printed above it."""
 
@@ -194,9 +229,19 @@ class _TerminalView:
 @click.option("--mode", type=click.Choice(["backtest", "sandbox", "live"]), default=None)
 @click.option("--headless", is_flag=True, help="Print one line per event (no progress bar).")
 @click.option("--json", "as_json", is_flag=True, help="Print every event as a JSON line.")
+@click.option(
+    "--follow",
+    "-f",
+    is_flag=True,
+    help="Sandbox/live: keep streaming events once running (Ctrl-C detaches).",
+)
 @pass_workspace_option
-def launch(node_id: str, mode: str | None, headless: bool, as_json: bool) -> None:
-    """Run NODE in its own node host process and follow it until it ends."""
+def launch(node_id: str, mode: str | None, headless: bool, as_json: bool, follow: bool) -> None:
+    """Run NODE in its own node host process.
+
+    A backtest is followed until it ends; a sandbox or live node until it is running,
+    then it keeps running detached (--follow keeps streaming its events).
+    """
     from engine.config.issues import ConfigInvalid
     from engine.config.store import AmbiguousNode, NodeNotFound
     from engine.manager import NodeAlreadyRunning, NodeManager
@@ -210,6 +255,8 @@ def launch(node_id: str, mode: str | None, headless: bool, as_json: bool) -> Non
     async def run() -> str | None:
         handle = await manager.launch(node_id, mode)
         state["handle"] = handle
+        if handle.mode != "backtest":
+            return await _run_detached(manager, handle, as_json=as_json, follow=follow)
         if as_json:
             final = await follow_run(
                 manager,
@@ -247,6 +294,9 @@ def launch(node_id: str, mode: str | None, headless: bool, as_json: bool) -> Non
         return
     except KeyboardInterrupt:
         handle = state["handle"]
+        if handle is not None and handle.mode != "backtest":
+            click.echo(f"\ndetached; {node_id} keeps running (gateway stop {node_id})", err=True)
+            sys.exit(EXIT_OK)
         if handle is not None and handle.mode == "backtest":
             click.echo(f"\nstopping {node_id} …", err=True)
             try:
@@ -255,6 +305,13 @@ def launch(node_id: str, mode: str | None, headless: bool, as_json: bool) -> Non
                 click.echo(f"could not stop {node_id}: {exc}", err=True)
         sys.exit(130)
     handle = state["handle"]
+    if handle is not None and handle.mode != "backtest":
+        if final != "running" and not as_json:
+            error = read_json(handle.run_dir / "error.json")
+            click.echo(f"run {handle.run_id}: {final}  ({handle.run_dir})")
+            if error:
+                click.echo(f"error: {error.get('message')}", err=True)
+        sys.exit(EXIT_OK if final == "running" else _EXIT_BY_STATE.get(final or "failed", 1))
     if not as_json and handle is not None:
         stats = read_json(handle.run_dir / "stats.json")
         error = read_json(handle.run_dir / "error.json")

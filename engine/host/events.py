@@ -4,6 +4,10 @@
     ``NodeStateChanged``: ``{"state", "previous", "mode", "pid", "reason"}``, state one of
     :data:`NODE_STATES`. ``NodeError``: ``{"error", "message", "phase", "field",
     "traceback"}``.
+    ``ClientConnectionChanged`` (sandbox/live): ``{"client_id", "kind": "data"|"exec",
+    "connected"}``, sent for each client when first seen and on every change.
+    ``StopCanceledOrders`` ``{"canceled"}`` / ``StopFlattened`` ``{"canceled", "closed"}`` /
+    ``StopWindDownFailed`` ``{"message"}``: what a graceful stop did before stopping.
 ``progress`` kind
     ``BacktestProgress``: ``{"fraction", "sim_ts_ns", "start_ns", "end_ns",
     "elapsed_s"}``; fraction is the share of the data's time range processed.
@@ -26,6 +30,7 @@ NODE_STATE_CHANGED = "NodeStateChanged"
 NODE_ERROR = "NodeError"
 BACKTEST_PROGRESS = "BacktestProgress"
 LOG_LINE = "LogLine"
+CLIENT_CONNECTION_CHANGED = "ClientConnectionChanged"
 BACKTEST_RESULT = "BacktestResult"
 
 # Message bus topic patterns the gateway actor forwards, with the envelope kind of each.

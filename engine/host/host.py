@@ -1,9 +1,36 @@
 """The node host process: one node, one kernel, one journal, one channel.
 
+Backtest nodes run a ``BacktestNode`` (``engine.host.backtest``); sandbox and live nodes a
+``TradingNode`` with a gateway strategy (``engine.host.trading``).
+
 Lifecycle events (``NodeStateChanged``): ``created -> starting -> running -> stopping ->
 stopped | completed | failed``. Every event is journaled before a client sees it (the
 channel does that). ``meta.json`` in the run directory follows the state; on failure the
 error goes out as a ``NodeError`` event and into ``error.json``.
+
+Channel commands (``NodeManager.command(node_id, cmd, **args)``; each answer is a dict)
+    ``{"cmd": "status"}``
+        -> ``{"ok": true, "state", "run_id", "pid"}``
+    ``{"cmd": "stop", "cancel_orders": bool, "flatten": bool}``
+        -> ``{"ok": true, "state"}``; the host then cancels every working order
+        (``CancelAllOrders(all_strategies=True)``) or flattens (``FlattenAll``: cancel all,
+        close every position at market), stops the strategies and the node, flushes the
+        journal and exits ``stopped``.
+    ``{"cmd": "order", "command": {...}}`` (sandbox/live nodes)
+        ``command`` is an order command as ``engine.orders.commands.load_command`` reads
+        it (``{"action": "submit", "ticket": {...}}``, ``modify``, ``cancel``,
+        ``cancel_all``, ``close_position``, ``flatten_all``). It runs on the node's event
+        loop through the node's ``GatewayStrategy`` (brackets ``managed`` in sandbox,
+        ``native`` live), so its orders carry that strategy's id.
+        -> ``GatewayStrategy.execute``'s dict, e.g. ``{"ok": true, "client_order_ids":
+        [...]}``; on failure ``{"ok": false, "code", "message", "issues": [...]}`` where
+        ``code`` is ``invalid_order`` (``issues`` lists ``{path, value, expected,
+        message}``), a ``GatewayStrategy`` error code (``unknown_order``,
+        ``order_not_open``, ``unknown_instrument``, ``unknown_position``,
+        ``bracket_refused``, ``not_running``; ``field``/``value`` name the culprit),
+        ``not_running`` when the node has no running strategy (a backtest, or not yet
+        running), or ``internal_error``. Never a traceback.
+    Anything else -> ``{"ok": false, "code": "unknown_command", "message"}``.
 """
 
 from __future__ import annotations
@@ -72,6 +99,8 @@ class NodeHost:
         self.socket = socket_path(workspace, node_id)
         self.channel = HostChannel(self.socket, self.journal)
         self.tailer = LogTailer(self.run_dir / LOG_FILE, self.publish)
+        self.strategy: Any = None  # the GatewayStrategy while a trading node runs
+        self.stop_options: dict[str, Any] = {}
 
     # -- events ------------------------------------------------------------------------
     def publish(
@@ -114,14 +143,57 @@ class NodeHost:
 
     # -- commands ----------------------------------------------------------------------
     def handle_command(self, command: dict[str, Any]) -> dict[str, Any]:
-        """Serve a client's command: ``status`` and ``stop`` (more with live nodes)."""
+        """Serve a client's command (see the module docstring for the protocol)."""
         name = command.get("cmd") or command.get("command")
         if name == "status":
             return {"ok": True, "state": self.state, "run_id": self.run_id, "pid": os.getpid()}
         if name == "stop":
+            self.stop_options = {
+                "cancel_orders": bool(command.get("cancel_orders")),
+                "flatten": bool(command.get("flatten")),
+            }
             self.request_stop("stop requested by a client")
             return {"ok": True, "state": self.state}
-        return {"ok": False, "error": f"unknown command {name!r}; expected status or stop"}
+        if name == "order":
+            return self.order_command(command.get("command"))
+        return {
+            "ok": False,
+            "code": "unknown_command",
+            "message": f"unknown command {name!r}; expected status, stop or order",
+            "error": f"unknown command {name!r}; expected status, stop or order",
+        }
+
+    def order_command(self, data: Any) -> dict[str, Any]:
+        """Run one order command through the node's GatewayStrategy; errors as dicts."""
+        from engine.orders.commands import load_command
+        from engine.orders.issues import OrderValidationError
+
+        strategy = self.strategy
+        if strategy is None or self.state != "running":
+            return _order_error(
+                "not_running",
+                f"node {self.node_id} takes no orders now (state {self.state}, mode {self.mode})",
+            )
+        if not isinstance(data, (dict, str)):
+            return _order_error(
+                "invalid_order",
+                f"command: got {type(data).__name__}, expected an order command map",
+                [{"path": "command", "value": None, "expected": "an order command map"}],
+            )
+        try:
+            result: dict[str, Any] = strategy.execute(load_command(data))
+            return jsonable(result)  # type: ignore[no-any-return]
+        except OrderValidationError as exc:
+            return _order_error("invalid_order", str(exc), [i.to_dict() for i in exc.issues])
+        except Exception as exc:
+            to_dict = getattr(exc, "to_dict", None)
+            if callable(to_dict) and hasattr(exc, "code"):
+                detail = to_dict()
+                out = _order_error(str(exc.code), str(detail.get("message", exc)))
+                out["field"] = detail.get("field")
+                out["value"] = detail.get("value")
+                return out
+            return _order_error("internal_error", f"{type(exc).__name__}: {exc}")
 
     # -- the run -------------------------------------------------------------------------
     def run(self) -> int:
@@ -149,7 +221,9 @@ class NodeHost:
 
         node = ConfigStore(self.workspace).get(self.node_id, self.mode)
         if node.mode.value != "backtest":
-            raise NotImplementedError(f"mode {node.mode.value}: only backtest nodes run here yet")
+            from engine.host.trading import run_trading
+
+            return run_trading(self, node)
         from engine.host.backtest import run_backtest
         from engine.host.results import write_results
 
@@ -256,6 +330,12 @@ class NodeHost:
         with contextlib.suppress(OSError, ValueError):
             if json.loads(path.read_text()).get("run_id") == self.run_id:
                 path.unlink()
+
+
+def _order_error(
+    code: str, message: str, issues: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    return {"ok": False, "code": code, "message": message, "issues": issues or []}
 
 
 def main_host(workspace: Path, node_id: str, run_id: str, mode: str) -> int:

@@ -24,3 +24,8 @@ def socket_path(workspace: Workspace, node_id: str) -> Path:
 def pid_file(workspace: Workspace, node_id: str) -> Path:
     """The node's pid/run file: ``run/<node_id>.json`` (pid, run id, mode, socket)."""
     return workspace.run_dir / f"{node_id}.json"
+
+
+def supervisor_file(workspace: Workspace, node_id: str) -> Path:
+    """The node's supervisor record: ``run/<node_id>.supervisor`` (pid, first run id)."""
+    return workspace.run_dir / f"{node_id}.supervisor"

@@ -1,0 +1,212 @@
+"""Run a sandbox or live node: a Nautilus ``TradingNode`` on the host's main thread.
+
+Threads of a trading node host
+    main thread     the node's event loop (Nautilus kernel, gateway actor and strategy,
+                    client commands, the connection monitor)
+    gateway-channel the channel (journal flushes, client streams); commands it receives
+                    are run on the node's loop (``set_command_handler(..., loop=...)``)
+    gateway-logtail Nautilus's JSON log file read back into ``log`` events
+
+Secrets (live mode): the host reads each profile's secrets from the OS keyring itself
+(``AdapterService(workspace).secrets(profile)``); an encrypted-file keyring's passphrase
+arrives on stdin from the launcher. The Nautilus config objects hold those secrets, so
+they are never logged, journaled or put in an error report (errors carry the message of
+the exception only, with the traceback of our frames, never a repr of a config).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from engine.host.backtest import HostError, logging_config
+from engine.host.events import CLIENT_CONNECTION_CHANGED
+
+if TYPE_CHECKING:
+    from engine.config.model import NodeConfig
+    from engine.host.host import NodeHost
+
+CONNECTION_POLL_S = 0.5
+STOP_SETTLE_S = 0.5  # after cancel/flatten: let the venue answer before strategies stop
+START_TIMEOUT_S = 30.0
+
+
+def read_passphrase_once() -> Callable[[], str | None]:
+    """Return a provider reading the keyring passphrase from stdin (one line, once)."""
+    cache: list[str | None] = []
+
+    def provide() -> str | None:
+        if not cache:
+            line = ""
+            with contextlib.suppress(OSError, ValueError):
+                if sys.stdin is not None and not sys.stdin.isatty():
+                    line = sys.stdin.readline()
+            cache.append(line.rstrip("\n") or None)
+        return cache[0]
+
+    return provide
+
+
+def profile_secrets(host: NodeHost, node: NodeConfig) -> dict[str, dict[str, str]] | None:
+    """Read every referenced profile's secrets from the OS keyring (live mode only)."""
+    profiles = sorted(
+        {c.profile for c in (*node.data_clients, *node.exec_clients) if c.profile is not None}
+    )
+    if not profiles:
+        return None
+    from engine.adapters.service import AdapterService
+
+    service = AdapterService(host.workspace, passphrase=read_passphrase_once())
+    out: dict[str, dict[str, str]] = {}
+    for name in profiles:
+        try:
+            stored = service.secrets(name)
+        except Exception as exc:  # the message names the profile/backend, never a secret
+            raise HostError(
+                f"profile {name!r}: cannot read its secrets from the keyring: {exc}",
+                field="profile",
+                phase="secrets",
+            ) from None
+        out[name] = {field: secret.reveal() for field, secret in stored.items()}
+    return out
+
+
+class ConnectionMonitor:
+    """Emit ``ClientConnectionChanged`` whenever a data or exec client (dis)connects."""
+
+    def __init__(self, node: Any, publish: Callable[..., Any]) -> None:
+        self._node = node
+        self._publish = publish
+        self._known: dict[tuple[str, str], bool] = {}
+
+    def clients(self) -> list[tuple[str, Any]]:
+        kernel = self._node.kernel
+        out: list[tuple[str, Any]] = []
+        for kind, engine in (("data", kernel.data_engine), ("exec", kernel.exec_engine)):
+            # No public accessor for the client objects in 1.231.
+            for client in getattr(engine, "_clients", {}).values():
+                out.append((kind, client))
+        return out
+
+    def poll(self) -> None:
+        for kind, client in self.clients():
+            key = (kind, str(client.id))
+            connected = bool(getattr(client, "is_connected", False))
+            if self._known.get(key) != connected:
+                self._known[key] = connected
+                self._publish(
+                    "node",
+                    CLIENT_CONNECTION_CHANGED,
+                    {"client_id": key[1], "kind": kind, "connected": connected},
+                )
+
+    async def run(self) -> None:
+        while True:
+            with contextlib.suppress(Exception):
+                self.poll()
+            await asyncio.sleep(CONNECTION_POLL_S)
+
+
+def run_trading(host: NodeHost, node: NodeConfig) -> int:
+    """Run the trading node on a new event loop in this (main) thread until it stops."""
+    from engine.feed.trading import new_event_loop
+
+    loop = new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        return loop.run_until_complete(_run(host, node, loop))
+    finally:
+        host.channel.set_command_handler(host.handle_command)  # the node loop ends here
+        with contextlib.suppress(Exception):
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        asyncio.set_event_loop(None)
+        loop.close()
+
+
+async def _run(host: NodeHost, node: NodeConfig, loop: asyncio.AbstractEventLoop) -> int:
+    from engine.config.nautilus_build import trading_node_parts
+    from engine.feed.trading import build_trading_node, start_trading_node, stop_trading_node
+    from engine.host.actor import GatewayActor
+    from engine.orders.strategy import GatewayStrategy, GatewayStrategyConfig
+
+    secrets = profile_secrets(host, node) if node.mode.value == "live" else None
+    try:
+        parts = trading_node_parts(
+            node,
+            host.workspace,
+            secrets=secrets,
+            logging=logging_config(host.run_dir, node.log_level),
+        )
+    finally:
+        secrets = None  # the parts hold them now; drop our copy
+    try:
+        trading = build_trading_node(
+            parts,
+            loop,
+            on_signal=lambda sig: host.request_stop(sig.name),
+            timeout_post_stop=0.5,
+        )
+    except Exception as exc:
+        raise HostError(f"building the trading node failed: {exc}", phase="build") from None
+    del parts
+    trading.trader.add_actor(GatewayActor(host.publish))
+    strategy = GatewayStrategy(
+        GatewayStrategyConfig(bracket_mode="managed" if node.mode.value == "sandbox" else "native")
+    )
+    trading.trader.add_strategy(strategy)
+    host.strategy = strategy
+    host.channel.set_command_handler(host.handle_command, loop=loop)
+
+    monitor = ConnectionMonitor(trading, host.publish)
+    monitor_task = loop.create_task(monitor.run(), name="gateway-connections")
+    task = None
+    try:
+        try:
+            task = await start_trading_node(trading, timeout_s=START_TIMEOUT_S)
+        except Exception as exc:
+            monitor.poll()  # the failing client's state goes out with the error
+            raise HostError(str(exc), phase="start") from None
+        monitor.poll()
+        if not host.stop_requested():
+            host.set_state("running")
+        while not host.stop_requested():
+            if task.done():
+                exc = None if task.cancelled() else task.exception()
+                raise HostError(f"the trading node stopped by itself: {exc!r}", phase="run")
+            await asyncio.sleep(0.05)
+        await _wind_down(host, strategy)
+    finally:
+        if task is not None or trading.kernel.is_running():
+            with contextlib.suppress(Exception):
+                await stop_trading_node(trading, task)
+        monitor_task.cancel()
+        with contextlib.suppress(BaseException):
+            await monitor_task
+        with contextlib.suppress(Exception):
+            monitor.poll()
+        host.strategy = None
+    return 0
+
+
+async def _wind_down(host: NodeHost, strategy: Any) -> None:
+    """Cancel orders / flatten positions as the stop asked, before strategies stop."""
+    from engine.orders.commands import CancelAllOrders, FlattenAll
+
+    options = host.stop_options
+    acted = False
+    try:
+        if options.get("flatten"):
+            done = strategy.flatten_all(FlattenAll(all_strategies=True))
+            host.publish("node", "StopFlattened", done)
+            acted = True
+        elif options.get("cancel_orders"):
+            canceled = strategy.cancel_all(CancelAllOrders(all_strategies=True))
+            host.publish("node", "StopCanceledOrders", {"canceled": [c.value for c in canceled]})
+            acted = True
+    except Exception as exc:  # report and go on stopping: a stop must not hang on this
+        host.publish("node", "StopWindDownFailed", {"message": f"{type(exc).__name__}: {exc}"})
+    if acted:
+        await asyncio.sleep(STOP_SETTLE_S)
