@@ -189,6 +189,77 @@ def _verdict(row: OrderRow | None, wait: str) -> str | None:
     return "failed" if not row.is_open else None
 
 
+class OrderSession:
+    """One attached client of a node: sends order commands, follows order status.
+
+    The stream is subscribed from the host's current end *before* any command is sent,
+    so no event of a new order is missed, however fast the node answers. Used by
+    ``gateway order --wait``, the sandbox tests and ``bench/bench_orders.py``.
+    """
+
+    def __init__(self, client: Any) -> None:
+        from engine.orders.status import OrderStatusTable
+
+        self.client = client
+        self.table = OrderStatusTable()
+        self.changed = asyncio.Event()
+        self.last_seq = client.host_last_seq
+        self._consumer = asyncio.create_task(self._consume())
+
+    @classmethod
+    async def open(cls, workspace: Workspace, node_id: str) -> OrderSession:
+        """Attach to `node_id`'s live host (``NodeNotRunning`` when there is none)."""
+        from engine.channel import NodeClient
+        from engine.channel.errors import ChannelError
+        from engine.host.paths import socket_path
+        from engine.manager import NodeNotRunning
+
+        try:
+            client = await NodeClient.connect(socket_path(workspace, node_id))
+        except (OSError, ChannelError, TimeoutError):
+            raise NodeNotRunning(f"node {node_id!r} is not running (see: gateway ps)") from None
+        return cls(client)
+
+    async def _consume(self) -> None:
+        async for batch in self.client.events(after_seq=self.client.host_last_seq):
+            self.last_seq = batch[-1].seq
+            if self.table.apply(batch):
+                self.changed.set()
+
+    async def send(self, command: dict[str, Any], timeout_s: float = 10.0) -> dict[str, Any]:
+        """Send one order command (``load_command`` data); return the node's reply."""
+        reply: dict[str, Any] = await self.client.command(
+            "order", command=command, reply_timeout=timeout_s
+        )
+        return reply
+
+    async def wait_for(
+        self, ids: list[str], wait: str, timeout_s: float, *, any_one: bool = False
+    ) -> bool:
+        """Wait until every order of `ids` (or one, with `any_one`) settles for `wait`.
+
+        Returns whether they settled before `timeout_s`; see :func:`_verdict`.
+        """
+        deadline = time.perf_counter() + timeout_s
+        while True:
+            verdicts = [_verdict(self.table.get(i), wait) for i in ids]
+            if (any_one and "done" in verdicts) or all(v is not None for v in verdicts):
+                return True
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0 or self._consumer.done():
+                return False
+            self.changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.changed.wait(), remaining)
+
+    async def close(self) -> None:
+        """Detach (the node keeps running)."""
+        self._consumer.cancel()
+        with contextlib.suppress(BaseException):
+            await self._consumer
+        await self.client.close()
+
+
 async def submit_and_wait(
     workspace: Workspace,
     node_id: str,
@@ -200,67 +271,27 @@ async def submit_and_wait(
 ) -> tuple[dict[str, Any], list[OrderRow], float | None]:
     """Send an order command; with ``wait``, follow the stream until the orders settle.
 
-    The stream is subscribed from the host's current end *before* the command is sent,
-    so no event of the new order is missed, however fast the node answers.
-
     Returns
     -------
     tuple
         The node's reply, the followed orders' rows, and seconds from sending to the
-        last verdict (``None`` without waiting or on a refusal).
+        last verdict (``None`` without waiting, on a refusal or a timeout).
     """
-    from engine.channel import NodeClient
-    from engine.channel.errors import ChannelError
-    from engine.host.paths import socket_path
-    from engine.manager import NodeNotRunning
-    from engine.orders.status import OrderStatusTable
-
+    session = await OrderSession.open(workspace, node_id)
     try:
-        client = await NodeClient.connect(socket_path(workspace, node_id))
-    except (OSError, ChannelError, TimeoutError):
-        raise NodeNotRunning(f"node {node_id!r} is not running (see: gateway ps)") from None
-    table = OrderStatusTable()
-    changed = asyncio.Event()
-    consumer: asyncio.Task[None] | None = None
-
-    async def consume() -> None:
-        async for batch in client.events(after_seq=client.host_last_seq):
-            if table.apply(batch):
-                changed.set()
-
-    try:
-        if wait != "none":
-            consumer = asyncio.create_task(consume())
         started = time.perf_counter()
-        reply = await client.command("order", command=command, reply_timeout=timeout_s)
+        reply = await session.send(command, timeout_s)
         ids = [str(i) for i in reply.get("client_order_ids") or ()]
         if wait == "none" or _refused(reply) or not ids:
             return reply, [], None
         follow, any_one = targets(ids) if targets is not None else (ids, False)
-        deadline = started + timeout_s
-        while True:
-            verdicts = [_verdict(table.get(i), wait) for i in follow]
-            settled = (
-                "done" in verdicts or all(v is not None for v in verdicts)
-                if any_one
-                else all(v is not None for v in verdicts)
-            )
-            if settled:
-                elapsed = time.perf_counter() - started
-                return reply, [r for i in follow if (r := table.get(i)) is not None], elapsed
-            remaining = deadline - time.perf_counter()
-            if remaining <= 0 or (consumer is not None and consumer.done()):
-                rows = [r for i in follow if (r := table.get(i)) is not None]
-                return reply, rows, None
-            changed.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(changed.wait(), remaining)
+        left = max(0.0, started + timeout_s - time.perf_counter())
+        settled = await session.wait_for(follow, wait, left, any_one=any_one)
+        elapsed = time.perf_counter() - started if settled else None
+        rows = [r for i in follow if (r := session.table.get(i)) is not None]
+        return reply, rows, elapsed
     finally:
-        if consumer is not None:
-            consumer.cancel()
-            with contextlib.suppress(BaseException):
-                await consumer
-        await client.close()
+        await session.close()
 
 
 def _send(node_id: str, command: dict[str, Any], *, as_json: bool) -> dict[str, Any]:

@@ -1,0 +1,214 @@
+"""Every order type, modify, cancel and a managed bracket on one real sandbox node.
+
+One node host (offline random-walk EUR/USD around 1.1, Nautilus sandbox execution) is
+launched for the module; orders go through the node channel exactly as the CLI and the
+console send them, and their states are read back from the node's event stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from console.cli.orders import OrderSession
+from engine.config.store import ConfigStore
+from engine.demo import demo_sandbox
+from engine.manager import NodeManager
+from engine.workspace import Workspace
+from tests.integration.cli import gateway
+
+NODE = "orders-sbx"
+IID = "EUR/USD.SIM"
+pytestmark = pytest.mark.timeout(90)
+
+
+def sandbox_doc() -> dict[str, Any]:
+    doc = copy.deepcopy(demo_sandbox())
+    doc.update(node_id=NODE, strategies=[])
+    doc.pop("restart", None)
+    doc["data_clients"][0]["options"].update(rate=20, volatility_bp=0.5, start_prices={IID: 1.1})
+    return doc
+
+
+@pytest.fixture(scope="module")
+def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
+    ws = Workspace(Path(tmp_path_factory.mktemp("orders")) / ".gateway").ensure()
+    ConfigStore(ws).save(sandbox_doc(), deep=False)
+    manager = NodeManager(ws)
+
+    async def start() -> None:
+        await manager.launch(NODE)
+        meta = await manager.wait_state(NODE, {"running", "failed", "stopped"}, timeout_s=40)
+        assert meta.state == "running", meta
+        await asyncio.sleep(1.0)  # first quotes (20/s): until then the venue has no market
+
+    asyncio.run(start())
+    try:
+        yield ws
+    finally:
+        asyncio.run(NodeManager(ws).stop(NODE, timeout_s=15))
+
+
+async def submit(
+    session: OrderSession, ticket: dict[str, Any], wait: str = "accepted", limit_s: float = 5
+) -> list[str]:
+    reply = await session.send({"action": "submit", "ticket": ticket})
+    assert reply.get("ok") is True, reply
+    ids = [str(i) for i in reply["client_order_ids"]]
+    await session.wait_for(ids[:1], wait, limit_s)
+    return ids
+
+
+def t(kind: str, side: str = "BUY", qty: str = "10000", **fields: Any) -> dict[str, Any]:
+    return {"type": kind, "instrument_id": IID, "side": side, "quantity": qty, **fields}
+
+
+# Far from the 1.1 market so resting orders stay resting.
+SINGLE_TYPES = [
+    (t("MARKET"), "FILLED"),
+    (t("LIMIT", price="1.07000"), "ACCEPTED"),
+    (t("STOP_MARKET", trigger_price="1.13000"), "ACCEPTED"),
+    (t("STOP_LIMIT", trigger_price="1.13000", price="1.13100"), "ACCEPTED"),
+    (t("MARKET_TO_LIMIT"), "FILLED"),
+    (t("MARKET_IF_TOUCHED", trigger_price="1.07000"), "ACCEPTED"),
+    (t("LIMIT_IF_TOUCHED", trigger_price="1.07000", price="1.06900"), "ACCEPTED"),
+    (
+        t("TRAILING_STOP_MARKET", "SELL", trailing_offset="100", trailing_offset_type="TICKS"),
+        "ACCEPTED",
+    ),
+    (
+        t(
+            "TRAILING_STOP_LIMIT",
+            "SELL",
+            trailing_offset="100",
+            limit_offset="50",
+            trailing_offset_type="TICKS",
+        ),
+        "ACCEPTED",
+    ),
+    (t("LIMIT", price="1.07000", emulation_trigger="BID_ASK"), "EMULATED"),
+]
+
+
+async def test_every_order_type_reaches_its_state(node: Workspace) -> None:
+    session = await OrderSession.open(node, NODE)
+    try:
+        got = {}
+        for ticket, expected in SINGLE_TYPES:
+            wait = "filled" if expected == "FILLED" else "accepted"
+            (coid,) = await submit(session, ticket, wait)
+            row = session.table.get(coid)
+            label = ticket["type"] + ("+emulated" if "emulation_trigger" in ticket else "")
+            got[label] = (row.status if row else None, expected)
+        assert all(status == expected for status, expected in got.values()), got
+
+        # GTD expires at its time.
+        expire = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
+        gtd = t("LIMIT", price="1.07000", time_in_force="GTD", expire_time=expire)
+        (coid,) = await submit(session, gtd)
+        assert await session.wait_for([coid], "filled", 6)  # settles as not fillable
+        row = session.table.get(coid)
+        assert row is not None and row.status == "EXPIRED"
+    finally:
+        await session.close()
+
+
+async def test_modify_then_cancel_a_working_order(node: Workspace) -> None:
+    session = await OrderSession.open(node, NODE)
+    try:
+        (coid,) = await submit(session, t("LIMIT", price="1.07000"))
+        reply = await session.send(
+            {"action": "modify", "client_order_id": coid, "price": "1.06500", "quantity": "20000"}
+        )
+        assert reply.get("ok") is True, reply
+        for _ in range(50):
+            row = session.table.get(coid)
+            if row is not None and row.last_event == "OrderUpdated":
+                break
+            await asyncio.sleep(0.05)
+        assert row is not None and (row.status, row.quantity) == ("ACCEPTED", "20000")
+        assert row.price is not None and float(row.price) == pytest.approx(1.065)
+
+        reply = await session.send({"action": "cancel", "client_order_id": coid})
+        assert reply.get("ok") is True, reply
+        assert await session.wait_for([coid], "filled", 5)
+        assert session.table.get(coid).status == "CANCELED"  # type: ignore[union-attr]
+
+        again = await session.send({"action": "cancel", "client_order_id": coid})
+        assert (again.get("ok"), again.get("code")) == (False, "order_not_open")
+    finally:
+        await session.close()
+
+
+async def test_a_stop_on_the_wrong_side_is_refused_naming_the_field(node: Workspace) -> None:
+    session = await OrderSession.open(node, NODE)
+    try:
+        reply = await session.send(
+            {"action": "submit", "ticket": t("STOP_MARKET", trigger_price="1.00000")}
+        )
+        assert (reply.get("ok"), reply.get("code")) == (False, "invalid_order")
+        assert [i["path"] for i in reply["issues"]] == ["trigger_price"]
+    finally:
+        await session.close()
+
+
+async def test_managed_bracket_protects_the_fill_and_cleans_up(node: Workspace) -> None:
+    session = await OrderSession.open(node, NODE)
+    try:
+        await session.send({"action": "flatten_all"})
+        bracket = {
+            "type": "BRACKET",
+            "instrument_id": IID,
+            "side": "BUY",
+            "quantity": "10000",
+            "sl_trigger_price": "1.05000",
+            "tp_price": "1.15000",
+        }
+        entry, sl, tp = await submit(session, bracket, "filled")
+        assert await session.wait_for([sl, tp], "accepted", 5)
+        statuses = [session.table.get(i).status for i in (entry, sl, tp)]  # type: ignore[union-attr]
+        assert statuses == ["FILLED", "ACCEPTED", "ACCEPTED"]
+
+        reply = await session.send({"action": "close_position", "instrument_id": IID})
+        assert reply.get("ok") is True, reply
+        # The exits are not reduce-only, so the gateway cancels them once flat.
+        assert await session.wait_for([sl, tp], "filled", 5)
+        assert [session.table.get(i).status for i in (sl, tp)] == ["CANCELED", "CANCELED"]  # type: ignore[union-attr]
+    finally:
+        await session.close()
+
+
+def test_cli_submits_waits_lists_and_cancels_all(node: Workspace) -> None:
+    root = node.root
+    r = gateway(
+        "order",
+        NODE,
+        f"buy 10000 {IID} limit 1.07 tag=cli",
+        "--wait",
+        "accepted",
+        "-o",
+        "json",
+        workspace=root,
+    )
+    assert r.code == 0, r.err
+    out = json.loads(r.out)
+    (coid,) = out["client_order_ids"]
+    assert out["orders"][0]["status"] == "ACCEPTED" and out["orders"][0]["tags"] == ["cli"]
+
+    r = gateway("order", NODE, f"buy 10000 {IID} stop 1.0", workspace=root)
+    assert r.code == 1 and "trigger_price" in r.err
+
+    r = gateway("orders", "list", NODE, "--open", "--json", workspace=root)
+    assert r.code == 0, r.err
+    assert coid in {row["client_order_id"] for row in json.loads(r.out)}
+
+    r = gateway("orders", "cancel-all", NODE, "--yes", "--json", workspace=root)
+    assert r.code == 0, r.err
+    assert coid in json.loads(r.out)["canceled"]
