@@ -172,6 +172,16 @@ class GatewayStrategy(Strategy):  # type: ignore[misc]
         self._pending: dict[ClientOrderId, _PendingExits] = {}
         self._managed_exits: dict[ClientOrderId, tuple[ClientOrderId, ...]] = {}
 
+    def on_start(self) -> None:
+        """Subscribe to quotes of every loaded instrument.
+
+        Without a subscriber the node requests no quotes, so the sandbox venue has no
+        market (market orders are rejected, trailing stops cannot be priced) and
+        trigger checks have no quote to check against.
+        """
+        for instrument in self.cache.instruments():
+            self.subscribe_quote_ticks(instrument.id)
+
     # --- submit ---------------------------------------------------------------------------
 
     def submit_ticket(self, ticket: AnyTicket) -> list[ClientOrderId]:
