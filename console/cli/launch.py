@@ -45,8 +45,13 @@ def format_event(env: Envelope) -> str:
     p = env.payload
     if env.kind == "node" and env.type == NODE_STATE_CHANGED:
         detail = p.get("state", "?") + (f" ({p['reason']})" if p.get("reason") else "")
-    elif env.kind == "node":
+    elif env.kind == "node" and env.type == "ClientConnectionChanged":
+        connected = "connected" if p.get("connected") else "disconnected"
+        detail = f"{p.get('kind')} client {p.get('client_id')} {connected}"
+    elif env.kind == "node" and "error" in p:
         detail = f"{p.get('error')}: {p.get('message')}"
+    elif env.kind == "node":
+        detail = " ".join(f"{k}={v}" for k, v in list(p.items())[:6])
     elif env.kind == "log":
         detail = f"{p.get('level')} {p.get('component')}: {p.get('message')}"
     elif env.kind == "progress":

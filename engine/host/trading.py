@@ -174,8 +174,8 @@ async def _run(host: NodeHost, node: NodeConfig, loop: asyncio.AbstractEventLoop
             host.set_state("running")
         while not host.stop_requested():
             if task.done():
-                exc = None if task.cancelled() else task.exception()
-                raise HostError(f"the trading node stopped by itself: {exc!r}", phase="run")
+                err = None if task.cancelled() else task.exception()
+                raise HostError(f"the trading node stopped by itself: {err!r}", phase="run")
             await asyncio.sleep(0.05)
         await _wind_down(host, strategy)
     finally:
