@@ -128,12 +128,16 @@ async def start_trading_node(node: TradingNode, timeout_s: float = 30.0) -> asyn
 
 
 async def stop_trading_node(
-    node: TradingNode, task: asyncio.Task[None] | None = None, timeout_s: float = 10.0
+    node: TradingNode,
+    task: asyncio.Task[None] | None = None,
+    timeout_s: float = 10.0,
+    before_dispose: Callable[[], None] | None = None,
 ) -> None:
     """Stop ``node`` gracefully, wait for its run task, and dispose of its kernel.
 
-    The event loop keeps running (unlike ``node.dispose()``). The node cannot be started
-    again afterwards.
+    ``before_dispose`` runs once the node has stopped, while its cache and portfolio can
+    still be read (the final metrics sample). The event loop keeps running (unlike
+    ``node.dispose()``). The node cannot be started again afterwards.
     """
     if node.kernel.is_running():
         await node.stop_async()
@@ -141,4 +145,6 @@ async def stop_trading_node(
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError, TimeoutError):
             await asyncio.wait_for(task, timeout_s)
+    if before_dispose is not None:
+        before_dispose()
     node.kernel.dispose()

@@ -131,6 +131,7 @@ async def _run(host: NodeHost, node: NodeConfig, loop: asyncio.AbstractEventLoop
     from engine.feed.trading import build_trading_node, start_trading_node, stop_trading_node
     from engine.host.actor import GatewayActor
     from engine.orders.strategy import GatewayStrategy, GatewayStrategyConfig
+    from engine.telemetry.host_hooks import attach_telemetry
 
     secrets = profile_secrets(host, node) if node.mode.value == "live" else None
     try:
@@ -158,6 +159,7 @@ async def _run(host: NodeHost, node: NodeConfig, loop: asyncio.AbstractEventLoop
     )
     trading.trader.add_strategy(strategy)
     host.strategy = strategy
+    telemetry = attach_telemetry(trading, node.node_id, host.publish)
     host.channel.set_command_handler(host.handle_command, loop=loop)
 
     monitor = ConnectionMonitor(trading, host.publish)
@@ -181,7 +183,7 @@ async def _run(host: NodeHost, node: NodeConfig, loop: asyncio.AbstractEventLoop
     finally:
         if task is not None or trading.kernel.is_running():
             with contextlib.suppress(Exception):
-                await stop_trading_node(trading, task)
+                await stop_trading_node(trading, task, before_dispose=telemetry.finish)
         monitor_task.cancel()
         with contextlib.suppress(BaseException):
             await monitor_task
