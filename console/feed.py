@@ -17,6 +17,12 @@ from widgets.data import AlertRow, EventLine, MetricSnapshot, OrderRow, Position
 CLOSED_ORDERS_KEPT = 200
 POSITIONS_KEPT = 200
 EQUITY_POINTS = 120
+# Lines per tick the event log gets: beyond this a burst shows its newest lines plus every
+# important event (risk, alerts, node changes, denials, warnings); the journal has the rest.
+EVENT_LINES_PER_TICK = 300
+_IMPORTANT_KINDS = frozenset({"risk", "alert", "node", "system", "result"})
+_IMPORTANT_TYPES = frozenset({"OrderDenied", "OrderRejected", "OrderModifyRejected"})
+_QUIET_LEVELS = frozenset({"DEBUG", "INFO", "debug", "info"})
 _ORDER_STATUS = {
     "OrderInitialized": "INITIALIZED",
     "OrderDenied": "DENIED",
@@ -62,6 +68,7 @@ class PaneBatch:
     nodes: dict[str, NodeStatus] = field(default_factory=dict)
     results: list[tuple[str, str]] = field(default_factory=list)  # (node_id, run_id)
     missed: int = 0
+    skipped_lines: int = 0  # routine events of a burst not turned into log lines
 
     def __bool__(self) -> bool:
         return bool(
@@ -84,16 +91,23 @@ class FeedState:
         self.positions: OrderedDict[str, PositionRow] = OrderedDict()
         self.nodes: dict[str, NodeStatus] = {}
         self._equity: dict[str, deque[float]] = {}
+        self._open_counts: dict[str, int] = {}
         self._metrics: dict[str, dict[str, str]] = {}
 
     def open_orders(self, node_id: str) -> int:
-        return sum(1 for o in self.orders.values() if o.node_id == node_id and not o.closed)
+        """Working orders of ``node_id`` as of the last batch (safe from another thread)."""
+        return self._open_counts.get(node_id, 0)
 
-    def apply(self, envelopes: Iterable[Any], missed: int = 0) -> PaneBatch:
+    def apply(
+        self, envelopes: Iterable[Any], missed: int = 0, max_lines: int = EVENT_LINES_PER_TICK
+    ) -> PaneBatch:
         """Translate a drained batch of envelopes into one PaneBatch."""
         batch = PaneBatch(missed=missed)
-        touched_orders: dict[str, OrderRow] = {}
-        touched_positions: dict[str, PositionRow] = {}
+        loggable: list[Any] = []
+        # Fold each order's (and position's) events of this batch into one row update: a
+        # burst of 10k events touches a few hundred rows.
+        orders: dict[str, _OrderAcc] = {}
+        positions: dict[str, tuple[Any, dict[str, Any]]] = {}
         touched_metrics: set[str] = set()
         for env in envelopes:
             kind = env.kind
@@ -106,25 +120,28 @@ class FeedState:
                 self._metric(env, payload)
                 touched_metrics.add(env.node_id)
                 continue
-            batch.events.append(event_line(env))
+            loggable.append(env)
             if kind == "order":
-                row = self._order(env, payload)
-                if row is not None:
-                    touched_orders[f"{row.node_id}/{row.client_order_id}"] = row
-                    if row.status in {"DENIED", "REJECTED"}:
-                        batch.alerts.append(
-                            AlertRow(
-                                env.seq,
-                                env.ts_ns,
-                                env.node_id,
-                                "error",
-                                f"{env.type} {row.client_order_id}: "
-                                f"{payload.get('reason', '')}".strip(),
-                            )
+                coid = payload.get("client_order_id")
+                if not coid:
+                    continue
+                key = f"{env.node_id}/{coid}"
+                acc = orders.get(key)
+                if acc is None:
+                    acc = orders[key] = _OrderAcc(env.node_id, str(coid), self.orders.get(key))
+                acc.add(env.type, payload, env.ts_ns)
+                if env.type in {"OrderDenied", "OrderRejected"}:
+                    batch.alerts.append(
+                        AlertRow(
+                            env.seq,
+                            env.ts_ns,
+                            env.node_id,
+                            "error",
+                            f"{env.type} {coid}: {payload.get('reason', '')}".strip(),
                         )
+                    )
             elif kind == "position":
-                prow = self._position(env, payload)
-                touched_positions[f"{prow.node_id}/{prow.position_id}"] = prow
+                positions[f"{env.node_id}/{payload.get('position_id', '?')}"] = (env, payload)
             elif kind == "risk":
                 batch.alerts.append(
                     AlertRow(
@@ -151,8 +168,13 @@ class FeedState:
                 batch.nodes[env.node_id] = self.nodes[env.node_id]
             elif kind == "result":
                 batch.results.append((env.node_id, env.run_id))
-        batch.orders = list(touched_orders.values())
-        batch.positions = list(touched_positions.values())
+        batch.events, batch.skipped_lines = _log_lines(loggable, max_lines)
+        for key, acc in orders.items():
+            row = acc.row()
+            self.orders[key] = row
+            self.orders.move_to_end(key)
+            batch.orders.append(row)
+        batch.positions = [self._position(env, p) for env, p in positions.values()]
         batch.metrics = [self.snapshot(n) for n in sorted(touched_metrics)]
         self._bound()
         return batch
@@ -175,37 +197,6 @@ class FeedState:
         }
         values.update({k: v for k, v in changes.items() if v is not None or k == "since_ns"})
         self.nodes[env.node_id] = NodeStatus(**values)
-
-    def _order(self, env: Any, p: dict[str, Any]) -> OrderRow | None:
-        coid = p.get("client_order_id")
-        if not coid:
-            return None
-        key = f"{env.node_id}/{coid}"
-        prev = self.orders.get(key)
-        status = _ORDER_STATUS.get(env.type, env.type.removeprefix("Order").upper())
-        filled = prev.filled if prev else "0"
-        if env.type == "OrderFilled":
-            total = _float(filled) or 0.0
-            total += _float(p.get("last_qty")) or 0.0
-            filled = str(int(total)) if total.is_integer() else str(total)
-            qty = _float(prev.quantity) if prev else None
-            if qty is not None and total < qty:
-                status = "PARTIALLY_FILLED"
-        row = OrderRow(
-            client_order_id=str(coid),
-            node_id=env.node_id,
-            instrument_id=str(p.get("instrument_id", prev.instrument_id if prev else "")),
-            side=str(p.get("order_side", p.get("side", prev.side if prev else ""))),
-            type=str(p.get("order_type", prev.type if prev else "")),
-            quantity=str(p.get("quantity", prev.quantity if prev else "")),
-            price=str(p.get("price") or p.get("last_px") or (prev.price if prev else "") or "-"),
-            filled=filled,
-            status=status,
-            ts_ns=env.ts_ns,
-        )
-        self.orders[key] = row
-        self.orders.move_to_end(key)
-        return row
 
     def _position(self, env: Any, p: dict[str, Any]) -> PositionRow:
         pid = str(p.get("position_id", "?"))
@@ -241,11 +232,95 @@ class FeedState:
         return MetricSnapshot(node_id, values, tuple(self._equity.get(node_id, ())))
 
     def _bound(self) -> None:
+        counts: dict[str, int] = {}
+        for order in self.orders.values():
+            if not order.closed:
+                counts[order.node_id] = counts.get(order.node_id, 0) + 1
+        self._open_counts = counts  # replaced whole: readers on the UI thread see old or new
         closed = [k for k, o in self.orders.items() if o.closed]
         for key in closed[: max(0, len(closed) - CLOSED_ORDERS_KEPT)]:
             del self.orders[key]
         while len(self.positions) > POSITIONS_KEPT:
             self.positions.popitem(last=False)
+
+
+class _OrderAcc:
+    """One order's state while a batch is folded; becomes one OrderRow."""
+
+    __slots__ = (
+        "client_order_id",
+        "filled",
+        "instrument_id",
+        "node_id",
+        "price",
+        "quantity",
+        "side",
+        "status",
+        "ts_ns",
+        "type",
+    )
+
+    def __init__(self, node_id: str, client_order_id: str, prev: OrderRow | None) -> None:
+        self.node_id = node_id
+        self.client_order_id = client_order_id
+        self.instrument_id = prev.instrument_id if prev else ""
+        self.side = prev.side if prev else ""
+        self.type = prev.type if prev else ""
+        self.quantity = prev.quantity if prev else ""
+        self.price = prev.price if prev else "-"
+        self.filled = (_float(prev.filled) or 0.0) if prev else 0.0
+        self.status = prev.status if prev else ""
+        self.ts_ns = prev.ts_ns if prev else 0
+
+    def add(self, type_: str, p: dict[str, Any], ts_ns: int) -> None:
+        self.ts_ns = ts_ns
+        self.status = _ORDER_STATUS.get(type_) or type_.removeprefix("Order").upper()
+        if "instrument_id" in p:
+            self.instrument_id = str(p["instrument_id"])
+        side = p.get("order_side") or p.get("side")
+        if side:
+            self.side = str(side)
+        if "order_type" in p:
+            self.type = str(p["order_type"])
+        if "quantity" in p:
+            self.quantity = str(p["quantity"])
+        price = p.get("price") or p.get("last_px")
+        if price:
+            self.price = str(price)
+        if type_ == "OrderFilled":
+            self.filled += _float(p.get("last_qty")) or 0.0
+            qty = _float(self.quantity)
+            if qty is not None and self.filled < qty:
+                self.status = "PARTIALLY_FILLED"
+
+    def row(self) -> OrderRow:
+        filled = self.filled
+        return OrderRow(
+            client_order_id=self.client_order_id,
+            node_id=self.node_id,
+            instrument_id=self.instrument_id,
+            side=self.side,
+            type=self.type,
+            quantity=self.quantity,
+            price=self.price,
+            filled=str(int(filled)) if filled.is_integer() else str(filled),
+            status=self.status,
+            ts_ns=self.ts_ns,
+        )
+
+
+def _log_lines(envelopes: list[Any], limit: int) -> tuple[list[EventLine], int]:
+    """The newest ``limit`` envelopes as lines, plus the important ones before them."""
+    if len(envelopes) <= limit:
+        return [event_line(e) for e in envelopes], 0
+    head = [e for e in envelopes[:-limit] if _important(e)]
+    return [event_line(e) for e in (*head, *envelopes[-limit:])], len(envelopes) - limit - len(head)
+
+
+def _important(env: Any) -> bool:
+    if env.kind in _IMPORTANT_KINDS or env.type in _IMPORTANT_TYPES:
+        return True
+    return env.kind == "log" and env.payload.get("level", "INFO") not in _QUIET_LEVELS
 
 
 def event_line(env: Any) -> EventLine:

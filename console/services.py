@@ -13,13 +13,14 @@ import csv
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from engine.config.issues import ConfigInvalid, ConfigIssue
-from engine.config.store import ConfigStore
-from engine.config.validate import validate_node
 from engine.workspace import Workspace
 from widgets.data import NodeRow
+
+if TYPE_CHECKING:  # engine.config builds its pydantic models on import: ~1 s of start-up
+    from engine.config.issues import ConfigIssue
+    from engine.config.store import ConfigStore
 
 REPORT_ROW_LIMIT = 2000
 RECENT_EVENTS = 2000  # shown from a running node's journal when the console attaches
@@ -86,6 +87,7 @@ class Services(Protocol):
 
     workspace: Workspace
 
+    def scan_nodes(self) -> list[NodeRow]: ...
     def list_nodes(self) -> list[NodeRow]: ...
     def templates(self) -> list[Template]: ...
     def load_doc(self, node_id: str, mode: str) -> dict[str, Any]: ...
@@ -129,18 +131,44 @@ class WorkspaceServices:
 
     def __init__(self, workspace: Workspace, *, bus: Any = None, max_queue: int = 50_000) -> None:
         self.workspace = workspace
-        self.store = ConfigStore(workspace)
+        self._store: ConfigStore | None = None
         self._manager: Any = None
         self._attached: dict[str, asyncio.Task[None]] = {}
-        if bus is None:
+        self._bus = bus
+        self._max_queue = max_queue
+        self._feed: EventFeed | None = None
+
+    @property
+    def bus(self) -> Any:
+        """The EventBus (made on first use: its imports wait until after the first paint)."""
+        if self._bus is None:
             from engine.bus import EventBus
 
-            bus = EventBus()
-        self.bus = bus
-        self._feed: EventFeed | None = BusFeed(bus.subscribe("console", max_queue=max_queue))
+            self._bus = EventBus()
+        return self._bus
 
     # -- configs (blocking: call from a thread worker) ---------------------------------
+    @property
+    def store(self) -> ConfigStore:
+        if self._store is None:
+            from engine.config.store import ConfigStore
+
+            self._store = ConfigStore(self.workspace)
+        return self._store
+
+    def scan_nodes(self) -> list[NodeRow]:
+        """The stored nodes from their file names alone: fast enough for the first paint."""
+        root = self.workspace.nodes_dir
+        if not root.is_dir():
+            return []
+        return [
+            NodeRow(path.parent.name, path.stem, "idle")
+            for node_dir in sorted(p for p in root.iterdir() if p.is_dir())
+            for path in sorted(node_dir.glob("*.json"))
+        ]
+
     def list_nodes(self) -> list[NodeRow]:
+        """The stored nodes, each loaded and checked (invalid ones say why)."""
         rows = []
         for stored in self.store.all(deep=False):
             problem = None
@@ -170,10 +198,14 @@ class WorkspaceServices:
         path = self.store.path_for(node_id, mode)
         data = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(data, dict):
+            from engine.config.issues import ConfigInvalid, ConfigIssue
+
             raise ConfigInvalid([ConfigIssue("", "expected a JSON object")], str(path))
         return data
 
     def check(self, doc: dict[str, Any], *, deep: bool) -> list[ConfigIssue]:
+        from engine.config.validate import validate_node
+
         return validate_node(doc, self.workspace, deep=deep).issues
 
     def save(self, doc: dict[str, Any], *, new: bool) -> list[ConfigIssue]:
@@ -254,6 +286,8 @@ class WorkspaceServices:
         ]
 
     def feed(self) -> EventFeed | None:
+        if self._feed is None:
+            self._feed = BusFeed(self.bus.subscribe("console", max_queue=self._max_queue))
         return self._feed
 
     async def close(self, *, stop_live: bool) -> None:

@@ -134,6 +134,7 @@ class EventLog(Vertical, can_focus=False):
         self._lines: deque[EventLine] = deque(maxlen=max_lines)
         self._node_ids: list[str] = []
         self.received = 0
+        self.skipped = 0
 
     def compose(self) -> ComposeResult:
         yield Static(id="event-status", markup=False)
@@ -157,8 +158,14 @@ class EventLog(Vertical, can_focus=False):
         return self
 
     # -- data ---------------------------------------------------------------------
-    def add_events(self, lines: Sequence[EventLine]) -> None:
-        """Append a batch of events; call once per UI tick, not once per event."""
+    def add_events(self, lines: Sequence[EventLine], skipped: int = 0) -> None:
+        """Append a batch of events; call once per UI tick, not once per event.
+
+        ``skipped`` counts routine events of a burst the caller did not turn into lines.
+        """
+        if skipped:
+            self.skipped += skipped
+            self._update_status()
         if not lines:
             return
         self.received += len(lines)
@@ -203,6 +210,8 @@ class EventLog(Vertical, can_focus=False):
             text = f"following · {self.filter.describe()}"
         else:
             text = f"paused · {self.pending} new · {self.filter.describe()} · End follows"
+        if self.skipped:
+            text += f" · {self.skipped:,} routine events of bursts not shown (in the journal)"
         status.update(text)
         status.set_class(not self.following, "-paused")
 

@@ -15,10 +15,11 @@ from textual.containers import Container
 from textual.events import Resize
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Input, Static, Tab, Tabs
+from textual.widgets import Input, Static, Tab, Tabs
 
 from widgets.alerts_table import AlertsTable
 from widgets.event_log import EventLog
+from widgets.key_bar import KeyBar
 from widgets.metrics_pane import MetricsPane
 from widgets.node_list import NodeList
 from widgets.orders_table import OrdersTable
@@ -96,7 +97,7 @@ class MainScreen(Screen[None]):
             yield OrdersTable(id="orders", classes="pane")
             yield PositionsTable(id="positions", classes="pane")
             yield AlertsTable(id="alerts", classes="pane")
-        yield Footer()
+        yield KeyBar(id="key-bar")
 
     def on_mount(self) -> None:
         self.query_one(Tabs).can_focus = False
@@ -112,7 +113,11 @@ class MainScreen(Screen[None]):
         return self.has_class("-wide")
 
     def _layout(self, width: int, height: int) -> None:
-        self.set_class(width >= WIDE_MIN[0] and height >= WIDE_MIN[1], "-wide")
+        wide = width >= WIDE_MIN[0] and height >= WIDE_MIN[1]
+        if wide != self.wide:
+            self.set_class(wide, "-wide")
+            if not wide:  # back to tabs: show the pane the user was in
+                self.action_show_pane(self.current)
 
     def pane(self, pane_id: str) -> Widget:
         return self.query_one(f"#{pane_id}")
@@ -126,12 +131,14 @@ class MainScreen(Screen[None]):
 
     # -- actions ------------------------------------------------------------------
     def action_show_pane(self, pane_id: str) -> None:
+        if not self.wide:
+            # Class changes restyle every pane; in the wide grid they change nothing seen.
+            for pane, _label in PANES:
+                self.pane(pane).set_class(pane == pane_id, "-current")
+            tabs = self.query_one(Tabs)
+            if tabs.active != f"tab-{pane_id}":
+                tabs.active = f"tab-{pane_id}"
         self.current = pane_id
-        for pane, _label in PANES:
-            self.pane(pane).set_class(pane == pane_id, "-current")
-        tabs = self.query_one(Tabs)
-        if tabs.active != f"tab-{pane_id}":
-            tabs.active = f"tab-{pane_id}"
         # set_focus now rather than focus() later: keys typed right after go to this pane.
         widget = self.pane(pane_id)
         target = (

@@ -6,7 +6,7 @@ imports NautilusTrader, runs in a worker on validate and on save.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -20,7 +20,9 @@ from textual.widgets import Footer, Input, Label, Static
 from console.form_fields import FormField, field_for, flatten, parse_text, unflatten
 from console.screens.confirm import ConfirmModal
 from console.services import Services
-from engine.config.issues import ConfigInvalid, ConfigIssue
+
+if TYPE_CHECKING:
+    from engine.config.issues import ConfigIssue
 
 
 class FieldRow(Vertical):
@@ -223,6 +225,8 @@ class NodeFormScreen(Screen[str | None]):
 
     @work(thread=True, exclusive=True, group="form-save")
     def _save(self, doc: dict[str, Any]) -> None:
+        from engine.config.issues import ConfigInvalid
+
         try:
             issues = self.services.save(doc, new=self.new)
         except ConfigInvalid as exc:

@@ -217,3 +217,29 @@ async def test_every_binding_has_an_id_and_a_tooltip() -> None:
         for binding in cls.BINDINGS:
             assert isinstance(binding, Binding), cls
             assert binding.id and binding.tooltip, (cls.__name__, binding)
+
+
+async def test_command_palette_lists_node_actions_per_node(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.nodes_loaded > 0)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"validate demo-sandbox")
+        await wait_for(pilot, lambda: "Validate demo-sandbox (sandbox)" in _palette_text(app))
+        await pilot.press("ctrl+a", "ctrl+k")  # clear: ctrl+a home, ctrl+k kill to the end
+        await pilot.press(*"new node from")
+        await wait_for(pilot, lambda: "New node from a template" in _palette_text(app))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, TemplatePicker))
+
+
+def _palette_text(app: object) -> str:
+    from textual.command import CommandList
+
+    screen = app.screen  # type: ignore[attr-defined]
+    lists = screen.query(CommandList)
+    if not lists:
+        return ""
+    options = lists.first(CommandList)
+    return " ".join(str(options.get_option_at_index(i).prompt) for i in range(options.option_count))
