@@ -96,7 +96,10 @@ async def test_order_line_fills_the_form_and_submit_returns_that_ticket() -> Non
     async with app.run_test(size=(100, 40)) as pilot:
         screen = ticket_of(app)
         await pilot.press("ctrl+l")
-        await pilot.press(*line)
+        syntax = screen.query_one("#ticket-syntax", Input)
+        assert app.focused is syntax
+        syntax.value = line[:-3]  # most of it pasted, the end typed: fills as it parses
+        await pilot.press(*line[-3:])
         await wait_for(pilot, lambda: screen.order_type == "STOP_LIMIT")
         assert screen.query_one("#f-trigger_price", Input).value == "1.08000"
         assert screen.query_one("#f-price", Input).value == "1.07990"
@@ -122,7 +125,7 @@ async def test_form_entry_submits_a_valid_ticket() -> None:
 async def test_escape_cancels_with_none() -> None:
     app = ticket_app()
     async with app.run_test(size=(100, 40)) as pilot:
-        await pilot.press(*"100000", "escape")
+        await pilot.press("1", "escape")
         await wait_for(pilot, lambda: app.dismissed)
     assert app.result is None
 
@@ -131,7 +134,9 @@ async def test_notional_above_threshold_asks_first() -> None:
     app = ticket_app(confirm_above=Decimal(50_000))
     async with app.run_test(size=(100, 40)) as pilot:
         screen = ticket_of(app)
-        await pilot.press(*"100000", "tab", *"1.08450", "enter")
+        screen.set_field("quantity", "100000")
+        screen.set_field("price", "1.08450")
+        await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal))
         await pilot.press("n")  # back to the ticket, nothing sent
         await wait_for(pilot, lambda: app.screen is screen)
@@ -149,7 +154,8 @@ def test_snapshot_ticket_with_error(snap_compare: Any, size: tuple[int, int]) ->
 
     async def run_before(pilot: Pilot[Any]) -> None:
         screen = ticket_of(app)
-        await pilot.press(*"100000", "tab", *"1.085005")
+        screen.set_field("quantity", "100000")
+        screen.set_field("price", "1.085005")
         await wait_for(pilot, lambda: screen.field_error("price") != "")
         for field in screen.query(Input):
             field.cursor_blink = False
