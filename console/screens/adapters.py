@@ -139,7 +139,7 @@ class AdaptersScreen(Screen[None]):
         # Files first (a fast first paint), then the keyring for the masked secrets.
         listed = self.service.profiles()
         rows = [
-            ProfileRow(p.name, error=p.error)
+            ProfileRow(p.name, error=(p.error or "").removeprefix(f"{p.path}: ")[:60])
             if p.profile is None
             else ProfileRow(
                 p.name,
@@ -558,6 +558,12 @@ class AdapterFormScreen(ModalScreen[ProfileEdit | None]):
             profile = parse_profile(data)
         except ProfileInvalid as exc:
             issues += exc.issues
+            info = kind_info(self.kind)  # still say which secrets are missing, all at once
+            issues += [
+                ProfileIssue(f"secrets.{name}", f"required for {info.label}")
+                for name in info.secret_fields
+                if new and name not in secrets
+            ]
         else:
             if new:
                 data = profile.to_json_dict()
