@@ -75,12 +75,18 @@ def profile_secrets(host: NodeHost, node: NodeConfig) -> dict[str, dict[str, str
 
 
 class ConnectionMonitor:
-    """Emit ``ClientConnectionChanged`` whenever a data or exec client (dis)connects."""
+    """Emit ``ClientConnectionChanged`` whenever a data or exec client (dis)connects.
+
+    It also records why a client's connect failed: Nautilus only logs that and keeps
+    waiting for the client until its connection timeout, so without this a bad key or an
+    unreachable venue would surface only as "not running after 30 s".
+    """
 
     def __init__(self, node: Any, publish: Callable[..., Any]) -> None:
         self._node = node
         self._publish = publish
         self._known: dict[tuple[str, str], bool] = {}
+        self.failures: dict[tuple[str, str], BaseException] = {}
 
     def clients(self) -> list[tuple[str, Any]]:
         kernel = self._node.kernel
@@ -90,6 +96,30 @@ class ConnectionMonitor:
             for client in getattr(engine, "_clients", {}).values():
                 out.append((kind, client))
         return out
+
+    def watch_connects(self) -> None:
+        """Wrap each client's ``_connect`` coroutine to record the exception it raises."""
+        for kind, client in self.clients():
+            original = getattr(client, "_connect", None)
+            if original is None:
+                continue
+            key = (kind, str(client.id))
+
+            async def connect(original: Any = original, key: tuple[str, str] = key) -> None:
+                try:
+                    await original()
+                except Exception as exc:
+                    self.failures.setdefault(key, exc)
+                    raise
+
+            connect.__name__ = "_connect"  # Nautilus names the task (and its log line) after it
+            with contextlib.suppress(AttributeError, TypeError):
+                client._connect = connect
+
+    def first_failure(self) -> tuple[str, str, BaseException] | None:
+        for (kind, client_id), exc in self.failures.items():
+            return kind, client_id, exc
+        return None
 
     def poll(self) -> None:
         for kind, client in self.clients():
@@ -128,7 +158,7 @@ def run_trading(host: NodeHost, node: NodeConfig) -> int:
 
 async def _run(host: NodeHost, node: NodeConfig, loop: asyncio.AbstractEventLoop) -> int:
     from engine.config.nautilus_build import trading_node_parts
-    from engine.feed.trading import build_trading_node, start_trading_node, stop_trading_node
+    from engine.feed.trading import build_trading_node, stop_trading_node
     from engine.host.actor import GatewayActor
     from engine.orders.strategy import GatewayStrategy, GatewayStrategyConfig
     from engine.telemetry.host_hooks import attach_telemetry
@@ -159,15 +189,20 @@ async def _run(host: NodeHost, node: NodeConfig, loop: asyncio.AbstractEventLoop
     )
     trading.trader.add_strategy(strategy)
     host.strategy = strategy
-    telemetry = attach_telemetry(trading, node.node_id, host.publish)
+    telemetry = attach_telemetry(trading, node, host.workspace, host.publish)
     host.channel.set_command_handler(host.handle_command, loop=loop)
 
     monitor = ConnectionMonitor(trading, host.publish)
+    monitor.watch_connects()
     monitor_task = loop.create_task(monitor.run(), name="gateway-connections")
     task = None
     try:
         try:
-            task = await start_trading_node(trading, timeout_s=START_TIMEOUT_S)
+            task = await _start_or_connect_failure(trading, node, monitor)
+        except HostError:
+            monitor.poll()
+            task = _node_run_task(loop)
+            raise
         except Exception as exc:
             monitor.poll()  # the failing client's state goes out with the error
             raise HostError(str(exc), phase="start") from None
@@ -191,6 +226,39 @@ async def _run(host: NodeHost, node: NodeConfig, loop: asyncio.AbstractEventLoop
             monitor.poll()
         host.strategy = None
     return 0
+
+
+def _node_run_task(loop: asyncio.AbstractEventLoop) -> asyncio.Task[Any] | None:
+    # start_trading_node names the task running ``node.run_async()`` "trading-node".
+    return next((t for t in asyncio.all_tasks(loop) if t.get_name() == "trading-node"), None)
+
+
+async def _start_or_connect_failure(
+    trading: Any, node: NodeConfig, monitor: ConnectionMonitor
+) -> asyncio.Task[None]:
+    """Start the node; fail as soon as a client's connect raises, naming client and reason."""
+    from engine.feed.trading import start_trading_node
+
+    start = asyncio.get_running_loop().create_task(
+        start_trading_node(trading, timeout_s=START_TIMEOUT_S), name="gateway-start"
+    )
+    while not start.done():
+        failure = monitor.first_failure()
+        if failure is not None:
+            start.cancel()
+            with contextlib.suppress(BaseException):
+                await start
+            kind, client_id, exc = failure
+            specs = node.data_clients if kind == "data" else node.exec_clients
+            index = next((i for i, c in enumerate(specs) if c.name == client_id), 0)
+            reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            raise HostError(
+                f"{kind} client {client_id} failed to connect: {reason}",
+                field=f"{kind}_clients[{index}]",
+                phase="connect",
+            )
+        await asyncio.sleep(0.05)
+    return start.result()
 
 
 async def _wind_down(host: NodeHost, strategy: Any) -> None:

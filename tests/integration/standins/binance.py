@@ -1,4 +1,5 @@
-"""A Binance REST stand-in: spot, USDT-M and COIN-M time and account endpoints.
+"""A Binance REST stand-in: spot, USDT-M and COIN-M time and account endpoints, and spot
+``exchangeInfo`` (one symbol, BTCUSDT), as the Nautilus adapter reads them on connect.
 
 Verifies requests as Binance does: ``X-MBX-APIKEY`` header, ``timestamp`` within
 ``recvWindow`` of the server clock (and not more than 1 s ahead), and ``signature`` =
@@ -17,6 +18,7 @@ from typing import Any
 from tests.integration.standins.http_base import StandinServer
 
 _TIME_PATHS = {"/api/v3/time", "/fapi/v1/time", "/dapi/v1/time"}
+_EXCHANGE_INFO_PATH = "/api/v3/exchangeInfo"
 _ACCOUNT_PATHS = {"/api/v3/account", "/fapi/v2/balance", "/dapi/v1/balance"}
 _KEY_FORMAT = re.compile(r"^[A-Za-z0-9]{16,128}$")
 
@@ -34,6 +36,8 @@ class BinanceStandin(StandinServer):
     def handle(self, path: str, query: str, headers: dict[str, str]) -> tuple[int, Any]:
         if path in _TIME_PATHS:
             return 200, {"serverTime": self.server_ms()}
+        if path == _EXCHANGE_INFO_PATH:
+            return 200, spot_exchange_info(self.server_ms())
         if path not in _ACCOUNT_PATHS:
             return 404, {"code": -1000, "msg": "Not found"}
         api_key = headers.get("x-mbx-apikey", "")
@@ -75,8 +79,12 @@ class BinanceStandin(StandinServer):
             return _error(401, -2015, "Invalid API-key, IP, or permissions for action.")
         if path == "/api/v3/account":
             return 200, {
-                "makerCommission": 10, "takerCommission": 10, "canTrade": True,
-                "canWithdraw": False, "canDeposit": True, "updateTime": now,
+                "makerCommission": 10, "takerCommission": 10, "buyerCommission": 0,
+                "sellerCommission": 0, "commissionRates": {"maker": "0.00100000",
+                "taker": "0.00100000", "buyer": "0.00000000", "seller": "0.00000000"},
+                "canTrade": True, "canWithdraw": False, "canDeposit": True,
+                "brokered": False, "requireSelfTradePrevention": False, "preventSor": False,
+                "updateTime": now,
                 "accountType": "SPOT", "balances": [
                     {"asset": "BTC", "free": "1.00000000", "locked": "0.00000000"},
                 ], "permissions": ["SPOT"],
@@ -88,3 +96,40 @@ class BinanceStandin(StandinServer):
              "availableBalance": "23.72469206", "maxWithdrawAmount": "23.72469206",
              "marginAvailable": True, "updateTime": now},
         ]  # fmt: skip
+
+
+def spot_exchange_info(server_ms: int) -> dict[str, Any]:
+    """``GET /api/v3/exchangeInfo`` as Binance answers it, with BTCUSDT only."""
+    return {
+        "timezone": "UTC", "serverTime": server_ms,
+        "rateLimits": [
+            {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1,
+             "limit": 6000},
+            {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 100},
+        ],
+        "exchangeFilters": [],
+        "symbols": [{
+            "symbol": "BTCUSDT", "status": "TRADING", "baseAsset": "BTC",
+            "baseAssetPrecision": 8, "quoteAsset": "USDT", "quotePrecision": 8,
+            "quoteAssetPrecision": 8, "baseCommissionPrecision": 8,
+            "quoteCommissionPrecision": 8,
+            "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS_LIMIT",
+                           "TAKE_PROFIT_LIMIT"],
+            "icebergAllowed": True, "ocoAllowed": True, "otoAllowed": True,
+            "quoteOrderQtyMarketAllowed": True, "allowTrailingStop": True,
+            "cancelReplaceAllowed": True, "isSpotTradingAllowed": True,
+            "isMarginTradingAllowed": False,
+            "filters": [
+                {"filterType": "PRICE_FILTER", "minPrice": "0.01000000",
+                 "maxPrice": "1000000.00000000", "tickSize": "0.01000000"},
+                {"filterType": "LOT_SIZE", "minQty": "0.00001000", "maxQty": "9000.00000000",
+                 "stepSize": "0.00001000"},
+                {"filterType": "NOTIONAL", "minNotional": "5.00000000",
+                 "applyMinToMarket": True, "maxNotional": "9000000.00000000",
+                 "applyMaxToMarket": False, "avgPriceMins": 5},
+            ],
+            "permissions": [], "permissionSets": [["SPOT"]],
+            "defaultSelfTradePreventionMode": "EXPIRE_MAKER",
+            "allowedSelfTradePreventionModes": ["EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH"],
+        }],
+    }  # fmt: skip
