@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -21,6 +22,7 @@ from textual.theme import Theme
 
 from console.commands import GatewayCommands
 from console.feed import FeedState, PaneBatch
+from console.quick_settings import QuickSettings, peek_settings
 from console.screens.confirm import ConfirmModal
 from console.screens.keys import KeysModal
 from console.screens.main import MainScreen
@@ -30,7 +32,6 @@ from console.screens.quit import QuitChoice, QuitModal
 from console.screens.results import ResultsScreen
 from console.screens.templates import TemplatePicker
 from console.services import LiveNode, Services, Template
-from console.settings import ConsoleSettings, SettingsLoad, save_settings
 from themes.loader import BUILTIN_DIR, BUILTIN_THEMES, DEFAULT_THEME, ThemeLoad, load_themes
 from widgets.alerts_table import AlertsTable
 from widgets.data import NodeRow
@@ -41,6 +42,7 @@ from widgets.orders_table import OrdersTable
 from widgets.positions_table import PositionsTable
 
 if TYPE_CHECKING:
+    from console.settings import SettingsLoad
     from engine.config.issues import ConfigIssue
 
 CSS_FILE = BUILTIN_DIR / "console.tcss"
@@ -99,8 +101,15 @@ class GatewayApp(App[None]):
     ) -> None:
         super().__init__()
         self.services = services
-        self.settings_load = settings or SettingsLoad(ConsoleSettings())
-        self.settings: ConsoleSettings = self.settings_load.settings
+        # Validated settings (pydantic), or None until the worker after the first paint
+        # has read them; ``settings`` holds what the panes use meanwhile.
+        self.settings_load: SettingsLoad | None = settings
+        if settings is not None:
+            self.settings = settings.settings.quick()
+        elif settings_path is not None:
+            self.settings = peek_settings(settings_path)
+        else:
+            self.settings = QuickSettings()
         self.settings_path = settings_path
         self.theme_load = themes or load_themes()
         self.clock = clock
@@ -111,7 +120,7 @@ class GatewayApp(App[None]):
         self.node_rows: list[NodeRow] = []
         self.events_in = 0  # envelopes drained from the feed (the ingest benchmark reads it)
         self.nodes_loaded = 0  # how many times the node list was loaded (tests wait on it)
-        self._main = MainScreen(self.settings.event_log.max_lines)
+        self._main = MainScreen(self.settings.max_lines)
         for theme in self.theme_load.themes:
             self.register_theme(theme)
 
@@ -123,13 +132,10 @@ class GatewayApp(App[None]):
         self.push_screen(self._main)
         for error in self.theme_load.errors:
             self.notify(f"theme file skipped: {error}", severity="warning", timeout=10)
-        if self.settings_load.error:
-            self.notify(
-                f"settings not used (defaults instead; the file is left as is): "
-                f"{self.settings_load.error}",
-                severity="error",
-                timeout=15,
-            )
+        if self.settings_load is not None:
+            self._settings_checked(self.settings_load)
+        elif self.settings_path is not None:
+            self.call_after_refresh(self._check_settings)
         # File names only, on the loop (a directory listing): rows in the first paint. The
         # full load (pydantic, validation) follows in a worker once the screen is up.
         self._set_configs(self.services.scan_nodes(), loaded=False)
@@ -138,7 +144,7 @@ class GatewayApp(App[None]):
             lambda: self.run_worker(self._attach_and_poll(), group="live", exit_on_error=False)
         )
         if self.watch_feed:
-            self.set_interval(1 / self.settings.ui.refresh_hz, self._tick)
+            self.set_interval(1 / self.settings.refresh_hz, self._tick)
         self.set_interval(1.0, self._refresh_rows)
 
     def _initial_theme(self) -> str:
@@ -430,17 +436,42 @@ class GatewayApp(App[None]):
         self.theme = names[(index + 1) % len(names)]
         self.notify(f"theme: {self.theme}", timeout=2)
 
+    @work(thread=True, exclusive=True, group="settings")
+    def _check_settings(self) -> None:
+        from console.settings import load_settings
+
+        assert self.settings_path is not None
+        self.call_from_thread(self._settings_checked, load_settings(self.settings_path))
+
+    def _settings_checked(self, load: SettingsLoad) -> None:
+        self.settings_load = load
+        if load.error is None:
+            return
+        self.notify(
+            f"settings not used (defaults instead; the file is left as is): {load.error}",
+            severity="error",
+            timeout=15,
+        )
+        if self.settings != QuickSettings():  # painted with values from the invalid file
+            self.settings = QuickSettings()
+            self.set_keymap({})
+            self.theme = DEFAULT_THEME
+
     def _theme_changed(self, theme: Theme) -> None:
         if theme.name == self.settings.theme:
             return
-        self.settings = self.settings.model_copy(update={"theme": theme.name})
-        self._save_settings(self.settings)
+        self.settings = replace(self.settings, theme=theme.name)
+        self._save_theme(theme.name)
 
     @work(thread=True, exclusive=True, group="settings")
-    def _save_settings(self, settings: ConsoleSettings) -> None:
+    def _save_theme(self, theme_name: str) -> None:
+        """Store the theme: re-read and validate the file, then write it atomically."""
+        from console.settings import load_settings, save_settings
+
         if self.settings_path is None:
             return
-        if not self.settings_load.writable:
+        load = load_settings(self.settings_path)
+        if load.error is not None:
             self.call_from_thread(
                 self.notify,
                 "settings.json is invalid, so this change is not saved (fix or delete it)",
@@ -448,7 +479,9 @@ class GatewayApp(App[None]):
             )
             return
         try:
-            save_settings(self.settings_path, settings)
+            save_settings(
+                self.settings_path, load.settings.model_copy(update={"theme": theme_name})
+            )
         except OSError as exc:
             self.call_from_thread(self.notify, f"settings not saved: {exc}", severity="error")
 

@@ -13,9 +13,13 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from console.quick_settings import (
+    DEFAULT_MAX_LINES,
+    DEFAULT_REFRESH_HZ,
+    DEFAULT_THEME,
+    QuickSettings,
+)
 from engine.atomic import atomic_write_text
-
-DEFAULT_THEME = "gateway-dark"
 
 
 class _Section(BaseModel):
@@ -25,14 +29,14 @@ class _Section(BaseModel):
 class EventLogSettings(_Section):
     """The event log pane."""
 
-    max_lines: Annotated[int, Field(ge=100, le=1_000_000)] = 5000
+    max_lines: Annotated[int, Field(ge=100, le=1_000_000)] = DEFAULT_MAX_LINES
     """Events kept in memory (and shown) at most."""
 
 
 class UiSettings(_Section):
     """How often panes refresh."""
 
-    refresh_hz: Annotated[float, Field(ge=1, le=30)] = 10.0
+    refresh_hz: Annotated[float, Field(ge=1, le=30)] = DEFAULT_REFRESH_HZ
     """Event batches per second delivered to the panes."""
 
 
@@ -47,6 +51,12 @@ class ConsoleSettings(_Section):
     )
     event_log: EventLogSettings = Field(default_factory=EventLogSettings)
     ui: UiSettings = Field(default_factory=UiSettings)
+
+    def quick(self) -> QuickSettings:
+        """The values the panes use."""
+        return QuickSettings(
+            self.theme, dict(self.keymap), self.event_log.max_lines, self.ui.refresh_hz
+        )
 
 
 @dataclass(frozen=True, slots=True)

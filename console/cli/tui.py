@@ -16,12 +16,11 @@ def console_command() -> None:
     workspace = get_workspace()
     from console.app import GatewayApp
     from console.services import WorkspaceServices
-    from console.settings import load_settings
     from themes.loader import load_themes
 
+    # Settings are validated after the first paint (see console.quick_settings).
     app = GatewayApp(
         WorkspaceServices(workspace),
-        settings=load_settings(workspace.settings_path),
         settings_path=workspace.settings_path,
         themes=load_themes(workspace.root / "themes"),
     )

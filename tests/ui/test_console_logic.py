@@ -106,3 +106,20 @@ def test_console_start_up_does_not_import_nautilus() -> None:
         timeout=60,
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_quick_settings_agree_with_the_validated_model(tmp_path: Path) -> None:
+    from console.quick_settings import QuickSettings, peek_settings
+
+    assert ConsoleSettings().quick() == QuickSettings()
+    path = tmp_path / "settings.json"
+    model = ConsoleSettings.model_validate(
+        {
+            "theme": "t",
+            "keymap": {"a": "b"},
+            "event_log": {"max_lines": 200},
+            "ui": {"refresh_hz": 5},
+        }
+    )
+    save_settings(path, model)
+    assert peek_settings(path) == model.quick()

@@ -243,3 +243,19 @@ def _palette_text(app: object) -> str:
         return ""
     options = lists.first(CommandList)
     return " ".join(str(options.get_option_at_index(i).prompt) for i in range(options.option_count))
+
+
+async def test_settings_checked_after_first_paint_drop_an_invalid_files_values(
+    workspace: Workspace,
+) -> None:
+    from console.app import GatewayApp
+    from console.services import WorkspaceServices
+
+    workspace.settings_path.write_text('{"theme": "gateway-light", "ui": {"refresh_hz": 0}}')
+    app = GatewayApp(WorkspaceServices(workspace), settings_path=workspace.settings_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.settings_load is not None)
+        await pilot.pause()
+        assert app.theme == "gateway-dark"  # painted light, then dropped with the file
+        messages = " ".join(n.message for n in app._notifications)
+        assert "ui.refresh_hz" in messages and "got 0" in messages
