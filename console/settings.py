@@ -20,6 +20,7 @@ from console.quick_settings import (
     QuickSettings,
 )
 from engine.atomic import atomic_write_text
+from engine.telemetry.alerts import AlertRule
 
 
 class _Section(BaseModel):
@@ -51,6 +52,10 @@ class ConsoleSettings(_Section):
     )
     event_log: EventLogSettings = Field(default_factory=EventLogSettings)
     ui: UiSettings = Field(default_factory=UiSettings)
+    alerts: list[AlertRule] = Field(
+        default_factory=list,
+        description="workspace alert rules; running nodes pick up changes within a second",
+    )
 
     def quick(self) -> QuickSettings:
         """The values the panes use."""

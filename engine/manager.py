@@ -27,7 +27,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +36,7 @@ import psutil
 
 from engine.config.store import ConfigStore
 from engine.events.envelope import Envelope
-from engine.host.events import NODE_STATE_CHANGED, TERMINAL_STATES
+from engine.host.events import NODE_ERROR, NODE_STATE_CHANGED, TERMINAL_STATES
 from engine.host.paths import pid_file, socket_path, supervisor_file
 from engine.runs import (
     ERROR_FILE,
@@ -146,25 +146,94 @@ def _host_output_tail(run_dir: Path, n: int = 20) -> list[str]:
 
 
 def mark_dead(run_dir: Path, exit_code: int | None) -> RunMeta | None:
-    """Mark a run whose host is gone: ``failed`` unless the host reported its end."""
-    meta = read_meta(run_dir)
-    if meta is None:
-        return None
-    if meta.terminal:
-        if meta.exit_code is None and exit_code is not None:
-            meta = update_meta(run_dir, exit_code=exit_code)
-        return meta
-    status = f"signal {-exit_code}" if exit_code is not None and exit_code < 0 else exit_code
-    message = f"node host exited without reporting its end (exit status {status})"
-    tail = _host_output_tail(run_dir)
-    if not (run_dir / ERROR_FILE).exists():
-        write_json(
-            run_dir / ERROR_FILE,
-            {"error": "HostDied", "message": message, "phase": "host", "output_tail": tail},
+    """Mark a run whose host is gone: ``failed`` unless the host reported its end.
+
+    The failure also goes into the run's journal (``NodeError``, ``NodeStateChanged`` and
+    the ``node.state`` alerts), so every client sees it in the same stream as the rest.
+    The supervisor and any ``ps`` may call this at once: a lock file makes one of them do it.
+    """
+    with _run_lock(run_dir):
+        meta = read_meta(run_dir)
+        if meta is None:
+            return None
+        if meta.terminal:
+            if meta.exit_code is None and exit_code is not None:
+                meta = update_meta(run_dir, exit_code=exit_code)
+            return meta
+        status = f"signal {-exit_code}" if exit_code is not None and exit_code < 0 else exit_code
+        message = f"node host exited without reporting its end (exit status {status})"
+        tail = _host_output_tail(run_dir)
+        if not (run_dir / ERROR_FILE).exists():
+            write_json(
+                run_dir / ERROR_FILE,
+                {"error": "HostDied", "message": message, "phase": "host", "output_tail": tail},
+            )
+        _journal_death(run_dir, meta, message, tail)
+        return update_meta(
+            run_dir, state="failed", ended=utc_now_iso(), exit_code=exit_code, error=message
         )
-    return update_meta(
-        run_dir, state="failed", ended=utc_now_iso(), exit_code=exit_code, error=message
-    )
+
+
+@contextlib.contextmanager
+def _run_lock(run_dir: Path) -> Iterator[None]:
+    import fcntl
+
+    fd = os.open(run_dir / ".death.lock", os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _journal_death(run_dir: Path, meta: RunMeta, message: str, tail: list[str]) -> None:
+    """Append the failure of a dead host to its journal (the host can no longer)."""
+    from engine.journal import JournalWriter
+    from engine.telemetry.alerts import AlertEngine
+    from engine.telemetry.rules import effective_rules
+
+    now = time.time_ns()
+    writer = JournalWriter(run_dir, meta.node_id, meta.run_id)
+    try:
+        writer.append(
+            "node",
+            NODE_ERROR,
+            {
+                "error": "HostDied",
+                "message": message,
+                "phase": "host",
+                "field": None,
+                "traceback": None,
+                "log_tail": tail,
+            },
+            now,
+        )
+        writer.append(
+            "node",
+            NODE_STATE_CHANGED,
+            {
+                "state": "failed",
+                "previous": meta.state,
+                "mode": meta.mode,
+                "pid": meta.pid,
+                "reason": message,
+            },
+            now,
+        )
+        workspace = Workspace(run_dir.parents[2])  # runs/<node>/<run>
+        try:
+            node_rules = ConfigStore(workspace).get(meta.node_id, meta.mode).alerts
+            rules = effective_rules(workspace, node_rules)
+        except Exception:  # a broken config or settings must not hide the failure itself
+            from engine.telemetry.alerts import default_rules
+
+            rules = default_rules()
+        for event in AlertEngine(rules).node_state(meta.node_id, "failed", now):
+            writer.append(event.kind, event.type, event.payload, event.ts_ns)
+    except OSError:
+        pass  # meta.json and error.json still record the failure
+    finally:
+        writer.close()
 
 
 def _spawn_supervisor(

@@ -15,6 +15,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from engine.telemetry.alerts import AlertRule
+
 SCHEMA_VERSION: Literal[1] = 1
 
 NODE_ID_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"
@@ -157,7 +159,20 @@ class NodeConfig(_Model):
     risk: RiskSpec = Field(default_factory=RiskSpec)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     restart: RestartPolicy = Field(default_factory=RestartPolicy)
+    alerts: list[AlertRule] = Field(
+        default_factory=list,
+        description="alert rules for this node; a rule named like a workspace or default "
+        "rule replaces it",
+    )
     tags: list[Tag] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_alert_names(self) -> NodeConfig:
+        names = [rule.name for rule in self.alerts]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"alerts: duplicate rule names {dupes}")
+        return self
 
     def to_json_dict(self) -> dict[str, Any]:
         """The stored form: plain JSON types, defaults included (explicit is reviewable)."""

@@ -156,7 +156,7 @@ def run_backtest(
             stop_requested=stop_requested,
         )
     )
-    telemetry = attach_telemetry(engine, node.node_id, publish)
+    telemetry = attach_telemetry(engine, node, workspace, publish)
     started = time.perf_counter()
     results = bt_node.run()
     wall = time.perf_counter() - started

@@ -7,14 +7,23 @@ fills after actors stop, so only the final sample has the run's true figures.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from engine.telemetry.alerts import AlertEngine, AlertRule, default_rules
-from engine.telemetry.sampler import MetricsActor, MetricsActorConfig, install
+from engine.telemetry.alerts import AlertEngine, default_rules
+from engine.telemetry.rules import RulesInvalid, RulesWatcher, merge_rules
+from engine.workspace import Workspace
+
+if TYPE_CHECKING:
+    from engine.config.model import NodeConfig
+    from engine.telemetry.sampler import MetricsActor
 
 Publish = Callable[..., Any]  # publish(kind, type, payload, ts_ns=None)
+
+RULES_CHANGED = "AlertRulesChanged"
+RULES_INVALID = "AlertRulesInvalid"
 
 
 @dataclass
@@ -31,25 +40,49 @@ class Telemetry:
 
 def attach_telemetry(
     target: Any,
-    node_id: str,
+    node: NodeConfig,
+    workspace: Workspace,
     publish: Publish,
     *,
     interval_secs: float = 1.0,
-    rules: Iterable[AlertRule] | None = None,
 ) -> Telemetry:
     """Add a metrics actor to ``target`` (BacktestEngine or TradingNode) with alerts.
 
     Each ``MetricsSample`` is journaled, then evaluated against the alert rules; raised or
-    resolved alerts are journaled right after it as ``alert`` events.
+    resolved alerts are journaled right after it as ``alert`` events. The workspace's rules
+    are re-read when settings.json changes, so they can be changed while the node runs.
     """
-    alerts = AlertEngine(list(rules) if rules is not None else default_rules())
+    from engine.telemetry.sampler import MetricsActorConfig, install
+
+    watcher = RulesWatcher(workspace, node.alerts)
+    try:
+        rules = watcher.prime()
+    except RulesInvalid as exc:
+        publish("alert", RULES_INVALID, {"message": str(exc)})
+        rules = merge_rules(default_rules(), node.alerts)
+    alerts = AlertEngine(rules)
+
+    def reload_rules() -> None:
+        try:
+            changed = watcher.changed()
+        except RulesInvalid as exc:  # keep the rules in force; say so once per change
+            publish("alert", RULES_INVALID, {"message": str(exc)})
+            return
+        if changed is None:
+            return
+        now = time.time_ns()
+        events = alerts.set_rules(changed, now)
+        publish("alert", RULES_CHANGED, {"rules": [r.name for r in changed]}, now)
+        for event in events:
+            publish(event.kind, event.type, event.payload, event.ts_ns)
 
     def publish_with_alerts(
         kind: str, type_: str, payload: dict[str, Any], ts_ns: int | None = None
     ) -> Any:
         env = publish(kind, type_, payload, ts_ns)
         if kind == "metric" and type_ == "MetricsSample":
-            for event in alerts.evaluate(node_id, payload):
+            reload_rules()
+            for event in alerts.evaluate(node.node_id, payload):
                 publish(event.kind, event.type, event.payload, event.ts_ns)
         return env
 
