@@ -20,8 +20,9 @@ from engine.workspace import Workspace
 from tests.integration.backtest_support import small_workspace
 from tests.integration.cli import GATEWAY, gateway
 
-# ~100k one-second ticks: about 800 orders, long enough to act on while it runs.
-LONG_TICKS = 100_000
+# ~400k one-second ticks: some 3k orders and 10+ s of run, long enough to act on while it
+# runs even on a loaded 2-core machine (100k finished before `gateway stop` got there).
+LONG_TICKS = 400_000
 
 
 @pytest.fixture(scope="module")
