@@ -61,7 +61,7 @@ fmt: setup-dev
 	$(BIN)/ruff check --fix .
 
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --durations=15
 
 bench: setup-dev
 	$(BIN)/python -m bench
