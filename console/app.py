@@ -22,6 +22,7 @@ from textual.theme import Theme
 
 from console.commands import GatewayCommands
 from console.feed import FeedState, PaneBatch
+from console.order_desk import OrderDesk
 from console.quick_settings import QuickSettings, peek_settings
 from console.screens.confirm import ConfirmModal
 from console.screens.keys import KeysModal
@@ -87,6 +88,28 @@ class GatewayApp(App[None]):
         Binding(
             "ctrl+t", "cycle_theme", "Theme", tooltip="Next theme (remembered)", id="app.theme"
         ),
+        Binding(
+            "b",
+            "order('BUY')",
+            "Buy",
+            tooltip="Open a buy ticket for the selected running sandbox/live node",
+            id="app.order-buy",
+        ),
+        Binding(
+            "s",
+            "order('SELL')",
+            "Sell",
+            tooltip="Open a sell ticket for the selected running sandbox/live node",
+            id="app.order-sell",
+        ),
+        Binding(
+            "A",
+            "adapters",
+            "Adapters",
+            show=False,
+            tooltip="Venue adapter profiles and their credentials",
+            id="app.adapters",
+        ),
     ]
 
     def __init__(
@@ -121,6 +144,7 @@ class GatewayApp(App[None]):
         self.events_in = 0  # envelopes drained from the feed (the ingest benchmark reads it)
         self.nodes_loaded = 0  # how many times the node list was loaded (tests wait on it)
         self._main = MainScreen(self.settings.max_lines)
+        self.orders = OrderDesk(self)
         for theme in self.theme_load.themes:
             self.register_theme(theme)
 
@@ -383,7 +407,7 @@ class GatewayApp(App[None]):
             if batch.positions:
                 main.query_one(PositionsTable).upsert(batch.positions)
             if batch.alerts:
-                main.query_one(AlertsTable).upsert(batch.alerts)
+                main.query_one(AlertsTable).set_rows(batch.alerts)
             if batch.metrics:
                 main.query_one(MetricsPane).update_snapshots(batch.metrics)
             if batch.nodes or batch.orders:
@@ -395,6 +419,22 @@ class GatewayApp(App[None]):
                 f"{batch.missed} event(s) skipped to keep up; the journal has them",
                 severity="warning",
             )
+
+    # -- orders and adapters ----------------------------------------------------------
+    def action_order(self, side: str) -> None:
+        """Open a ticket for the focused node (b: buy, s: sell)."""
+        self.orders.open_ticket(side)
+
+    def order_from_line(self, line: str) -> None:
+        """Open a ticket pre-filled from one line of order syntax (the palette)."""
+        side = line.strip().split(" ", 1)[0].upper()
+        self.orders.open_ticket(side if side in {"BUY", "SELL"} else "BUY", line.strip())
+
+    def action_adapters(self) -> None:
+        from console.screens.adapters import AdaptersScreen
+        from engine.adapters.service import AdapterService
+
+        self.push_screen(AdaptersScreen(AdapterService(self.services.workspace)))
 
     # -- keys, themes, settings ------------------------------------------------------
     def action_show_keys(self) -> None:

@@ -50,7 +50,42 @@ class GatewayCommands(Provider):
                     partial(gateway.show_pane, pane),
                 )
             )
+        for row in gateway.node_rows:
+            if row.mode in {"sandbox", "live"} and row.state.startswith("running"):
+                out += [
+                    (
+                        f"Cancel all orders on {row.node_id}",
+                        "Cancel every working order of the node (asks first)",
+                        partial(
+                            gateway.orders.confirm_send,
+                            f"Cancel every working order on {row.node_id}?",
+                            row.node_id,
+                            {"action": "cancel_all"},
+                            "cancel all",
+                        ),
+                    ),
+                    (
+                        f"Flatten {row.node_id}",
+                        "Cancel every order and close every position at market (asks first)",
+                        partial(gateway.orders.flatten, row.node_id),
+                    ),
+                ]
         out += [
+            (
+                "Buy ticket",
+                "Open a buy ticket for the selected node (or type: buy 100000 EUR/USD.SIM …)",
+                partial(gateway.action_order, "BUY"),
+            ),
+            (
+                "Sell ticket",
+                "Open a sell ticket for the selected node (or type: sell 100000 …)",
+                partial(gateway.action_order, "SELL"),
+            ),
+            (
+                "Adapters",
+                "Venue adapter profiles and their credentials",
+                gateway.action_adapters,
+            ),
             ("Next theme", "Cycle the console themes (remembered)", gateway.action_cycle_theme),
             ("Keys", "Show the keys of the focused pane", gateway.action_show_keys),
             (
@@ -67,11 +102,35 @@ class GatewayCommands(Provider):
         ]
         return out
 
+    def _order_line_hit(self, line: str) -> Hit:
+        """A hit that opens a ticket pre-filled from the typed order line (when it parses)."""
+        from console.app import GatewayApp
+        from engine.orders.syntax import parse_ticket
+
+        app = self.app
+        assert isinstance(app, GatewayApp)
+        try:
+            parse_ticket(line)
+        except Exception as exc:  # shown as the hit's help: what to fix
+            help_text = f"not complete yet: {exc}"
+        else:
+            help_text = "Open the ticket pre-filled (check it, enter sends)"
+        return Hit(
+            1.0,
+            f"Order ticket: {line}",
+            partial(app.order_from_line, line),
+            text=f"Order ticket: {line}",
+            help=help_text,
+        )
+
     async def discover(self) -> Hits:
         for name, help_text, callback in self._commands():
             yield DiscoveryHit(name, callback, help=help_text)
 
     async def search(self, query: str) -> Hits:
+        line = query.strip()
+        if line.split(" ", 1)[0].lower() in {"buy", "sell"} and " " in line:
+            yield self._order_line_hit(line)
         matcher = self.matcher(query)
         for name, help_text, callback in self._commands():
             score = matcher.match(name)

@@ -16,13 +16,15 @@ from widgets.data import AlertRow, EventLine, MetricSnapshot, OrderRow, Position
 
 CLOSED_ORDERS_KEPT = 200
 POSITIONS_KEPT = 200
-EQUITY_POINTS = 120
+ALERTS_KEPT = 200  # resolved alerts and one-off risk events; active ones are always kept
+HISTORY_POINTS = 120  # samples per sparkline: two minutes at one sample a second
 # Lines per tick the event log gets: beyond this a burst shows its newest lines plus every
 # important event (risk, alerts, node changes, denials, warnings); the journal has the rest.
 EVENT_LINES_PER_TICK = 300
 _IMPORTANT_KINDS = frozenset({"risk", "alert", "node", "system", "result"})
 _IMPORTANT_TYPES = frozenset({"OrderDenied", "OrderRejected", "OrderModifyRejected"})
 _QUIET_LEVELS = frozenset({"DEBUG", "INFO", "debug", "info"})
+_RESTORING = frozenset({"OrderModifyRejected", "OrderCancelRejected", "OrderUpdated"})
 _ORDER_STATUS = {
     "OrderInitialized": "INITIALIZED",
     "OrderDenied": "DENIED",
@@ -36,9 +38,6 @@ _ORDER_STATUS = {
     "OrderTriggered": "TRIGGERED",
     "OrderPendingUpdate": "PENDING_UPDATE",
     "OrderPendingCancel": "PENDING_CANCEL",
-    "OrderModifyRejected": "MODIFY_REJECTED",
-    "OrderCancelRejected": "CANCEL_REJECTED",
-    "OrderUpdated": "ACCEPTED",
     "OrderFilled": "FILLED",
 }
 
@@ -90,9 +89,11 @@ class FeedState:
         self.orders: OrderedDict[str, OrderRow] = OrderedDict()
         self.positions: OrderedDict[str, PositionRow] = OrderedDict()
         self.nodes: dict[str, NodeStatus] = {}
-        self._equity: dict[str, deque[float]] = {}
+        self.alerts: OrderedDict[str, AlertRow] = OrderedDict()
+        self.instruments: dict[str, str] = {}  # node -> last instrument seen in its events
         self._open_counts: dict[str, int] = {}
-        self._metrics: dict[str, dict[str, str]] = {}
+        self._metrics: dict[str, MetricSnapshot] = {}
+        self._history: dict[str, tuple[deque[float], deque[float], deque[float]]] = {}
 
     def open_orders(self, node_id: str) -> int:
         """Working orders of ``node_id`` as of the last batch (safe from another thread)."""
@@ -109,6 +110,7 @@ class FeedState:
         orders: dict[str, _OrderAcc] = {}
         positions: dict[str, tuple[Any, dict[str, Any]]] = {}
         touched_metrics: set[str] = set()
+        alerts_changed = False
         for env in envelopes:
             kind = env.kind
             payload = env.payload if isinstance(env.payload, dict) else {}
@@ -130,34 +132,26 @@ class FeedState:
                 if acc is None:
                     acc = orders[key] = _OrderAcc(env.node_id, str(coid), self.orders.get(key))
                 acc.add(env.type, payload, env.ts_ns)
+                if payload.get("instrument_id"):
+                    self.instruments[env.node_id] = str(payload["instrument_id"])
                 if env.type in {"OrderDenied", "OrderRejected"}:
-                    batch.alerts.append(
-                        AlertRow(
-                            env.seq,
-                            env.ts_ns,
-                            env.node_id,
-                            "error",
-                            f"{env.type} {coid}: {payload.get('reason', '')}".strip(),
-                        )
+                    alerts_changed = True
+                    self._alert(
+                        env,
+                        f"{env.node_id}/{env.seq}",
+                        "error",
+                        f"{env.type} {coid}: {payload.get('reason', '')}".strip(),
                     )
             elif kind == "position":
                 positions[f"{env.node_id}/{payload.get('position_id', '?')}"] = (env, payload)
+                if payload.get("instrument_id"):
+                    self.instruments[env.node_id] = str(payload["instrument_id"])
             elif kind == "risk":
-                batch.alerts.append(
-                    AlertRow(
-                        env.seq, env.ts_ns, env.node_id, "warning", _summary(env.type, payload)
-                    )
-                )
+                alerts_changed = True
+                self._risk(env, payload)
             elif kind == "alert":
-                batch.alerts.append(
-                    AlertRow(
-                        env.seq,
-                        env.ts_ns,
-                        env.node_id,
-                        str(payload.get("severity", "warning")),
-                        str(payload.get("message", _summary(env.type, payload))),
-                    )
-                )
+                alerts_changed = True
+                self._rule_alert(env, payload)
             elif kind == "node" and env.type == "NodeStateChanged":
                 state = str(payload.get("state", "running"))
                 since = env.ts_ns if state == "running" else None
@@ -177,7 +171,75 @@ class FeedState:
         batch.positions = [self._position(env, p) for env, p in positions.values()]
         batch.metrics = [self.snapshot(n) for n in sorted(touched_metrics)]
         self._bound()
+        if alerts_changed:
+            batch.alerts = self.alert_rows()
         return batch
+
+    # -- alerts -------------------------------------------------------------------
+    def _alert(
+        self,
+        env: Any,
+        key: str,
+        severity: str,
+        message: str,
+        *,
+        state: str = "event",
+        source: str = "risk",
+        ts_ns: int | None = None,
+    ) -> None:
+        row = AlertRow(
+            env.seq,
+            ts_ns or env.ts_ns,
+            env.node_id,
+            severity,
+            message,
+            key=key,
+            state=state,
+            source=source,
+        )
+        self.alerts.pop(key, None)
+        self.alerts[key] = row
+
+    def _rule_alert(self, env: Any, p: dict[str, Any]) -> None:
+        key = str(p.get("alert_id") or f"{env.node_id}/{env.seq}")
+        severity = str(p.get("severity", "warning"))
+        message = str(p.get("message") or _summary(env.type, p))
+        if env.type == "AlertRaised":
+            ts = p.get("raised_ts_ns")
+            self._alert(
+                env,
+                key,
+                severity,
+                message,
+                state="active",
+                source="rule",
+                ts_ns=ts if isinstance(ts, int) else None,
+            )
+        elif env.type == "AlertResolved":
+            duration = _float(p.get("duration_s"))
+            if duration is not None:
+                message += f" (after {duration:.0f} s)"
+            self._alert(env, key, severity, message, state="resolved", source="rule")
+        else:
+            self._alert(env, f"{env.node_id}/{env.seq}", severity, message, source="rule")
+
+    def _risk(self, env: Any, p: dict[str, Any]) -> None:
+        if env.type == "TradingStateChanged":
+            state = str(p.get("state") or p.get("trading_state") or "?")
+            key = f"{env.node_id}:trading_state"
+            if state.upper() == "ACTIVE":
+                if key in self.alerts:
+                    self._alert(env, key, "info", "trading state ACTIVE", state="resolved")
+                return
+            severity = "error" if state.upper() == "HALTED" else "warning"
+            self._alert(env, key, severity, f"trading state {state}", state="active")
+            return
+        self._alert(env, f"{env.node_id}/{env.seq}", "warning", _summary(env.type, p))
+
+    def alert_rows(self) -> list[AlertRow]:
+        """Active alerts (oldest first), then the history (resolved and one-off events)."""
+        rows = list(self.alerts.values())
+        return [r for r in rows if r.active] + [r for r in rows if not r.active]
 
     def _status(self, env: Any, **changes: Any) -> None:
         prev = self.nodes.get(env.node_id)
@@ -216,20 +278,60 @@ class FeedState:
         return row
 
     def _metric(self, env: Any, p: dict[str, Any]) -> None:
-        values = self._metrics.setdefault(env.node_id, {})
-        for name, value in p.items():
-            if isinstance(value, int | float | str) and not isinstance(value, bool):
-                values[str(name)] = _num(value) if isinstance(value, float) else str(value)
-        equity = _float(p.get("equity"))
-        if equity is not None:
-            self._equity.setdefault(env.node_id, deque(maxlen=EQUITY_POINTS)).append(equity)
-        pnl = p.get("total_pnl", p.get("pnl"))
-        if pnl is not None:
-            self._status(env, pnl=str(pnl))
+        """Reduce a ``MetricsSample`` (engine/telemetry/sampler.py) to the pane's figures."""
+        pnl = {
+            code: v
+            for code, figures in _dict(_dict(p.get("pnl")).get("total")).items()
+            if (v := _float(_dict(figures).get("total"))) is not None
+        }
+        equity: dict[str, float] = {}
+        for account in _dict(p.get("accounts")).values():
+            for code, value in _dict(_dict(account).get("equity")).items():
+                if (v := _float(value)) is not None:
+                    equity[code] = equity.get(code, 0.0) + v
+        drawdowns = [
+            v
+            for figures in _dict(p.get("drawdown")).values()
+            if (v := _float(_dict(figures).get("pct"))) is not None
+        ]
+        latency = _dict(_dict(p.get("latency_ms")).get("submit_to_accept"))
+        process = _dict(p.get("process"))
+        p99 = _float(latency.get("p99"))
+        rss = _float(process.get("rss_bytes"))
+        hist = self._history.get(env.node_id)
+        if hist is None:
+            hist = self._history[env.node_id] = (
+                deque(maxlen=HISTORY_POINTS),
+                deque(maxlen=HISTORY_POINTS),
+                deque(maxlen=HISTORY_POINTS),
+            )
+        if pnl:
+            hist[0].append(pnl[sorted(pnl)[0]])
+        if p99 is not None:
+            hist[1].append(p99)
+        if rss is not None:
+            hist[2].append(rss)
+        self._metrics[env.node_id] = MetricSnapshot(
+            env.node_id,
+            pnl=tuple(sorted(pnl.items())),
+            equity=tuple(sorted(equity.items())),
+            drawdown_pct=max(drawdowns) if drawdowns else None,
+            orders_open=_int(_dict(p.get("orders")).get("open")),
+            positions_open=_int(_dict(p.get("positions")).get("open")),
+            latency_p50_ms=_float(latency.get("p50")),
+            latency_p99_ms=p99,
+            cpu_percent=_float(process.get("cpu_percent")),
+            rss_bytes=int(rss) if rss is not None else None,
+            pnl_history=tuple(hist[0]),
+            latency_history=tuple(hist[1]),
+            rss_history=tuple(hist[2]),
+        )
+        if pnl:
+            self._status(env, pnl=money(pnl))
 
     def snapshot(self, node_id: str) -> MetricSnapshot:
-        values = tuple(sorted(self._metrics.get(node_id, {}).items()))
-        return MetricSnapshot(node_id, values, tuple(self._equity.get(node_id, ())))
+        """The node's latest metrics (empty before its first sample)."""
+        return self._metrics.get(node_id) or MetricSnapshot(node_id)
 
     def _bound(self) -> None:
         counts: dict[str, int] = {}
@@ -242,6 +344,9 @@ class FeedState:
             del self.orders[key]
         while len(self.positions) > POSITIONS_KEPT:
             self.positions.popitem(last=False)
+        history = [k for k, a in self.alerts.items() if not a.active]
+        for key in history[: max(0, len(history) - ALERTS_KEPT)]:
+            del self.alerts[key]
 
 
 class _OrderAcc:
@@ -256,6 +361,7 @@ class _OrderAcc:
         "quantity",
         "side",
         "status",
+        "trigger_price",
         "ts_ns",
         "type",
     )
@@ -271,10 +377,16 @@ class _OrderAcc:
         self.filled = (_float(prev.filled) or 0.0) if prev else 0.0
         self.status = prev.status if prev else ""
         self.ts_ns = prev.ts_ns if prev else 0
+        self.trigger_price = prev.trigger_price if prev else None
 
     def add(self, type_: str, p: dict[str, Any], ts_ns: int) -> None:
         self.ts_ns = ts_ns
-        self.status = _ORDER_STATUS.get(type_) or type_.removeprefix("Order").upper()
+        if type_ in _RESTORING:
+            # A rejected modify/cancel, or a done update, leaves the order working again.
+            if self.status in ("PENDING_UPDATE", "PENDING_CANCEL", ""):
+                self.status = "ACCEPTED"
+        else:
+            self.status = _ORDER_STATUS.get(type_) or type_.removeprefix("Order").upper()
         if "instrument_id" in p:
             self.instrument_id = str(p["instrument_id"])
         side = p.get("order_side") or p.get("side")
@@ -284,9 +396,17 @@ class _OrderAcc:
             self.type = str(p["order_type"])
         if "quantity" in p:
             self.quantity = str(p["quantity"])
-        price = p.get("price") or p.get("last_px")
+        # Nautilus's OrderInitialized keeps prices under ``options``; OrderUpdated at the top.
+        options = p.get("options")
+        opts = options if isinstance(options, dict) else {}
+        price = p.get("price") or opts.get("price")
         if price:
             self.price = str(price)
+        elif type_ == "OrderFilled" and self.price in ("", "-") and p.get("last_px"):
+            self.price = str(p["last_px"])
+        trigger = p.get("trigger_price") or opts.get("trigger_price")
+        if trigger:
+            self.trigger_price = str(trigger)
         if type_ == "OrderFilled":
             self.filled += _float(p.get("last_qty")) or 0.0
             qty = _float(self.quantity)
@@ -306,6 +426,7 @@ class _OrderAcc:
             filled=str(int(filled)) if filled.is_integer() else str(filled),
             status=self.status,
             ts_ns=self.ts_ns,
+            trigger_price=self.trigger_price,
         )
 
 
@@ -382,7 +503,14 @@ def _float(value: Any) -> float | None:
         return None
 
 
-def _num(value: float | int | str) -> str:
-    if isinstance(value, float):
-        return f"{value:,.2f}" if not value.is_integer() else f"{int(value):,}"
-    return str(value)
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def money(amounts: dict[str, float]) -> str:
+    """``{"USD": 12.5}`` as ``12.50 USD`` (currencies in code order, comma-separated)."""
+    return ", ".join(f"{amounts[code]:,.2f} {code}" for code in sorted(amounts))

@@ -100,6 +100,7 @@ class Services(Protocol):
     async def launch(self, node_id: str, mode: str) -> str: ...
     async def stop(self, node_id: str) -> None: ...
     async def live_nodes(self) -> list[LiveNode]: ...
+    async def order_command(self, node_id: str, command: dict[str, Any]) -> dict[str, Any]: ...
     def feed(self) -> EventFeed | None: ...
     async def close(self, *, stop_live: bool) -> None: ...
 
@@ -284,6 +285,13 @@ class WorkspaceServices:
             for st in await self._manager.ps()
             if st.alive
         ]
+
+    async def order_command(self, node_id: str, command: dict[str, Any]) -> dict[str, Any]:
+        """Send an order command (submit, modify, cancel …) to a running node; its reply."""
+        reply: dict[str, Any] = await self._require_manager().command(
+            node_id, "order", command=command
+        )
+        return reply
 
     def feed(self) -> EventFeed | None:
         if self._feed is None:

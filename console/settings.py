@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -41,6 +42,13 @@ class UiSettings(_Section):
     """Event batches per second delivered to the panes."""
 
 
+class OrderSettings(_Section):
+    """Order entry."""
+
+    confirm_notional_above: Annotated[Decimal, Field(ge=0)] | None = Decimal(1_000_000)
+    """Ask before sending a ticket whose notional exceeds this (None: never ask)."""
+
+
 class ConsoleSettings(_Section):
     """Everything the console remembers between runs."""
 
@@ -52,6 +60,7 @@ class ConsoleSettings(_Section):
     )
     event_log: EventLogSettings = Field(default_factory=EventLogSettings)
     ui: UiSettings = Field(default_factory=UiSettings)
+    orders: OrderSettings = Field(default_factory=OrderSettings)
     alerts: list[AlertRule] = Field(
         default_factory=list,
         description="workspace alert rules; running nodes pick up changes within a second",

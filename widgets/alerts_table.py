@@ -1,4 +1,5 @@
-"""Risk alerts: denied orders, trading-state changes, limit breaches."""
+"""Alerts: the active ones first (rule alerts, a reduced or halted trading state), then the
+history (resolved alerts, denied and rejected orders), newest last."""
 
 from __future__ import annotations
 
@@ -8,19 +9,33 @@ from widgets.data import AlertRow
 from widgets.event_log import clock
 from widgets.keyed_table import KeyedTable
 
-_SEVERITY = {"error": "error", "warning": "warning", "info": "primary"}
+_SEVERITY = {"critical": "error", "error": "error", "warning": "warning", "info": "primary"}
+_STATE = {"active": "error", "resolved": "success"}
 
 
 class AlertsTable(KeyedTable[AlertRow]):
-    """The latest risk alerts, newest last."""
+    """Active alerts, then resolved alerts and risk events."""
 
     BORDER_TITLE = "Risk alerts"
-    MAX_ROWS = 200
-    COLUMNS = (("time", "Time"), ("node", "Node"), ("severity", "Severity"), ("message", "Alert"))
+    MAX_ROWS = 300
+    COLUMNS = (
+        ("time", "Time"),
+        ("node", "Node"),
+        ("severity", "Severity"),
+        ("state", "State"),
+        ("message", "Alert"),
+    )
 
     def row_key(self, row: AlertRow) -> str:
-        return f"{row.node_id}/{row.seq}"
+        return row.key or f"{row.node_id}/{row.seq}"
 
     def cells(self, row: AlertRow) -> tuple[Any, ...]:
         severity = self.styled(row.severity, _SEVERITY.get(row.severity, "foreground"))
-        return (clock(row.ts_ns), row.node_id, severity, row.message)
+        colour = _STATE.get(row.state)
+        state = self.styled(row.state, colour) if colour else row.state
+        return (clock(row.ts_ns), row.node_id, severity, state, row.message)
+
+    def set_rows(self, rows: Any) -> None:
+        super().set_rows(rows)
+        active = sum(1 for r in self.rows_data if r.active)
+        self.border_subtitle = f"{active} active" if active else ""

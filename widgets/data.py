@@ -81,6 +81,7 @@ class OrderRow:
     filled: str
     status: str
     ts_ns: int = 0
+    trigger_price: str | None = None
 
     @property
     def closed(self) -> bool:
@@ -103,19 +104,44 @@ class PositionRow:
 
 @dataclass(frozen=True, slots=True)
 class MetricSnapshot:
-    """The latest metrics of one node: named values and a short history to plot."""
+    """The latest metrics sample of one node, reduced to what the metrics pane shows.
+
+    Money is per currency code; ``None`` where the sample had no such figure. The
+    histories are the last samples (about one a second), oldest first.
+    """
 
     node_id: str
-    values: tuple[tuple[str, str], ...] = ()
-    equity_history: tuple[float, ...] = field(default_factory=tuple)
+    pnl: tuple[tuple[str, float], ...] = ()  # (currency, total PnL)
+    equity: tuple[tuple[str, float], ...] = ()  # (currency, equity summed over venues)
+    drawdown_pct: float | None = None
+    orders_open: int | None = None
+    positions_open: int | None = None
+    latency_p50_ms: float | None = None
+    latency_p99_ms: float | None = None
+    cpu_percent: float | None = None
+    rss_bytes: int | None = None
+    pnl_history: tuple[float, ...] = field(default_factory=tuple)
+    latency_history: tuple[float, ...] = field(default_factory=tuple)
+    rss_history: tuple[float, ...] = field(default_factory=tuple)
 
 
 @dataclass(frozen=True, slots=True)
 class AlertRow:
-    """A risk alert: a denied order, a trading-state change, a limit breach."""
+    """An alert: a rule's raised/resolved alert, a denied order, a trading-state change.
+
+    ``key`` identifies it across updates (an alert id; a resolve replaces its raise);
+    ``state`` is ``active``, ``resolved`` or ``event`` (a one-off, such as a denial).
+    """
 
     seq: int
     ts_ns: int
     node_id: str
-    severity: str  # info, warning, error
+    severity: str  # info, warning, error, critical
     message: str
+    key: str = ""
+    state: str = "event"
+    source: str = "risk"  # risk (trading state, denials) or rule (alert rules)
+
+    @property
+    def active(self) -> bool:
+        return self.state == "active"

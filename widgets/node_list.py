@@ -25,7 +25,7 @@ NODE_ACTIONS: tuple[tuple[str, str, str, str], ...] = (
     ("edit", "e", "Edit", "Edit the selected node's config in a form"),
     ("validate", "v", "Validate", "Validate the selected node's config with NautilusTrader"),
     ("launch", "l", "Launch", "Launch the selected node"),
-    ("stop", "s", "Stop", "Stop the selected node"),
+    ("stop", "x", "Stop", "Stop the selected node"),
     ("restart", "r", "Restart", "Stop and launch the selected node again"),
     ("delete", "delete,d", "Delete", "Delete the selected node's config (asks first)"),
     ("log", "o", "Log", "Open the selected node's log"),

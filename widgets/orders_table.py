@@ -1,11 +1,22 @@
-"""Orders: working orders and the last closed ones, newest last."""
+"""Orders: working orders and the last closed ones, newest last; order actions by key."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
+
+from textual.binding import Binding, BindingType
+from textual.message import Message
 
 from widgets.data import OrderRow
 from widgets.keyed_table import KeyedTable
+
+ORDER_ACTIONS: tuple[tuple[str, str, str, str], ...] = (
+    # (action, key, description, tooltip)
+    ("modify", "m", "Modify", "Change the selected order's quantity, price or trigger"),
+    ("cancel", "c", "Cancel", "Cancel the selected order (asks first)"),
+    ("cancel_all", "C", "Cancel all", "Cancel every working order of the node (asks first)"),
+    ("flatten", "F", "Flatten", "Cancel every order and close every position (asks first)"),
+)
 
 
 class OrdersTable(KeyedTable[OrderRow]):
@@ -24,6 +35,21 @@ class OrdersTable(KeyedTable[OrderRow]):
         ("filled", "Filled"),
         ("status", "Status"),
     )
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(key, f"request('{action}')", desc, tooltip=tip, id=f"orders.{action}")
+        for action, key, desc, tip in ORDER_ACTIONS
+    ]
+
+    class ActionRequested(Message):
+        """The user asked for an order action on ``row`` (None when the table is empty)."""
+
+        def __init__(self, action: str, row: OrderRow | None) -> None:
+            super().__init__()
+            self.action = action
+            self.row = row
+
+    def action_request(self, action: str) -> None:
+        self.post_message(self.ActionRequested(action, self.row_at_cursor()))
 
     def row_key(self, row: OrderRow) -> str:
         return f"{row.node_id}/{row.client_order_id}"
@@ -35,6 +61,10 @@ class OrdersTable(KeyedTable[OrderRow]):
             if row.status in {"REJECTED", "DENIED"}
             else (row.status)
         )
+        price = row.price
+        if row.trigger_price:  # stop and if-touched orders: "limit @trigger"
+            limit = "" if price in ("", "-") else price
+            price = f"{limit} @{row.trigger_price}".strip()
         return (
             row.client_order_id,
             row.node_id,
@@ -42,7 +72,7 @@ class OrdersTable(KeyedTable[OrderRow]):
             side,
             row.type,
             row.quantity,
-            row.price,
+            price,
             row.filled,
             status,
         )

@@ -167,6 +167,16 @@ class MainScreen(Screen[None]):
         if pane != self.current:
             self.action_show_pane(pane)
 
+    @on(OrdersTable.ActionRequested)
+    def _order_action(self, event: OrdersTable.ActionRequested) -> None:
+        event.stop()
+        self.gateway.orders.order_action(event.action, event.row)
+
+    @on(PositionsTable.ActionRequested)
+    def _position_action(self, event: PositionsTable.ActionRequested) -> None:
+        event.stop()
+        self.gateway.orders.position_action(event.action, event.row)
+
     @on(NodeList.ActionRequested)
     def _node_action(self, event: NodeList.ActionRequested) -> None:
         event.stop()

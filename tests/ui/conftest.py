@@ -113,20 +113,51 @@ def sample_envelopes() -> list[Envelope]:
         env(
             15,
             "alert",
-            "RiskAlert",
-            {"severity": "warning", "message": "drawdown 2.1% over 1.5% limit"},
+            "AlertRaised",
+            {
+                "alert_id": "demo-sandbox:drawdown:drawdown.USD.pct",
+                "rule": "drawdown",
+                "node_id": "demo-sandbox",
+                "metric": "drawdown.USD.pct",
+                "op": ">",
+                "threshold": 1.5,
+                "value": 2.1,
+                "severity": "warning",
+                "message": "drawdown raised on demo-sandbox: drawdown.USD.pct = 2.1 (> 1.5)",
+                "raised_ts_ns": T0_NS + 15 * 250_000_000,
+                "ts_ns": T0_NS + 15 * 250_000_000,
+            },
         ),
     ]
     for i, equity in enumerate((1_000_000, 1_000_040, 999_980, 1_000_120, 1_000_010)):
-        out.append(
-            env(
-                16 + i,
-                "metric",
-                "Metrics",
-                {"equity": float(equity), "total_pnl": f"{equity - 1_000_000} USD", "orders": 2},
-            )
-        )
+        out.append(env(16 + i, "metric", "MetricsSample", metrics_sample(i, float(equity))))
     return out
+
+
+def metrics_sample(i: int, equity: float) -> dict[str, object]:
+    """A ``MetricsSample`` payload shaped as engine/telemetry/sampler.py documents it."""
+    pnl = equity - 1_000_000
+    return {
+        "schema": 1,
+        "seq": i,
+        "reason": "interval",
+        "mode": "live",
+        "pnl": {
+            "total": {"USD": {"realized": -2.0, "unrealized": pnl + 2.0, "total": pnl}},
+            "by_strategy": {"EMACross-000": {"USD": {"total": pnl}}},
+        },
+        "accounts": {"SIM": {"account_id": "SIM-001", "equity": {"USD": equity}}},
+        "drawdown": {"USD": {"equity": equity, "peak": 1_000_120.0, "abs": 0.0, "pct": 0.011}},
+        "orders": {"total": 3, "open": 1},
+        "positions": {"open": 1, "closed": 0},
+        "latency_ms": {
+            "submit_to_accept": {"p50": 1.2 + i / 10, "p99": 4.0 + i, "max": 9.0, "count": 2},
+            "submit_to_fill": {"p50": 2.0, "p99": 6.0, "max": 9.0, "count": 1},
+        },
+        "process": {"pid": 4242, "cpu_percent": 12.5, "rss_bytes": (180 + i * 4) * 1_048_576},
+        "loop": {"lag_ms": 0.4, "lag_max_ms": 1.1},
+        "feed": {"data_count": 1000 + i, "data_rate": 50.0, "data_idle_s": 0.1},
+    }
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from console.feed import CLOSED_ORDERS_KEPT, FeedState
+from console.feed import ALERTS_KEPT, CLOSED_ORDERS_KEPT, FeedState
 from console.form_fields import field_for, flatten, parse_text, unflatten
 from console.settings import ConsoleSettings, load_settings, save_settings
 from engine.demo import demo_backtest, demo_sandbox
@@ -48,10 +48,72 @@ def test_feed_builds_orders_positions_alerts_and_node_state() -> None:
     assert orders["O-0001"].status == "FILLED" and orders["O-0001"].filled == "100000"
     assert orders["O-0002"].status == "ACCEPTED" and orders["O-0002"].price == "1.10500"
     assert state.open_orders("demo-sandbox") == 1
-    assert [a.severity for a in batch.alerts] == ["error", "warning", "warning"]
+    # Active first (the drawdown rule, the REDUCING trading state), then the denial.
+    assert [(a.state, a.severity) for a in batch.alerts] == [
+        ("active", "warning"),
+        ("active", "warning"),
+        ("event", "error"),
+    ]
     assert state.nodes["demo-sandbox"].state == "running"
-    assert batch.metrics[0].equity_history[-1] == 1_000_010.0
+    assert state.nodes["demo-sandbox"].pnl == "10.00 USD"  # the node list's PnL column
+    snap = batch.metrics[0]
+    assert snap.pnl == (("USD", 10.0),) and snap.equity == (("USD", 1_000_010.0),)
+    assert snap.pnl_history == (0.0, 40.0, -20.0, 120.0, 10.0)
+    assert snap.latency_p99_ms == 8.0 and snap.latency_history[-1] == 8.0
+    assert snap.orders_open == 1 and snap.positions_open == 1
+    assert snap.rss_bytes == 196 * 1_048_576 and len(snap.rss_history) == 5
     assert all(e.kind != "metric" for e in batch.events)  # metrics go to their pane only
+    assert state.instruments["demo-sandbox"] == "EUR/USD.SIM"
+
+
+def test_resolved_alerts_leave_the_active_list_and_history_is_bounded() -> None:
+    state = FeedState()
+    state.apply(sample_envelopes())
+    resolved = Envelope(
+        30,
+        1,
+        "demo-sandbox",
+        "run-1",
+        "alert",
+        "AlertResolved",
+        {
+            "alert_id": "demo-sandbox:drawdown:drawdown.USD.pct",
+            "severity": "warning",
+            "message": "drawdown resolved on demo-sandbox",
+            "duration_s": 42.0,
+        },
+    )
+    active = Envelope(
+        31, 2, "demo-sandbox", "run-1", "risk", "TradingStateChanged", {"state": "ACTIVE"}
+    )
+    rows = state.apply([resolved, active]).alerts
+    assert [r.state for r in rows] == ["event", "resolved", "resolved"]
+    assert rows[1].message.endswith("(after 42 s)")
+    denials = [
+        Envelope(i, i, "n", "r", "order", "OrderDenied", {"client_order_id": f"O-{i}"})
+        for i in range(100, 1000)
+    ]
+    assert len(state.apply(denials).alerts) == ALERTS_KEPT
+
+
+def test_modify_and_cancel_rejections_return_the_order_to_working() -> None:
+    state = FeedState()
+    payload = {
+        "client_order_id": "O-1",
+        "order_side": "BUY",
+        "order_type": "STOP_LIMIT",
+        "quantity": "100",
+        "options": {"price": "1.1", "trigger_price": "1.2"},
+    }
+    envs = [
+        Envelope(1, 1, "n", "r", "order", "OrderInitialized", payload),
+        Envelope(2, 2, "n", "r", "order", "OrderAccepted", {"client_order_id": "O-1"}),
+        Envelope(3, 3, "n", "r", "order", "OrderPendingUpdate", {"client_order_id": "O-1"}),
+        Envelope(4, 4, "n", "r", "order", "OrderModifyRejected", {"client_order_id": "O-1"}),
+    ]
+    state.apply(envs)
+    row = state.orders["n/O-1"]
+    assert (row.status, row.price, row.trigger_price) == ("ACCEPTED", "1.1", "1.2")
 
 
 def test_feed_keeps_a_bounded_number_of_closed_orders() -> None:

@@ -21,10 +21,11 @@ from engine.workspace import Workspace
 from tests.ui.conftest import T0_NS, AppFactory, sample_envelopes
 from tests.ui.helpers import wait_for
 from themes.loader import BUILTIN_THEMES
+from widgets.orders_table import OrdersTable
 
 RUN_ID = "20260101T000000000Z-abcd"
 PANES = ("nodes", "events", "orders", "positions", "metrics", "alerts")
-SCREENS = ("form", "confirm", "quit", "keys", "templates", "log", "results")
+SCREENS = ("form", "confirm", "quit", "keys", "templates", "log", "results", "modify")
 SIZES = {"80x24": (80, 24), "160x48": (160, 48)}
 CASES = [
     (theme, size, view)
@@ -103,6 +104,12 @@ def _view_steps(app: GatewayApp, view: str) -> Callable[[Pilot[Any]], Awaitable[
         elif view == "log":
             await _open(pilot, ("o",), lambda: name() == "NodeLogScreen")
             await wait_for(pilot, lambda: app.screen.query_one("Log").line_count > 1)
+        elif view == "modify":
+            await pilot.press("3")
+            orders = app.main.query_one(OrdersTable)
+            ids = [r.client_order_id for r in orders.rows_data]
+            orders.move_cursor(row=ids.index("O-0002"))
+            await _open(pilot, ("m",), lambda: name() == "ModifyOrderModal")
         elif view == "results":
             await _open(pilot, ("R",), lambda: name() == "ResultsScreen")
             await wait_for(pilot, lambda: bool(app.screen.query("#results-stats")))

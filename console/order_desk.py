@@ -1,0 +1,253 @@
+"""Order entry and order actions of the console: tickets, modify, cancel, close, flatten.
+
+Which node an action is for comes from the focused pane (the selected node, order or
+position); commands go to the node's host from an async worker via
+``Services.order_command`` and a refusal is shown naming its fields.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from console.screens.confirm import ConfirmModal
+from console.screens.modify_order import ModifyOrderModal
+from widgets.data import NodeRow, OrderRow, PositionRow
+from widgets.node_list import NodeList
+from widgets.orders_table import OrdersTable
+from widgets.positions_table import PositionsTable
+
+if TYPE_CHECKING:
+    from console.app import GatewayApp
+
+TRADING_MODES = frozenset({"sandbox", "live"})
+DEFAULT_CONFIRM_ABOVE = Decimal(1_000_000)
+
+
+def refusal_text(reply: dict[str, Any]) -> str | None:
+    """Describe a node's refusal (``{"ok": false, "code", "message", "issues"}``), or None."""
+    if reply.get("ok") is not False and "error" not in reply and "code" not in reply:
+        return None
+    code = reply.get("code") or reply.get("error") or "refused"
+    lines = [f"refused ({code}): {reply.get('message') or ''}".rstrip(": ")]
+    for issue in reply.get("issues") or ():
+        if isinstance(issue, dict):
+            lines.append(
+                f"{issue.get('path') or 'ticket'}: got {issue.get('value')!r}, "
+                f"expected {issue.get('expected') or issue.get('message')}"
+            )
+    if reply.get("field"):
+        lines.append(f"{reply['field']}: got {reply.get('value')!r}")
+    return "\n".join(lines)
+
+
+class OrderDesk:
+    """The console's order actions, bound to one app."""
+
+    def __init__(self, app: GatewayApp) -> None:
+        self.app = app
+
+    # -- which node ------------------------------------------------------------------
+    def focused_node_id(self) -> str | None:
+        """The node of the focused pane's selection (the node list's when none)."""
+        main = self.app.main
+        pane = main.focused_pane() if main.is_mounted else None
+        if isinstance(pane, OrdersTable | PositionsTable):
+            row = pane.row_at_cursor()
+            if row is not None:
+                return row.node_id
+        lists = list(main.query(NodeList))
+        selected = lists[0].selected if lists else None
+        return selected.node_id if selected is not None else None
+
+    def trading_node(self, node_id: str | None) -> NodeRow | None:
+        """The running sandbox/live row of `node_id`; else notify why not and return None."""
+        if node_id is None:
+            self.app.notify(
+                "no node selected: pick a running sandbox or live node", severity="warning"
+            )
+            return None
+        rows = [r for r in self.app.node_rows if r.node_id == node_id]
+        row = next((r for r in rows if r.state.startswith("running")), rows[0] if rows else None)
+        if row is None:
+            self.app.notify(f"{node_id}: no such node", severity="warning")
+            return None
+        if row.mode not in TRADING_MODES:
+            self.app.notify(
+                f"{node_id} is a {row.mode} node: orders go to running sandbox or live nodes",
+                severity="warning",
+            )
+            return None
+        if not row.state.startswith("running"):
+            self.app.notify(
+                f"{node_id} is {row.state}: launch it (l) before sending orders",
+                severity="warning",
+            )
+            return None
+        return row
+
+    def confirm_above(self) -> Decimal | None:
+        load = self.app.settings_load
+        if load is None:
+            return DEFAULT_CONFIRM_ABOVE
+        value: Decimal | None = load.settings.orders.confirm_notional_above
+        return value
+
+    # -- tickets ---------------------------------------------------------------------
+    def open_ticket(self, side: str, line: str | None = None) -> None:
+        """Open a ``side`` ticket for the focused node (pre-filled from an order ``line``)."""
+        row = self.trading_node(self.focused_node_id())
+        if row is not None:
+            self.app.run_worker(
+                lambda: self._instrument_then_open(row, side, line),
+                thread=True,
+                group="ticket",
+                exit_on_error=False,
+            )
+
+    def _instrument_then_open(self, row: NodeRow, side: str, line: str | None) -> None:
+        instrument = self.instrument_of(row)
+        self.app.call_from_thread(self._push_ticket, row.node_id, side, instrument, line)
+
+    def instrument_of(self, row: NodeRow) -> str:
+        """The node config's first strategy's instrument, else the last one in its events."""
+        try:
+            doc = self.app.services.load_doc(row.node_id, row.mode)
+        except (OSError, ValueError):
+            doc = {}
+        for strategy in doc.get("strategies") or ():
+            config = strategy.get("config") if isinstance(strategy, dict) else None
+            if isinstance(config, dict) and config.get("instrument_id"):
+                return str(config["instrument_id"])
+        return self.app.feed_state.instruments.get(row.node_id, "")
+
+    def _push_ticket(self, node_id: str, side: str, instrument: str, line: str | None) -> None:
+        from textual.widgets import Input
+
+        from console.screens.order_ticket import OrderTicketScreen
+
+        screen = OrderTicketScreen(
+            side, node_id=node_id, instrument_id=instrument, confirm_above=self.confirm_above()
+        )
+
+        def done(ticket: dict[str, Any] | None) -> None:
+            if ticket is not None:
+                self.submit(node_id, ticket)
+
+        self.app.push_screen(screen, done)
+        if line:
+            self.app.call_after_refresh(
+                lambda: setattr(screen.query_one("#ticket-syntax", Input), "value", line)
+            )
+
+    def submit(self, node_id: str, ticket: dict[str, Any]) -> None:
+        from console.screens.order_ticket import submit_command
+        from engine.orders.issues import OrderValidationError
+
+        try:
+            command = submit_command(ticket)
+        except OrderValidationError as exc:
+            issues = "\n".join(str(i) for i in exc.issues)
+            self.app.notify(f"ticket not sent:\n{issues}", severity="error", timeout=12)
+            return
+        self.send(node_id, command, "order")
+
+    # -- actions on orders and positions ---------------------------------------------
+    def order_action(self, action: str, row: OrderRow | None) -> None:
+        """Run an orders-pane action: modify, cancel, cancel_all, flatten."""
+        node = self.trading_node(row.node_id if row is not None else self.focused_node_id())
+        if node is None:
+            return
+        if action in {"modify", "cancel"}:
+            if row is None:
+                self.app.notify("no order selected", severity="warning")
+                return
+            if row.closed:
+                self.app.notify(
+                    f"{row.client_order_id} is {row.status}: not working", severity="warning"
+                )
+                return
+        if action == "modify" and row is not None:
+            current = {
+                "quantity": row.quantity or None,
+                "price": row.price if row.price not in ("", "-") else None,
+                "trigger_price": row.trigger_price,
+            }
+
+            def modified(command: dict[str, Any] | None) -> None:
+                if command is not None:
+                    self.send(node.node_id, command, f"modify {row.client_order_id}")
+
+            self.app.push_screen(ModifyOrderModal(row.client_order_id, current), modified)
+        elif action == "cancel" and row is not None:
+            self.confirm_send(
+                f"Cancel order {row.client_order_id} on {node.node_id}?",
+                node.node_id,
+                {"action": "cancel", "client_order_id": row.client_order_id},
+                f"cancel {row.client_order_id}",
+            )
+        elif action == "cancel_all":
+            self.confirm_send(
+                f"Cancel every working order on {node.node_id}?",
+                node.node_id,
+                {"action": "cancel_all"},
+                "cancel all",
+            )
+        elif action == "flatten":
+            self.flatten(node.node_id)
+
+    def position_action(self, action: str, row: PositionRow | None) -> None:
+        """Run a positions-pane action: close_position, flatten."""
+        node = self.trading_node(row.node_id if row is not None else self.focused_node_id())
+        if node is None:
+            return
+        if action == "flatten":
+            self.flatten(node.node_id)
+            return
+        if row is None:
+            self.app.notify("no position selected", severity="warning")
+            return
+        if row.side.upper() == "FLAT":
+            self.app.notify(f"{row.position_id} is closed already", severity="warning")
+            return
+        self.confirm_send(
+            f"Close position {row.position_id} ({row.side} {row.quantity}) on "
+            f"{node.node_id} at market?",
+            node.node_id,
+            {"action": "close_position", "position_id": row.position_id},
+            f"close {row.position_id}",
+        )
+
+    def flatten(self, node_id: str) -> None:
+        self.confirm_send(
+            f"Cancel every order and close every position on {node_id} at market?",
+            node_id,
+            {"action": "flatten_all"},
+            "flatten",
+        )
+
+    def confirm_send(self, question: str, node_id: str, command: dict[str, Any], what: str) -> None:
+        """Ask first (these cannot be undone), then send."""
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.send(node_id, command, what)
+
+        self.app.push_screen(ConfirmModal(question, "Send", "Keep"), answered)
+
+    # -- sending ---------------------------------------------------------------------
+    def send(self, node_id: str, command: dict[str, Any], what: str) -> None:
+        """Send `command` from a worker; say what the node answered."""
+        self.app.run_worker(self._send(node_id, command, what), group="orders", exit_on_error=False)
+
+    async def _send(self, node_id: str, command: dict[str, Any], what: str) -> None:
+        try:
+            reply = await self.app.services.order_command(node_id, command)
+        except Exception as exc:  # not running, channel closed: say so, keep the console
+            self.app.notify(f"{node_id}: {what} not sent: {exc}", severity="error", timeout=10)
+            return
+        refused = refusal_text(reply)
+        if refused is not None:
+            self.app.notify(f"{node_id}: {what} {refused}", severity="error", timeout=12)
+        else:
+            self.app.notify(f"{node_id}: {what} sent", timeout=3)

@@ -1,0 +1,205 @@
+"""Pilot tests of order entry and order actions from the console, and the adapters screen.
+
+The node host is stood in for at the console's one door to it (``order_command``): what
+these tests check is which command the console sends for which keys, and what it shows
+for the node's answer. Sending to a real sandbox host is covered by the orders CLI's
+integration tests (the same NodeManager.command path).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.widgets import Input
+
+from console.app import GatewayApp
+from console.screens.adapters import AdaptersScreen
+from console.screens.confirm import ConfirmModal
+from console.screens.main import MainScreen
+from console.screens.modify_order import ModifyOrderModal
+from console.screens.order_ticket import OrderTicketScreen
+from console.services import WorkspaceServices
+from console.settings import load_settings
+from engine.orders.commands import load_command
+from engine.orders.syntax import parse_ticket
+from engine.workspace import Workspace
+from tests.ui.conftest import FROZEN_NOW, sample_envelopes
+from tests.ui.helpers import wait_for
+from themes.loader import load_themes
+from widgets.node_list import NodeList
+from widgets.orders_table import OrdersTable
+from widgets.positions_table import PositionsTable
+
+
+class RecordingServices(WorkspaceServices):
+    """Workspace services whose order commands are recorded and answered by ``reply``."""
+
+    def __init__(self, workspace: Workspace, reply: dict[str, Any] | None = None) -> None:
+        super().__init__(workspace)
+        self.sent: list[tuple[str, dict[str, Any]]] = []
+        self.reply = reply or {"ok": True}
+
+    async def order_command(self, node_id: str, command: dict[str, Any]) -> dict[str, Any]:
+        load_command(command)  # what a host would accept
+        self.sent.append((node_id, command))
+        return self.reply
+
+
+def make(workspace: Workspace, reply: dict[str, Any] | None = None) -> GatewayApp:
+    return GatewayApp(
+        RecordingServices(workspace, reply),
+        settings=load_settings(workspace.settings_path),
+        settings_path=workspace.settings_path,
+        themes=load_themes(workspace.root / "themes"),
+        clock=lambda: FROZEN_NOW,
+    )
+
+
+def sent(app: GatewayApp) -> list[tuple[str, dict[str, Any]]]:
+    assert isinstance(app.services, RecordingServices)
+    return app.services.sent
+
+
+def notes(app: GatewayApp) -> str:
+    return "\n".join(str(n.message) for n in app._notifications)
+
+
+async def started(app: GatewayApp, pilot: Any, node: str = "demo-sandbox") -> None:
+    """The demo sandbox node running (from its events), selected in the node list."""
+    await wait_for(pilot, lambda: app.nodes_loaded > 0)
+    app.ingest(sample_envelopes())
+    await pilot.pause()
+    node_list = app.main.query_one(NodeList)
+    keys = [r.node_id for r in node_list.rows_data]
+    node_list.move_cursor(row=keys.index(node))
+    await pilot.pause()
+
+
+async def test_buy_key_opens_a_ticket_for_the_selected_node_and_sends_it(
+    workspace: Workspace,
+) -> None:
+    app = make(workspace)
+    async with app.run_test(size=(120, 44)) as pilot:
+        await started(app, pilot)
+        await pilot.press("b")
+        await wait_for(pilot, lambda: isinstance(app.screen, OrderTicketScreen))
+        ticket = app.screen
+        assert isinstance(ticket, OrderTicketScreen)
+        # The instrument is the node config's first strategy's.
+        assert (ticket.node_id, ticket.instrument_id, ticket.side) == (
+            "demo-sandbox",
+            "EUR/USD.SIM",
+            "BUY",
+        )
+        assert ticket.confirm_above is not None
+        await pilot.press(*"100000", "tab", *"1.08450", "enter")
+        await wait_for(pilot, lambda: bool(sent(app)))
+    node, command = sent(app)[0]
+    assert node == "demo-sandbox" and command["action"] == "submit"
+    assert load_command(command).ticket == parse_ticket(  # type: ignore[union-attr]
+        "buy 100000 EUR/USD.SIM limit 1.08450"
+    )
+
+
+async def test_a_refusal_names_the_fields_and_a_backtest_node_takes_no_orders(
+    workspace: Workspace,
+) -> None:
+    reply = {
+        "ok": False,
+        "code": "invalid_ticket",
+        "message": "the ticket breaks the instrument's rules",
+        "issues": [{"path": "price", "value": "1.084501", "expected": "a multiple of 0.00001"}],
+    }
+    app = make(workspace, reply)
+    async with app.run_test(size=(120, 44)) as pilot:
+        await started(app, pilot)
+        await pilot.press("s")
+        await wait_for(pilot, lambda: isinstance(app.screen, OrderTicketScreen))
+        await pilot.press(*"100000", "tab", *"1.08450", "enter")
+        await wait_for(pilot, lambda: "invalid_ticket" in notes(app))
+        assert "price: got '1.084501', expected a multiple of 0.00001" in notes(app)
+
+        app.main.query_one(NodeList).move_cursor(row=0)  # demo-backtest
+        await pilot.press("b")
+        await wait_for(pilot, lambda: "backtest node" in notes(app))
+        assert isinstance(app.screen, MainScreen)
+
+
+async def test_palette_order_line_opens_the_ticket_filled(workspace: Workspace) -> None:
+    app = make(workspace)
+    async with app.run_test(size=(120, 44)) as pilot:
+        await started(app, pilot)
+        await pilot.press("ctrl+p")
+        await pilot.press(*"sell 20000 EUR/USD.SIM limit 1.09 gtc")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, OrderTicketScreen))
+        ticket = app.screen
+        assert isinstance(ticket, OrderTicketScreen)
+        await wait_for(pilot, lambda: ticket.query_one("#f-price", Input).value == "1.09")
+        assert ticket.query_one("#f-quantity", Input).value == "20000"
+
+
+async def test_order_and_position_actions_send_their_commands_after_confirmation(
+    workspace: Workspace,
+) -> None:
+    app = make(workspace)
+    async with app.run_test(size=(120, 44)) as pilot:
+        await started(app, pilot)
+        await pilot.press("3")
+        orders = app.main.query_one(OrdersTable)
+        ids = [r.client_order_id for r in orders.rows_data]
+        orders.move_cursor(row=ids.index("O-0002"))  # the working limit order
+        await pilot.press("m")
+        await wait_for(pilot, lambda: isinstance(app.screen, ModifyOrderModal))
+        price = app.screen.query_one("#modify-price", Input)
+        assert price.value == "1.10500"
+        price.value = "1.10400"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: len(sent(app)) == 1)
+        assert sent(app)[-1][1] == {
+            "action": "modify",
+            "client_order_id": "O-0002",
+            "price": "1.10400",
+        }
+
+        await pilot.press("c")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        await pilot.press("n")  # kept: nothing sent
+        await pilot.pause()
+        assert len(sent(app)) == 1
+        await pilot.press("c")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: len(sent(app)) == 2)
+        assert sent(app)[-1][1] == {"action": "cancel", "client_order_id": "O-0002"}
+
+        await pilot.press("C")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: len(sent(app)) == 3)
+        assert sent(app)[-1][1]["action"] == "cancel_all"
+
+        await pilot.press("4")
+        assert app.main.query_one(PositionsTable).row_at_cursor() is not None
+        await pilot.press("x")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: len(sent(app)) == 4)
+        assert sent(app)[-1][1] == {
+            "action": "close_position",
+            "position_id": "EUR/USD.SIM-EMACross-000",
+        }
+        await pilot.press("F")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: len(sent(app)) == 5)
+        assert sent(app)[-1] == ("demo-sandbox", {"action": "flatten_all"})
+
+
+async def test_adapters_screen_opens_from_its_key(workspace: Workspace) -> None:
+    app = make(workspace)
+    async with app.run_test(size=(120, 44)) as pilot:
+        await wait_for(pilot, lambda: app.nodes_loaded > 0)
+        await pilot.press("A")
+        await wait_for(pilot, lambda: isinstance(app.screen, AdaptersScreen))
