@@ -185,3 +185,14 @@ def test_quick_settings_agree_with_the_validated_model(tmp_path: Path) -> None:
     )
     save_settings(path, model)
     assert peek_settings(path) == model.quick()
+
+
+def test_metrics_totals_sum_pnl_per_currency_across_nodes() -> None:
+    from widgets.data import MetricSnapshot
+    from widgets.metrics_pane import totals
+
+    a = MetricSnapshot("a", pnl=(("USD", 10.0),), orders_open=1, rss_bytes=100)
+    b = MetricSnapshot("b", pnl=(("EUR", -3.0), ("USD", 5.5)), orders_open=None, rss_bytes=50)
+    total = totals([a, b])
+    assert total.pnl == (("EUR", -3.0), ("USD", 15.5))
+    assert (total.orders_open, total.rss_bytes) == (1, 150)
