@@ -13,9 +13,8 @@ from typing import TYPE_CHECKING, Any
 from console.screens.confirm import ConfirmModal
 from console.screens.modify_order import ModifyOrderModal
 from widgets.data import NodeRow, OrderRow, PositionRow
+from widgets.keyed_table import KeyedTable
 from widgets.node_list import NodeList
-from widgets.orders_table import OrdersTable
-from widgets.positions_table import PositionsTable
 
 if TYPE_CHECKING:
     from console.app import GatewayApp
@@ -49,13 +48,16 @@ class OrderDesk:
 
     # -- which node ------------------------------------------------------------------
     def focused_node_id(self) -> str | None:
-        """The node of the focused pane's selection (the node list's when none)."""
+        """The node of the focused pane's selected row (any pane), else the node list's."""
         main = self.app.main
         pane = main.focused_pane() if main.is_mounted else None
-        if isinstance(pane, OrdersTable | PositionsTable):
-            row = pane.row_at_cursor()
-            if row is not None:
-                return row.node_id
+        known = {r.node_id for r in self.app.node_rows}
+        if pane is not None:
+            tables = [pane] if isinstance(pane, KeyedTable) else list(pane.query(KeyedTable))
+            row = tables[0].row_at_cursor() if tables else None
+            node_id = getattr(row, "node_id", None)
+            if node_id in known:
+                return str(node_id)
         lists = list(main.query(NodeList))
         selected = lists[0].selected if lists else None
         return selected.node_id if selected is not None else None

@@ -18,8 +18,8 @@ from widgets.keyed_table import KeyedTable
 TOTAL_KEY = "Σ total"
 
 
-def _money(amounts: Sequence[tuple[str, float]]) -> str:
-    return ", ".join(f"{value:,.2f} {code}" for code, value in amounts) or "-"
+def _money(amounts: Sequence[tuple[str, float]], decimals: int = 2) -> str:
+    return ", ".join(f"{value:,.{decimals}f} {code}" for code, value in amounts) or "-"
 
 
 def _opt(value: float | int | None, fmt: str = "{:,.1f}") -> str:
@@ -64,11 +64,11 @@ class MetricsTable(KeyedTable[MetricSnapshot]):
         ("pnl", "PnL"),
         ("equity", "Equity"),
         ("dd", "DD %"),
-        ("orders", "Orders"),
+        ("orders", "Ord"),
         ("positions", "Pos"),
         ("p50", "p50 ms"),
         ("p99", "p99 ms"),
-        ("cpu", "CPU %"),
+        ("cpu", "CPU%"),
         ("rss", "RSS MB"),
     )
 
@@ -84,7 +84,7 @@ class MetricsTable(KeyedTable[MetricSnapshot]):
         return (
             node,
             pnl,
-            _money(row.equity),
+            _money(row.equity, 0),  # cents of equity are noise at this width
             _opt(row.drawdown_pct, "{:.2f}"),
             _opt(row.orders_open, "{}"),
             _opt(row.positions_open, "{}"),

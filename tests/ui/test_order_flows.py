@@ -124,6 +124,12 @@ async def test_a_refusal_names_the_fields_and_a_backtest_node_takes_no_orders(
         await wait_for(pilot, lambda: "backtest node" in notes(app))
         assert isinstance(app.screen, MainScreen)
 
+        # The focused pane's selection decides: the metrics row of the sandbox node.
+        await pilot.press("5")
+        await pilot.press("b")
+        await wait_for(pilot, lambda: isinstance(app.screen, OrderTicketScreen))
+        assert getattr(app.screen, "node_id", None) == "demo-sandbox"
+
 
 async def test_palette_order_line_opens_the_ticket_filled(workspace: Workspace) -> None:
     app = make(workspace)
