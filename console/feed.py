@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.orders.status import RESTORING, STATUS_OF
 from widgets.data import AlertRow, EventLine, MetricSnapshot, OrderRow, PositionRow
 
 CLOSED_ORDERS_KEPT = 200
@@ -24,22 +25,10 @@ EVENT_LINES_PER_TICK = 300
 _IMPORTANT_KINDS = frozenset({"risk", "alert", "node", "system", "result"})
 _IMPORTANT_TYPES = frozenset({"OrderDenied", "OrderRejected", "OrderModifyRejected"})
 _QUIET_LEVELS = frozenset({"DEBUG", "INFO", "debug", "info"})
-_RESTORING = frozenset({"OrderModifyRejected", "OrderCancelRejected", "OrderUpdated"})
-_ORDER_STATUS = {
-    "OrderInitialized": "INITIALIZED",
-    "OrderDenied": "DENIED",
-    "OrderEmulated": "EMULATED",
-    "OrderReleased": "RELEASED",
-    "OrderSubmitted": "SUBMITTED",
-    "OrderAccepted": "ACCEPTED",
-    "OrderRejected": "REJECTED",
-    "OrderCanceled": "CANCELED",
-    "OrderExpired": "EXPIRED",
-    "OrderTriggered": "TRIGGERED",
-    "OrderPendingUpdate": "PENDING_UPDATE",
-    "OrderPendingCancel": "PENDING_CANCEL",
-    "OrderFilled": "FILLED",
-}
+# The order status rules are the engine's (engine.orders.status); the console's fold only
+# adds that a fill (partial or not) shows as FILLED until the order's next event.
+_RESTORING = RESTORING
+_ORDER_STATUS = {**STATUS_OF, "OrderFilled": "FILLED"}
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,12 +16,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from engine.events.envelope import Envelope
+if TYPE_CHECKING:
+    from engine.events.envelope import Envelope
 
 # Event type -> the status it sets (events not listed keep the status).
-_STATUS_OF = {
+STATUS_OF = {
     "OrderInitialized": "INITIALIZED",
     "OrderDenied": "DENIED",
     "OrderEmulated": "EMULATED",
@@ -35,7 +36,7 @@ _STATUS_OF = {
     "OrderPendingUpdate": "PENDING_UPDATE",
     "OrderPendingCancel": "PENDING_CANCEL",
 }
-_RESTORING = frozenset({"OrderModifyRejected", "OrderCancelRejected", "OrderUpdated"})
+RESTORING = frozenset({"OrderModifyRejected", "OrderCancelRejected", "OrderUpdated"})
 CLOSED_STATUSES = frozenset({"DENIED", "REJECTED", "CANCELED", "EXPIRED", "FILLED"})
 STATUSES = (
     "INITIALIZED",
@@ -151,15 +152,15 @@ def apply_event(row: OrderRow | None, env: Envelope) -> OrderRow | None:
         for field in ("quantity", "price", "trigger_price"):
             if p.get(field) is not None:
                 changes[field] = str(p[field])
-    if kind in _STATUS_OF:
-        status = _STATUS_OF[kind]
+    if kind in STATUS_OF:
+        status = STATUS_OF[kind]
         if status in ("PENDING_UPDATE", "PENDING_CANCEL") and row.status not in (
             "PENDING_UPDATE",
             "PENDING_CANCEL",
         ):
             changes["previous_status"] = row.status
         changes["status"] = status
-    elif kind in _RESTORING:
+    elif kind in RESTORING:
         if row.status in ("PENDING_UPDATE", "PENDING_CANCEL"):
             changes["status"] = row.previous_status
     elif kind == "OrderFilled":
