@@ -458,6 +458,7 @@ def event_line(env: Any) -> EventLine:
 
 
 _SUMMARY_KEYS = (
+    "component_id",
     "client_order_id",
     "order_side",
     "order_type",

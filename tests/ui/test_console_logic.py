@@ -196,3 +196,10 @@ def test_metrics_totals_sum_pnl_per_currency_across_nodes() -> None:
     total = totals([a, b])
     assert total.pnl == (("EUR", -3.0), ("USD", 15.5))
     assert (total.orders_open, total.rss_bytes) == (1, 150)
+
+
+def test_component_state_lines_name_the_component() -> None:
+    from console.feed import _summary
+
+    line = _summary("ComponentStateChanged", {"component_id": "EMACross-000", "state": "RUNNING"})
+    assert line.startswith("ComponentStateChanged component_id=EMACross-000")
