@@ -34,24 +34,59 @@ def _uptime(seconds: float | None) -> str:
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option(
+    "--all",
+    "-a",
+    "show_all",
+    is_flag=True,
+    help="Also list nodes with no host running: the state (and error) of their latest run.",
+)
 @pass_workspace_option
-def ps(as_json: bool) -> None:
+def ps(as_json: bool, show_all: bool) -> None:
     """List node hosts: state, pid, uptime, run id."""
     from engine.manager import NodeManager
+    from engine.runs import list_runs
 
-    statuses = asyncio.run(NodeManager(get_workspace()).ps())
+    workspace = get_workspace()
+    rows: list[dict[str, Any]] = [
+        {**s.to_dict(), "error": None} for s in asyncio.run(NodeManager(workspace).ps())
+    ]
+    if show_all:
+        latest = {run.node_id: run for run in list_runs(workspace)}  # oldest first
+        hosted = {row["node_id"] for row in rows}
+        for node_id, run in sorted(latest.items()):
+            if node_id not in hosted:
+                meta = run.meta
+                rows.append(
+                    {
+                        "node_id": node_id,
+                        "run_id": meta.run_id,
+                        "mode": meta.mode,
+                        "pid": None,
+                        "state": meta.state,
+                        "alive": False,
+                        "uptime_s": None,
+                        "socket": None,
+                        "run_dir": str(run.path),
+                        "error": meta.error,
+                    }
+                )
     if as_json:
-        echo_json([s.to_dict() for s in statuses])
+        echo_json(rows)
         return
-    if not statuses:
-        click.echo("no node hosts running")
+    if not rows:
+        click.echo(
+            "no node hosts running"
+            + ("" if show_all else " (gateway ps --all lists the latest run of every node)")
+        )
         return
     click.echo(f"{'NODE':<20} {'MODE':<9} {'STATE':<10} {'PID':>7} {'UPTIME':>8}  RUN")
-    for s in statuses:
-        state = s.state if s.alive else f"{s.state}*"
+    for row in rows:
+        state = row["state"] if row["alive"] or not row["pid"] else f"{row['state']}*"
+        error = f"  {row['error'][:80]}" if row["error"] else ""
         click.echo(
-            f"{s.node_id:<20} {s.mode:<9} {state:<10} {s.pid or '-':>7} "
-            f"{_uptime(s.uptime_s):>8}  {s.run_id}"
+            f"{row['node_id']:<20} {row['mode']:<9} {state:<10} {row['pid'] or '-':>7} "
+            f"{_uptime(row['uptime_s']):>8}  {row['run_id']}{error}"
         )
 
 

@@ -100,6 +100,10 @@ def test_live_binance_node_connects_its_clients_and_reports_the_failing_one(
     # ps: nothing left running; runs show names the failure.
     assert json.loads(gw("ps", "--json").out) == []
     assert f"error (connect): {WS_FAILURE}" in gw("runs", "show", NODE).out
+    # ps --all still lists the node, with its failed latest run and why.
+    (row,) = [r for r in json.loads(gw("ps", "--all", "--json").out) if r["node_id"] == NODE]
+    assert row["state"] == "failed" and row["alive"] is False
+    assert WS_FAILURE in row["error"]
 
 
 def test_a_secret_missing_from_the_keyring_fails_launch_naming_the_field_and_the_fix(
