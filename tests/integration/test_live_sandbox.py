@@ -231,7 +231,7 @@ def test_kill_9_is_failed_within_1s_and_the_restart_policy_starts_a_new_run(live
 
 def test_graceful_stop_flattens_and_ends_stopped(live: Live) -> None:
     manager = NodeManager(live.workspace)
-    asyncio.run(
+    reply = asyncio.run(
         manager.command(
             NODE,
             "order",
@@ -245,6 +245,16 @@ def test_graceful_stop_flattens_and_ends_stopped(live: Live) -> None:
                 },
             },
         )
+    )
+    assert reply["ok"], reply
+    (order_id,) = reply["client_order_ids"]
+    # The fill reaches the journal a moment after the reply: wait for it, so the node
+    # certainly holds a position (5,000 off whatever EMA cross holds) when it is flattened.
+    _wait_journal(
+        live.workspace,
+        live.run_id,
+        lambda e: e.type == "OrderFilled" and e.payload.get("client_order_id") == order_id,
+        15,
     )
     stopped = gateway("stop", NODE, "--flatten", "--json", workspace=live.workspace.root)
     assert stopped.code == 0, stopped.err
