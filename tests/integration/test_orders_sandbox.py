@@ -23,6 +23,7 @@ from engine.demo import demo_sandbox
 from engine.manager import NodeManager
 from engine.workspace import Workspace
 from tests.integration.cli import gateway
+from tests.integration.market_wait import wait_for_quotes
 
 NODE = "orders-sbx"
 IID = "EUR/USD.SIM"
@@ -44,10 +45,11 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
     manager = NodeManager(ws)
 
     async def start() -> None:
-        await manager.launch(NODE)
+        handle = await manager.launch(NODE)
         meta = await manager.wait_state(NODE, {"running", "failed", "stopped"}, timeout_s=40)
         assert meta.state == "running", meta
-        await asyncio.sleep(1.0)  # first quotes (20/s): until then the venue has no market
+        # Until the first quote the venue has no market (market orders are rejected).
+        await asyncio.to_thread(wait_for_quotes, handle.run_dir)
 
     asyncio.run(start())
     try:

@@ -203,3 +203,27 @@ def test_component_state_lines_name_the_component() -> None:
 
     line = _summary("ComponentStateChanged", {"component_id": "EMACross-000", "state": "RUNNING"})
     assert line.startswith("ComponentStateChanged component_id=EMACross-000")
+
+
+def test_a_burst_folded_in_steps_equals_the_whole_burst_folded_at_once() -> None:
+    burst = [
+        Envelope(
+            seq, seq, "n1", "r1", "order", "OrderFilled" if seq % 3 else "OrderAccepted",
+            {"client_order_id": f"O-{seq % 7}", "instrument_id": "EUR/USD.SIM",
+             "order_side": "BUY", "quantity": "300", "last_qty": "1", "last_px": "1.1"},
+        )
+        for seq in range(1, 2501)
+    ]  # fmt: skip
+    whole = FeedState().apply(burst)
+    folding = FeedState().folding(burst, step=1000)
+    steps = 0
+    while True:
+        try:
+            next(folding)
+        except StopIteration as done:
+            stepped = done.value
+            break
+        steps += 1
+    assert steps == 2  # the loop gets a turn after 1,000 and after 2,000 envelopes
+    assert stepped.orders == whole.orders and len(stepped.orders) == 7
+    assert stepped.events == whole.events and stepped.skipped_lines == whole.skipped_lines
