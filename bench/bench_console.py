@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,10 @@ import psutil
 RUNS = 5
 INGEST_RATE = 100_000  # events per second
 INGEST_SECONDS = 10.0
+INGEST_RUNS = 3  # pooled, so p99 rests on ~500 keystrokes rather than being one run's worst
+KEY_GAP_S = 0.05  # between keystrokes
 REPO = Path(__file__).resolve().parents[1]
+KEY_LIMIT_S = 5.0  # a keystroke with no frame by then is a hang, not a figure
 
 
 def _workspace(root: Path) -> Path:
@@ -60,6 +64,8 @@ def cold_start(workspace: Path, pycache: Path | None = None) -> float:
     subprocess.run(
         [
             "tmux",
+            "-L",
+            session,
             "new-session",
             "-d",
             "-s",
@@ -75,7 +81,7 @@ def cold_start(workspace: Path, pycache: Path | None = None) -> float:
     try:
         while True:
             screen = subprocess.run(
-                ["tmux", "capture-pane", "-p", "-t", session],
+                ["tmux", "-L", session, "capture-pane", "-p", "-t", session],
                 capture_output=True,
                 text=True,
                 check=True,
@@ -86,9 +92,11 @@ def cold_start(workspace: Path, pycache: Path | None = None) -> float:
                 raise RuntimeError(f"gateway did not paint in 30 s:\n{screen}")
             time.sleep(0.005)
     finally:
-        subprocess.run(["tmux", "send-keys", "-t", session, "C-q"], check=False)
+        subprocess.run(["tmux", "-L", session, "send-keys", "-t", session, "C-q"], check=False)
         time.sleep(0.3)
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True, check=False)
+        # A server of its own per run (-L): a server still exiting after the last run's
+        # kill-server cannot refuse this run's new-session.
+        subprocess.run(["tmux", "-L", session, "kill-server"], capture_output=True, check=False)
 
 
 def import_time() -> float:
@@ -113,6 +121,7 @@ def import_time() -> float:
 PUBLISHER = r"""
 import json, os, sys, time
 from pathlib import Path
+from engine.atomic import atomic_write_text
 from engine.channel import HostChannel
 from engine.host.paths import pid_file, socket_path
 from engine.journal import JournalWriter
@@ -126,10 +135,10 @@ journal = JournalWriter(run.path, node_id, run_id)
 channel = HostChannel(socket_path(ws, node_id), journal)
 channel.start()
 update_meta(run.path, state="running", pid=os.getpid(), started=utc_now_iso())
-pid_file(ws, node_id).write_text(json.dumps({
+atomic_write_text(pid_file(ws, node_id), json.dumps({
     "node_id": node_id, "run_id": run_id, "mode": "sandbox", "pid": os.getpid(),
     "socket": str(socket_path(ws, node_id)), "started": utc_now_iso(), "run_dir": str(run.path),
-}))
+}), 0o600)
 print("ready", flush=True)
 sys.stdin.readline()
 fill = {
@@ -171,7 +180,7 @@ pid_file(ws, node_id).unlink()
 """
 
 
-async def ingest(workspace: Path) -> dict[str, float]:
+async def ingest(workspace: Path) -> dict[str, Any]:
     """Stream INGEST_RATE events/s for INGEST_SECONDS from a node channel while timing keys.
 
     The events come from another process through a real HostChannel, found and attached
@@ -199,7 +208,10 @@ async def ingest(workspace: Path) -> dict[str, float]:
     latencies: list[float] = []
     try:
         async with app.run_test(size=(160, 48)) as pilot:
+            deadline = time.perf_counter() + 30
             while app.nodes_loaded == 0 or run_id not in services._attached:
+                if time.perf_counter() > deadline:
+                    raise RuntimeError("the console did not attach to the bench node in 30 s")
                 await pilot.pause(0.05)
             probe = FrameProbe(app)
             process = psutil.Process()
@@ -218,7 +230,7 @@ async def ingest(workspace: Path) -> dict[str, float]:
                 target = list(pane_keys)[i % len(pane_keys)]
                 i += 1
                 latencies.append(await probe.keystroke(app, pane_keys[target], target))
-                await asyncio.sleep(0.1)
+                await asyncio.sleep(KEY_GAP_S)
             sent_s, elapsed_s = (await publisher.stdout.readline()).split()
             sent = int(sent_s)
             feed = services.bus.subscriptions[0]
@@ -235,17 +247,13 @@ async def ingest(workspace: Path) -> dict[str, float]:
             await asyncio.wait_for(publisher.wait(), 30)
     with JournalReader(run_path(ws, node_id, run_id)) as reader:
         journaled = reader.last_seq()
-    latencies.sort()
     return {
         "sent": sent,
         "rate": sent / float(elapsed_s),
         "journaled": journaled,
         "received": received,
         "missed_reported": missed,
-        "keystrokes": len(latencies),
-        "p50_ms": statistics.median(latencies) * 1000,
-        "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
-        "max_ms": latencies[-1] * 1000,
+        "latencies": latencies,
         "mem_before_mb": before / 1e6,
         "mem_after_mb": after / 1e6,
     }
@@ -287,13 +295,21 @@ class FrameProbe:
         changes = len(self.focus_changes)
         t0 = time.perf_counter()
         app.post_message(events.Key(key, key))
-        while len(self.focus_changes) == changes or pane_id not in {  # noqa: ASYNC110
-            n.id for n in app.focused.ancestors_with_self
-        }:
-            await asyncio.sleep(0.001)
+
+        async def until(done: Callable[[], bool]) -> None:
+            while not done():
+                if time.perf_counter() - t0 > KEY_LIMIT_S:
+                    raise RuntimeError(f"key {key!r}: no focus change and frame in {KEY_LIMIT_S} s")
+                await asyncio.sleep(0.001)
+
+        await until(
+            lambda: (
+                len(self.focus_changes) > changes
+                and pane_id in {n.id for n in app.focused.ancestors_with_self}
+            )
+        )
         changed = self.focus_changes[-1]
-        while not self.frames or self.frames[-1] < changed:  # noqa: ASYNC110
-            await asyncio.sleep(0.001)
+        await until(lambda: bool(self.frames) and self.frames[-1] >= changed)
         painted = next(t for t in self.frames if t >= changed)
         return painted - t0
 
@@ -315,22 +331,32 @@ def main() -> None:
                     f"median {statistics.median(times):.3f} s, best {times[0]:.3f} s, "
                     f"worst {times[-1]:.3f} s (target < 1.5 s)"
                 )
-        figures = asyncio.run(ingest(workspace))
+        pooled: list[float] = []
+        for run in range(1, INGEST_RUNS + 1):
+            figures = asyncio.run(ingest(workspace))
+            keys = sorted(figures["latencies"])
+            pooled += keys
+            print(
+                f"ingest run {run}: {figures['rate']:,.0f} events/s for {INGEST_SECONDS:.0f} s; "
+                f"{len(keys)} keystrokes, p50 {_pct(keys, 0.5):.1f} ms, "
+                f"worst {keys[-1] * 1000:.1f} ms; events sent {figures['sent']:,} through a node "
+                f"channel, journaled {figures['journaled']:,}, received by the console "
+                f"{figures['received']:,}, reported missed {figures['missed_reported']:,}; "
+                f"RSS {figures['mem_before_mb']:.1f} MB before, "
+                f"{figures['mem_after_mb']:.1f} MB after"
+            )
+        pooled.sort()
         print(
-            f"ingest {figures['rate']:,.0f} events/s for {INGEST_SECONDS:.0f} s: "
-            f"keystroke to screen p50 {figures['p50_ms']:.1f} ms, "
-            f"p99 {figures['p99_ms']:.1f} ms (target p99 < 100 ms)"
+            f"ingest, keystroke to the frame that shows it, {len(pooled)} keystrokes of "
+            f"{INGEST_RUNS} runs: p50 {_pct(pooled, 0.5):.1f} ms, p95 {_pct(pooled, 0.95):.1f} ms, "
+            f"p99 {_pct(pooled, 0.99):.1f} ms, worst {pooled[-1] * 1000:.1f} ms "
+            "(target p99 < 100 ms)"
         )
-        print(
-            f"events sent {figures['sent']:,} through a node channel, journaled "
-            f"{figures['journaled']:,}, received by the console {figures['received']:,}, "
-            f"reported missed {figures['missed_reported']:,} (re-readable from the journal); "
-            f"{figures['keystrokes']} keystrokes, worst {figures['max_ms']:.1f} ms"
-        )
-        print(
-            f"console process RSS: {figures['mem_before_mb']:.1f} MB before, "
-            f"{figures['mem_after_mb']:.1f} MB after"
-        )
+
+
+def _pct(sorted_s: list[float], q: float) -> float:
+    """The ``q`` quantile of sorted seconds, in milliseconds (nearest rank)."""
+    return sorted_s[min(len(sorted_s) - 1, int(len(sorted_s) * q))] * 1000
 
 
 if __name__ == "__main__":

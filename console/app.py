@@ -22,7 +22,7 @@ from textual.screen import Screen
 from textual.theme import Theme
 
 from console.commands import GatewayCommands
-from console.feed import FeedState, PaneBatch
+from console.feed import FeedState, PaneBatch, step
 from console.order_desk import OrderDesk
 from console.quick_settings import QuickSettings, peek_settings
 from console.screens.confirm import ConfirmModal
@@ -49,6 +49,10 @@ if TYPE_CHECKING:
 
 CSS_FILE = BUILTIN_DIR / "console.tcss"
 LIVE_POLL_S = 2.0
+# A drain this large is a burst: the panes then update on every third tick (about 3 Hz),
+# which left keystrokes the loop time that repainting them took at 100k events/s.
+BURST_EVENTS = 2_000
+BURST_REST_TICKS = 2
 
 
 class GatewayApp(App[None]):
@@ -144,6 +148,7 @@ class GatewayApp(App[None]):
         self.node_rows: list[NodeRow] = []
         self.events_in = 0  # envelopes drained from the feed (the ingest benchmark reads it)
         self._folding: asyncio.Task[None] | None = None
+        self._rest_ticks = 0  # ticks left to skip after a burst
         self.nodes_loaded = 0  # how many times the node list was loaded (tests wait on it)
         self._main = MainScreen(self.settings.max_lines)
         self.orders = OrderDesk(self)
@@ -202,8 +207,8 @@ class GatewayApp(App[None]):
         self._refresh_rows()
         if loaded and self.nodes_loaded == 1:
             # Start-up is over (screen, widgets, config models): move what it made out of
-            # the collector's way. Full collections then scan only what came after, which
-            # took them from ~40 ms to ~17 ms (keystroke p99) under 100k events/s.
+            # the collector's way. Full collections then scan only what came after: under
+            # 100k events/s the longest pause fell from 41 ms to 17 ms.
             self.call_after_refresh(gc.freeze)
 
     async def _attach_and_poll(self) -> None:
@@ -389,14 +394,21 @@ class GatewayApp(App[None]):
 
     # -- events -------------------------------------------------------------------
     def _tick(self) -> None:
-        # On the loop, not in a thread: measured, a folding thread fighting the UI for the
-        # GIL made keystrokes slower (p50 194 ms against 142 ms at 100k events/s). The fold
-        # runs as a task in steps instead, so a key is handled between two steps.
+        # On the loop, not in a thread: measured, a folding thread (and, later, a thread
+        # decoding the channels) fighting the UI for the GIL made keystrokes slower. The
+        # fold runs as a task in steps instead, so a key is handled between two steps.
         if self._folding is not None and not self._folding.done():
             return  # the last burst is still being folded; what arrived meanwhile waits
+        if self._rest_ticks:
+            self._rest_ticks -= 1
+            return
         feed = self.services.feed()
         drained = feed.drain() if feed is not None else None
         if drained is not None and (drained.envelopes or drained.missed):
+            if len(drained.envelopes) >= BURST_EVENTS:
+                # A firehose: repainting the panes costs more than folding, and nobody reads
+                # thousands of lines a second, so the panes change less often meanwhile.
+                self._rest_ticks = BURST_REST_TICKS
             self._folding = asyncio.get_running_loop().create_task(
                 self._fold(drained.envelopes, drained.missed)
             )
@@ -411,12 +423,7 @@ class GatewayApp(App[None]):
     async def _fold(self, envelopes: list[Any], missed: int) -> None:
         self.events_in += len(envelopes)
         folding = self.feed_state.folding(envelopes, missed)
-        while True:
-            try:
-                next(folding)
-            except StopIteration as done:
-                batch: PaneBatch = done.value
-                break
+        while (batch := step(folding)) is None:  # noqa: ASYNC110 (a turn, not a wait)
             await asyncio.sleep(0)
         if batch:
             self.apply_batch(batch)

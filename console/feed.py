@@ -94,12 +94,9 @@ class FeedState:
     ) -> PaneBatch:
         """Translate a drained batch of envelopes into one PaneBatch."""
         folding = self.folding(envelopes, missed, max_lines)
-        while True:
-            try:
-                next(folding)
-            except StopIteration as done:
-                batch: PaneBatch = done.value
-                return batch
+        while (batch := step(folding)) is None:
+            pass
+        return batch
 
     def folding(
         self,
@@ -440,6 +437,16 @@ class _OrderAcc:
             ts_ns=self.ts_ns,
             trigger_price=self.trigger_price,
         )
+
+
+def step(folding: Generator[None, None, PaneBatch]) -> PaneBatch | None:
+    """Run one step of :meth:`FeedState.folding`; the batch once it is done, else None."""
+    try:
+        next(folding)
+    except StopIteration as done:
+        batch: PaneBatch = done.value
+        return batch
+    return None
 
 
 def _log_lines(envelopes: list[Any], limit: int) -> tuple[list[EventLine], int]:

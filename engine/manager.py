@@ -559,8 +559,8 @@ class NodeManager:
         last = after_seq
         try:
             async for batch in client.events(after_seq=after_seq):
-                # The client's seqs are contiguous from after_seq: no per-event filter needed
-                # (at 100k events/s one would cost the console a tenth of its loop).
+                # The client's seqs are contiguous from after_seq and its run is ours: only
+                # an overlap needs filtering, not every event of every batch.
                 if batch[0].seq <= last:
                     batch = [e for e in batch if e.seq > last]
                     if not batch:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from console.feed import ALERTS_KEPT, CLOSED_ORDERS_KEPT, FeedState
+from console.feed import ALERTS_KEPT, CLOSED_ORDERS_KEPT, FeedState, step
 from console.form_fields import field_for, flatten, parse_text, unflatten
 from console.settings import ConsoleSettings, load_settings, save_settings
 from engine.demo import demo_backtest, demo_sandbox
@@ -217,12 +217,7 @@ def test_a_burst_folded_in_steps_equals_the_whole_burst_folded_at_once() -> None
     whole = FeedState().apply(burst)
     folding = FeedState().folding(burst, step=1000)
     steps = 0
-    while True:
-        try:
-            next(folding)
-        except StopIteration as done:
-            stepped = done.value
-            break
+    while (stepped := step(folding)) is None:
         steps += 1
     assert steps == 2  # the loop gets a turn after 1,000 and after 2,000 envelopes
     assert stepped.orders == whole.orders and len(stepped.orders) == 7

@@ -259,3 +259,43 @@ async def test_settings_checked_after_first_paint_drop_an_invalid_files_values(
         assert app.theme == "gateway-dark"  # painted light, then dropped with the file
         messages = " ".join(n.message for n in app._notifications)
         assert "ui.refresh_hz" in messages and "got 0" in messages
+
+
+async def test_a_burst_slows_pane_updates_and_loses_nothing(workspace: Workspace) -> None:
+    from console.app import BURST_EVENTS, BURST_REST_TICKS, GatewayApp
+    from console.services import WorkspaceServices
+    from engine.events.envelope import Envelope
+
+    services = WorkspaceServices(workspace)
+    app = GatewayApp(services, settings_path=None, watch_feed=False)  # ticks driven here
+    seq = 0
+
+    def publish(n: int) -> None:
+        nonlocal seq
+        services.bus.publish(
+            [
+                Envelope(s, s, "n1", "r1", "log", "LogLine", {"level": "INFO", "message": "x"})
+                for s in range(seq + 1, seq + n + 1)
+            ]
+        )
+        seq += n
+
+    async def tick() -> None:
+        app._tick()
+        if app._folding is not None:
+            await app._folding
+
+    async with app.run_test(size=(100, 30)):
+        services.feed()  # subscribe before publishing
+        publish(BURST_EVENTS)
+        await tick()
+        assert app.events_in == BURST_EVENTS
+        publish(5)
+        for _ in range(BURST_REST_TICKS):  # after a burst the panes rest these ticks
+            await tick()
+            assert app.events_in == BURST_EVENTS
+        await tick()
+        assert app.events_in == BURST_EVENTS + 5  # then take everything that waited
+        publish(5)
+        await tick()  # a small drain does not rest
+        assert app.events_in == BURST_EVENTS + 10
