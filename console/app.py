@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -426,7 +426,8 @@ class GatewayApp(App[None]):
         while (batch := step(folding)) is None:  # noqa: ASYNC110 (a turn, not a wait)
             await asyncio.sleep(0)
         if batch:
-            self.apply_batch(batch)
+            for _pane in self.applying(batch):
+                await asyncio.sleep(0)  # a key waits for one pane's update, not all six
 
     def ingest(self, envelopes: list[Any], missed: int = 0) -> PaneBatch:
         """Apply one batch of envelopes to every pane (one call per tick)."""
@@ -437,20 +438,33 @@ class GatewayApp(App[None]):
         return batch
 
     def apply_batch(self, batch: PaneBatch) -> None:
+        for _pane in self.applying(batch):
+            pass
+
+    def applying(self, batch: PaneBatch) -> Iterator[str]:
+        """Apply ``batch`` pane by pane, yielding each pane's name once it is updated.
+
+        Synchronous between two yields, so no frame shows a half-updated pane.
+        """
         main = self.main
-        with self.batch_update():
-            if batch.events or batch.skipped_lines:
-                main.query_one(EventLog).add_events(batch.events, batch.skipped_lines)
-            if batch.orders:
-                main.query_one(OrdersTable).upsert(batch.orders)
-            if batch.positions:
-                main.query_one(PositionsTable).upsert(batch.positions)
-            if batch.alerts:
-                main.query_one(AlertsTable).set_rows(batch.alerts)
-            if batch.metrics:
-                main.query_one(MetricsPane).update_snapshots(batch.metrics)
-            if batch.nodes or batch.orders:
-                self._refresh_rows()
+        if batch.events or batch.skipped_lines:
+            main.query_one(EventLog).add_events(batch.events, batch.skipped_lines)
+            yield "events"
+        if batch.orders:
+            main.query_one(OrdersTable).upsert(batch.orders)
+            yield "orders"
+        if batch.positions:
+            main.query_one(PositionsTable).upsert(batch.positions)
+            yield "positions"
+        if batch.alerts:
+            main.query_one(AlertsTable).set_rows(batch.alerts)
+            yield "alerts"
+        if batch.metrics:
+            main.query_one(MetricsPane).update_snapshots(batch.metrics)
+            yield "metrics"
+        if batch.nodes or batch.orders:
+            self._refresh_rows()
+            yield "nodes"
         for node_id, run_id in batch.results:
             self.notify(f"{node_id}: results of run {run_id} are ready (R opens them)")
         if batch.missed:

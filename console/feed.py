@@ -112,6 +112,7 @@ class FeedState:
         """
         batch = PaneBatch(missed=missed)
         loggable: list[Any] = []
+        important: list[int] = []  # indexes in loggable, kept even when a burst is cut
         # Fold each order's (and position's) events of this batch into one row update: a
         # burst of 10k events touches a few hundred rows.
         orders: dict[str, _OrderAcc] = {}
@@ -131,6 +132,8 @@ class FeedState:
                 self._metric(env, payload)
                 touched_metrics.add(env.node_id)
                 continue
+            if _important(env):
+                important.append(len(loggable))
             loggable.append(env)
             if kind == "order":
                 coid = payload.get("client_order_id")
@@ -171,7 +174,8 @@ class FeedState:
                 batch.nodes[env.node_id] = self.nodes[env.node_id]
             elif kind == "result":
                 batch.results.append((env.node_id, env.run_id))
-        batch.events, batch.skipped_lines = _log_lines(loggable, max_lines)
+        yield  # what follows is a few ms for a burst: a turn of the loop before it
+        batch.events, batch.skipped_lines = _log_lines(loggable, important, max_lines)
         for key, acc in orders.items():
             row = acc.row()
             self.orders[key] = row
@@ -449,12 +453,15 @@ def step(folding: Generator[None, None, PaneBatch]) -> PaneBatch | None:
     return None
 
 
-def _log_lines(envelopes: list[Any], limit: int) -> tuple[list[EventLine], int]:
-    """The newest ``limit`` envelopes as lines, plus the important ones before them."""
+def _log_lines(
+    envelopes: list[Any], important: list[int], limit: int
+) -> tuple[list[EventLine], int]:
+    """The newest ``limit`` envelopes as lines, plus the ``important`` ones before them."""
     if len(envelopes) <= limit:
         return [event_line(e) for e in envelopes], 0
-    head = [e for e in envelopes[:-limit] if _important(e)]
-    return [event_line(e) for e in (*head, *envelopes[-limit:])], len(envelopes) - limit - len(head)
+    cut = len(envelopes) - limit
+    head = [envelopes[i] for i in important if i < cut]
+    return [event_line(e) for e in (*head, *envelopes[cut:])], cut - len(head)
 
 
 def _important(env: Any) -> bool:

@@ -154,7 +154,8 @@ class MetricsPane(Vertical):
         if snap is None:
             return
         self.query_one("#metrics-caption", Static).update(
-            f"{snap.node_id}: last {max(len(snap.pnl_history), len(snap.rss_history))} samples"
+            f"{snap.node_id}: last {max(len(snap.pnl_history), len(snap.rss_history))} samples",
+            layout=False,  # fixed one-line captions: no relayout per sample
         )
         pnl_code = snap.pnl[0][0] if snap.pnl else ""
         last_pnl = f"{snap.pnl_history[-1]:,.2f} {pnl_code}" if snap.pnl_history else "-"
@@ -168,7 +169,7 @@ class MetricsPane(Vertical):
             ("rss", f"RSS {_mb(snap.rss_bytes)} MB", snap.rss_history),
         )
         for name, label, data in parts:
-            self.query_one(f"#spark-{name}-label", Static).update(label)
+            self.query_one(f"#spark-{name}-label", Static).update(label, layout=False)
             spark = self.query_one(f"#spark-{name}", Sparkline)
             if list(spark.data or ()) != list(data):
                 spark.data = list(data)

@@ -13,6 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container
 from textual.events import Resize
+from textual.reactive import Reactive
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Input, Static, Tab, Tabs
@@ -71,6 +72,10 @@ class MainScreen(Screen[None]):
             id="pane.previous",
         ),
     ]
+
+    # Screen repaints all of itself when the focus moves (~16 ms at 160x48); the panes
+    # whose focus styles change repaint themselves, so the rest need not.
+    focused: Reactive[Widget | None] = Reactive(None, repaint=False)
 
     def __init__(self, event_log_lines: int = 5000) -> None:
         super().__init__(id="main")

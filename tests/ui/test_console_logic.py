@@ -219,6 +219,6 @@ def test_a_burst_folded_in_steps_equals_the_whole_burst_folded_at_once() -> None
     steps = 0
     while (stepped := step(folding)) is None:
         steps += 1
-    assert steps == 2  # the loop gets a turn after 1,000 and after 2,000 envelopes
+    assert steps == 3  # a turn after 1,000 and 2,000 envelopes, and before the rows
     assert stepped.orders == whole.orders and len(stepped.orders) == 7
     assert stepped.events == whole.events and stepped.skipped_lines == whole.skipped_lines
