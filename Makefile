@@ -14,6 +14,10 @@ BIN := $(VENV)/bin
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
+# Compile site-packages once at install: otherwise, where bytecode may not be written
+# (PYTHONDONTWRITEBYTECODE), every node host compiles Nautilus, pandas and arrow again at
+# each launch (measured: importing BacktestNode 1.59 s from source, 0.56 s compiled).
+export UV_COMPILE_BYTECODE := 1
 
 .PHONY: help setup setup-dev system-deps run demo test test-fast lint fmt bench clean
 
@@ -61,7 +65,7 @@ fmt: setup-dev
 	$(BIN)/ruff check --fix .
 
 test: lint
-	$(BIN)/pytest -n 2 --durations=15
+	$(BIN)/pytest -n 2 --dist loadgroup --durations=15
 
 bench: setup-dev
 	$(BIN)/python -m bench

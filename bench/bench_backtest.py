@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -23,7 +24,7 @@ from engine.demo import demo_backtest
 from engine.workspace import Workspace
 
 TICKS = int(os.environ.get("BENCH_TICKS", "1000000"))
-REPEATS = int(os.environ.get("BENCH_REPEATS", "2"))
+REPEATS = int(os.environ.get("BENCH_REPEATS", "3"))
 
 BARE = """
 import sys
@@ -66,7 +67,15 @@ def main() -> None:
         print(f"backtest: {stats['total_orders']} orders, {stats['fills']} fills")
         print(f"backtest: bare BacktestNode   {TICKS / bare:>10,.0f} ticks/s ({bare:.2f} s)")
         print(f"backtest: gateway launch      {TICKS / ours:>10,.0f} ticks/s ({ours:.2f} s)")
-        print(f"backtest: ratio gateway/bare  {bare / ours:.3f} (target >= 0.95)")
+        print(
+            f"backtest: ratio gateway/bare  {bare / ours:.3f} best of {REPEATS} each, "
+            f"{statistics.median(bare_s) / statistics.median(gateway_s):.3f} of the medians "
+            "(target >= 0.95)"
+        )
+        print(
+            "backtest: each run, bare/gateway s: "
+            + ", ".join(f"{b:.2f}/{g:.2f}" for b, g in zip(bare_s, gateway_s, strict=True))
+        )
         kernel = stats.get("run_wall_s")
         if kernel:
             print(

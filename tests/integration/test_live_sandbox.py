@@ -33,6 +33,9 @@ from tests.integration.cli import GATEWAY, gateway
 from tests.integration.market_wait import wait_for_quotes
 
 NODE = "demo-sandbox"
+# The tests follow one node through its life (launch, orders, logs, kill, stop), so they
+# must run in order on one xdist worker (`make test` runs `--dist loadgroup`).
+pytestmark = pytest.mark.xdist_group("live-sandbox")
 FILL_WAIT_S = 45
 
 
