@@ -69,6 +69,7 @@ from engine.runs import (
 from engine.workspace import Workspace
 
 EXIT_COMPLETED = 0
+BACKTEST_LINGER_S = 0.05  # a backtest's events reach clients at most this late
 EXIT_FAILED = 1
 EXIT_STOPPED = 0  # a requested stop is not a failure
 
@@ -97,7 +98,9 @@ class NodeHost:
         self._state_lock = threading.Lock()
         self.journal = JournalWriter(self.run_dir, node_id, run_id)
         self.socket = socket_path(workspace, node_id)
-        self.channel = HostChannel(self.socket, self.journal)
+        self.channel = HostChannel(
+            self.socket, self.journal, linger_s=BACKTEST_LINGER_S if mode == "backtest" else 0.0
+        )
         self.tailer = LogTailer(self.run_dir / LOG_FILE, self.publish)
         self.strategy: Any = None  # the GatewayStrategy while a trading node runs
         self.stop_options: dict[str, Any] = {}

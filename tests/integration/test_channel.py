@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import stat
@@ -320,3 +321,42 @@ async def test_host_killed_mid_stream_client_finishes_from_the_journal(host: Hos
     _assert_contiguous(events, 1, journaled)
     assert not client.ended_cleanly
     await client.close()
+
+
+async def test_a_lingering_channel_delivers_every_event_within_its_linger(
+    tmp_path: Path,
+) -> None:
+    """Backtest hosts send in linger ticks: nothing is lost, nothing waits much longer."""
+    journal = JournalWriter(tmp_path / "run", "node-l", "run-3")
+    channel = HostChannel(tmp_path / "l.sock", journal, linger_s=0.05)
+    channel.start()
+    try:
+        client = await NodeClient.connect(tmp_path / "l.sock")
+        seen: list[tuple[float, Envelope]] = []
+        all_seen = asyncio.Event()
+
+        async def collect() -> None:
+            async for batch in client.events(0):
+                now = asyncio.get_running_loop().time()
+                seen.extend((now, env) for env in batch)
+                if len(seen) >= 3000:
+                    all_seen.set()
+
+        task = asyncio.create_task(collect())
+        loop = asyncio.get_running_loop()
+        sent: dict[int, float] = {}
+        for burst in range(10):
+            for i in range(300):
+                env = channel.publish("log", "LogLine", {"message": f"{burst}/{i}"})
+                sent[env.seq] = loop.time()
+            await asyncio.sleep(0.02)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(all_seen.wait(), 10)
+        _assert_contiguous([env for _, env in seen], 1, 3000)
+        delays = sorted(at - sent[env.seq] for at, env in seen)
+        assert delays[-1] < 0.05 + 0.25, delays[-1]  # the linger, plus a loaded machine
+        task.cancel()
+        await client.close()
+    finally:
+        await asyncio.to_thread(channel.close)
+        journal.close()
