@@ -79,3 +79,31 @@ def test_gateway_runs_in_a_real_terminal(workspace: Workspace) -> None:
         _wait_gone(session, "demo-sandbox")  # the console quit and left the terminal
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True, timeout=10)
+
+
+def _painted(workspace: Workspace, keys: list[str]) -> str:
+    """The terminal, colours included, after ``keys`` (each once the last one showed)."""
+    session = f"gw-{uuid.uuid4().hex[:8]}"
+    command = f"TERM=xterm-256color {GATEWAY} --workspace {workspace.root}; sleep 30"
+    _tmux("new-session", "-d", "-s", session, "-x", "160", "-y", "48", command)
+    try:
+        _wait_screen(session, "demo-sandbox")
+        for key in keys:
+            before = _tmux("capture-pane", "-p", "-e", "-t", session)
+            _tmux("send-keys", "-t", session, key)
+            deadline = time.monotonic() + 10
+            while _tmux("capture-pane", "-p", "-e", "-t", session) == before:
+                assert time.monotonic() < deadline, f"key {key!r} changed nothing"
+                time.sleep(0.05)
+        time.sleep(0.5)  # any late repaint lands
+        return _tmux("capture-pane", "-p", "-e", "-t", session)
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True, timeout=10)
+
+
+def test_moving_the_focus_leaves_no_stale_paint(workspace: Workspace) -> None:
+    """The focus moves repaint only the panes it touches: a tour of every pane and back
+    leaves the terminal exactly as a fresh start paints it (borders, colours, scrollbars).
+    """
+    toured = _painted(workspace, ["2", "3", "4", "5", "6", "1"])
+    assert toured == _painted(workspace, [])
