@@ -69,9 +69,9 @@ from engine.runs import (
 from engine.workspace import Workspace
 
 EXIT_COMPLETED = 0
-BACKTEST_LINGER_S = 0.05  # a backtest's events reach clients at most this late
 EXIT_FAILED = 1
 EXIT_STOPPED = 0  # a requested stop is not a failure
+BACKTEST_LINGER_S = 0.05  # a backtest's events reach clients at most this late
 
 
 class NodeHost:
