@@ -38,6 +38,7 @@ from engine.config.store import ConfigStore
 from engine.events.envelope import Envelope
 from engine.host.events import NODE_ERROR, NODE_STATE_CHANGED, TERMINAL_STATES
 from engine.host.paths import pid_file, socket_path, supervisor_file
+from engine.host.standby import Standby
 from engine.runs import (
     ERROR_FILE,
     HOST_OUTPUT,
@@ -291,8 +292,13 @@ class NodeManager:
         self.handles: dict[str, RunHandle] = {}  # by run id: backtest hosts started here
 
     # -- launching -----------------------------------------------------------------------
-    async def launch(self, node_id: str, mode: str | None = None) -> RunHandle:
+    async def launch(
+        self, node_id: str, mode: str | None = None, *, standby: Standby | None = None
+    ) -> RunHandle:
         """Start a host for ``node_id`` and return at once (the host runs detached).
+
+        ``standby`` (see ``engine.host.standby``), started by the caller before it knew
+        whether the node exists, runs the backtest if it can; otherwise it is discarded.
 
         Raises
         ------
@@ -301,24 +307,19 @@ class NodeManager:
         NodeAlreadyRunning
             A host of this node is alive.
         """
-        run = await asyncio.to_thread(self._prepare_run, node_id, mode)
+        try:
+            run_id = standby.run_id if standby is not None else None
+            run = await asyncio.to_thread(self._prepare_run, node_id, mode, run_id)
+        except BaseException:
+            if standby is not None:
+                await standby.discard()
+            raise
+        if standby is not None and standby.mode != run.meta.mode:
+            await standby.discard()  # a sandbox/live run with the standby's id is fine
+            standby = None
         if run.meta.mode != "backtest":
             return await self._launch_supervised(run)
-        out = await asyncio.to_thread(open, run.path / HOST_OUTPUT, "ab")
-        from engine.host.supervisor import host_command, host_env
-
-        try:
-            process = await asyncio.create_subprocess_exec(
-                *host_command(self.python, self.workspace, node_id, run.meta.mode, run.run_id),
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=out,
-                stderr=asyncio.subprocess.STDOUT,
-                start_new_session=True,  # detached: survives the console and its terminal
-                cwd=str(self.workspace.root),
-                env=host_env(),
-            )
-        finally:
-            out.close()
+        process = await self._spawn_backtest_host(run, standby)
         handle = RunHandle(
             node_id=node_id,
             run_id=run.run_id,
@@ -332,6 +333,30 @@ class NodeManager:
         handle.supervisor = asyncio.create_task(self._supervise(handle))
         self.handles[run.run_id] = handle
         return handle
+
+    async def _spawn_backtest_host(
+        self, run: Run, standby: Standby | None
+    ) -> asyncio.subprocess.Process:
+        """Hand the run to ``standby``, or start a host for it if there is none (or it died)."""
+        if standby is not None:
+            if await standby.assign(run.node_id):
+                return standby.process
+            await standby.discard()
+        out = await asyncio.to_thread(open, run.path / HOST_OUTPUT, "ab")
+        from engine.host.supervisor import host_command, host_env
+
+        try:
+            return await asyncio.create_subprocess_exec(
+                *host_command(self.python, self.workspace, run.node_id, run.meta.mode, run.run_id),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=out,
+                stderr=asyncio.subprocess.STDOUT,
+                start_new_session=True,  # detached: survives the console and its terminal
+                cwd=str(self.workspace.root),
+                env=host_env(),
+            )
+        finally:
+            out.close()
 
     async def _launch_supervised(self, run: Run) -> RunHandle:
         """Start a sandbox/live node under its detached supervisor; return its first host.
@@ -386,7 +411,7 @@ class NodeManager:
         meta = await asyncio.to_thread(mark_dead, handle.run_dir, None)
         return meta.exit_code if meta is not None else None
 
-    def _prepare_run(self, node_id: str, mode: str | None) -> Run:
+    def _prepare_run(self, node_id: str, mode: str | None, run_id: str | None = None) -> Run:
         store = ConfigStore(self.workspace)
         resolved = store.resolve_mode(node_id, mode)
         store.get(node_id, resolved)  # raises ConfigInvalid with the issues
@@ -397,7 +422,7 @@ class NodeManager:
                 f"stop it first: gateway stop {node_id}"
             )
         self.workspace.ensure()
-        return create_run(self.workspace, node_id, resolved.value)
+        return create_run(self.workspace, node_id, resolved.value, run_id)
 
     def _after_spawn(self, handle: RunHandle) -> None:
         from engine.atomic import atomic_write_text

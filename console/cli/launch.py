@@ -247,18 +247,21 @@ def launch(node_id: str, mode: str | None, headless: bool, as_json: bool, follow
     A backtest is followed until it ends; a sandbox or live node until it is running,
     then it keeps running detached (--follow keeps streaming its events).
     """
-    from engine.config.issues import ConfigInvalid
-    from engine.config.store import AmbiguousNode, NodeNotFound
-    from engine.manager import NodeAlreadyRunning, NodeManager
-    from engine.runs import read_json
+    from engine.host.standby import Standby, likely_mode
 
     workspace = get_workspace()
-    manager = NodeManager(workspace)
     tty = sys.stdout.isatty() and not headless and not as_json
-    state: dict[str, Any] = {"handle": None}
+    state: dict[str, Any] = {"handle": None, "manager": None}
 
     async def run() -> str | None:
-        handle = await manager.launch(node_id, mode)
+        # A backtest host starts first and imports Nautilus on the other core while this
+        # process imports the engine and validates the config (see engine.host.standby).
+        guess = likely_mode(workspace, node_id, mode)
+        standby = await Standby.start(workspace, guess) if guess else None
+        from engine.manager import NodeManager
+
+        manager = state["manager"] = NodeManager(workspace)
+        handle = await manager.launch(node_id, mode, standby=standby)
         state["handle"] = handle
         if handle.mode != "backtest":
             return await _run_detached(manager, handle, as_json=as_json, follow=follow)
@@ -288,15 +291,6 @@ def launch(node_id: str, mode: str | None, headless: bool, as_json: bool, follow
 
     try:
         final = asyncio.run(run())
-    except (NodeNotFound, AmbiguousNode, NodeAlreadyRunning) as exc:
-        fail(str(exc), EXIT_INVALID)
-        return
-    except ConfigInvalid as exc:
-        from console.cli.issues_output import print_issues
-
-        print_issues(exc.issues, exc.source)
-        fail(f"node {node_id} has an invalid config", EXIT_INVALID)
-        return
     except KeyboardInterrupt:
         handle = state["handle"]
         if handle is not None and handle.mode != "backtest":
@@ -305,10 +299,15 @@ def launch(node_id: str, mode: str | None, headless: bool, as_json: bool, follow
         if handle is not None and handle.mode == "backtest":
             click.echo(f"\nstopping {node_id} …", err=True)
             try:
-                asyncio.run(manager.stop(node_id))
+                asyncio.run(state["manager"].stop(node_id))
             except Exception as exc:
                 click.echo(f"could not stop {node_id}: {exc}", err=True)
         sys.exit(130)
+    except Exception as exc:
+        _fail_launch(node_id, exc)  # exits, or re-raises what is not bad input
+        return
+    from engine.runs import read_json
+
     handle = state["handle"]
     if handle is not None and handle.mode != "backtest":
         if final != "running" and not as_json:
@@ -329,3 +328,20 @@ def launch(node_id: str, mode: str | None, headless: bool, as_json: bool, follow
     elif as_json and handle is not None and final is None:
         echo_json({"run_id": handle.run_id, "state": "failed"})
     sys.exit(_EXIT_BY_STATE.get(final or "failed", EXIT_FAILURE))
+
+
+def _fail_launch(node_id: str, exc: Exception) -> None:
+    """Exit 2 with the reason for a launch refused as bad input; re-raise anything else."""
+    # Imported here, not at the top: the standby host must start before these imports.
+    from engine.config.issues import ConfigInvalid
+    from engine.config.store import AmbiguousNode, NodeNotFound
+    from engine.manager import NodeAlreadyRunning
+
+    if isinstance(exc, (NodeNotFound, AmbiguousNode, NodeAlreadyRunning)):
+        fail(str(exc), EXIT_INVALID)
+    if isinstance(exc, ConfigInvalid):
+        from console.cli.issues_output import print_issues
+
+        print_issues(exc.issues, exc.source)
+        fail(f"node {node_id} has an invalid config", EXIT_INVALID)
+    raise exc

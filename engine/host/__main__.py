@@ -2,6 +2,10 @@
 
 Started detached by the NodeManager. Takes no secrets on its command line: a live node
 reads them from the OS keyring itself.
+
+``python -m engine.host --standby MODE --workspace DIR --run-id RUN`` starts a standby
+host: it imports what a host of MODE needs, then takes its node as one JSON line on stdin
+(``engine.host.standby``); it exits 0 if stdin closes first.
 """
 
 from __future__ import annotations
@@ -16,10 +20,18 @@ from pathlib import Path
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m engine.host", description=__doc__)
     parser.add_argument("--workspace", required=True, type=Path)
-    parser.add_argument("--node", required=True)
-    parser.add_argument("--mode", required=True, choices=["backtest", "sandbox", "live"])
-    parser.add_argument("--run-id", required=True)
+    parser.add_argument("--node")
+    parser.add_argument("--mode", choices=["backtest", "sandbox", "live"])
+    parser.add_argument("--run-id")
+    parser.add_argument("--standby", choices=["backtest"], metavar="MODE")
     args = parser.parse_args(argv)
+    if args.standby:
+        if not args.run_id:
+            parser.error("--standby needs --run-id")
+        if not _take_standby_run(args):
+            return 0  # no run came: nothing was started, nothing to record
+    elif not (args.node and args.mode and args.run_id):
+        parser.error("--node, --mode and --run-id are required (or --standby MODE)")
     from engine.host.host import main_host
 
     try:
@@ -36,6 +48,21 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.flush()
         os._exit(code)
     return code
+
+
+def _take_standby_run(args: argparse.Namespace) -> bool:
+    """Standby: import ahead, then wait for the run on stdin; False if none comes."""
+    from engine.host.standby import redirect_output, take_run, warm_imports
+    from engine.runs import HOST_OUTPUT, run_path
+    from engine.workspace import Workspace
+
+    warm_imports(args.standby)
+    run = take_run(sys.stdin.buffer)
+    if run is None:
+        return False
+    args.node, args.mode = run["node_id"], args.standby
+    redirect_output(run_path(Workspace(args.workspace), args.node, args.run_id) / HOST_OUTPUT)
+    return True
 
 
 def _record_startup_failure(args: argparse.Namespace, exc: Exception) -> None:
