@@ -1,3 +1,3 @@
-from console.cli.main import main
+from console.cli.entry import main
 
 main()

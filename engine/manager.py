@@ -56,6 +56,9 @@ from engine.runs import (
 )
 from engine.workspace import Workspace
 
+# A backtest host this manager waits for: started by asyncio, or a standby (Popen).
+type HostProcess = asyncio.subprocess.Process | subprocess.Popen[bytes]
+
 JOURNAL_BATCH = 5000  # envelopes per batch when replaying a journal
 POLL_S = 0.1
 
@@ -78,11 +81,13 @@ class RunHandle:
     run_dir: Path
     pid: int
     socket_path: Path
-    process: asyncio.subprocess.Process | None = field(default=None, repr=False)
+    process: HostProcess | None = field(default=None, repr=False)
     supervisor: asyncio.Task[int | None] | None = field(default=None, repr=False)
 
     @property
     def returncode(self) -> int | None:
+        if isinstance(self.process, subprocess.Popen):
+            return self.process.poll()
         return self.process.returncode if self.process is not None else None
 
     async def wait(self, timeout_s: float | None = None) -> int | None:
@@ -312,10 +317,12 @@ class NodeManager:
             run = await asyncio.to_thread(self._prepare_run, node_id, mode, run_id)
         except BaseException:
             if standby is not None:
-                await standby.discard()
+                await asyncio.to_thread(standby.discard)
             raise
-        if standby is not None and standby.mode != run.meta.mode:
-            await standby.discard()  # a sandbox/live run with the standby's id is fine
+        if standby is not None and (
+            standby.mode != run.meta.mode or standby.workspace.root != self.workspace.root
+        ):
+            await asyncio.to_thread(standby.discard)  # a sandbox/live run may keep its id
             standby = None
         if run.meta.mode != "backtest":
             return await self._launch_supervised(run)
@@ -334,16 +341,14 @@ class NodeManager:
         self.handles[run.run_id] = handle
         return handle
 
-    async def _spawn_backtest_host(
-        self, run: Run, standby: Standby | None
-    ) -> asyncio.subprocess.Process:
+    async def _spawn_backtest_host(self, run: Run, standby: Standby | None) -> HostProcess:
         """Hand the run to ``standby``, or start a host for it if there is none (or it died)."""
         if standby is not None:
-            if await standby.assign(run.node_id):
+            if standby.assign(run.node_id):
                 return standby.process
-            await standby.discard()
+            await asyncio.to_thread(standby.discard)
         out = await asyncio.to_thread(open, run.path / HOST_OUTPUT, "ab")
-        from engine.host.supervisor import host_command, host_env
+        from engine.host.command import host_command, host_env
 
         try:
             return await asyncio.create_subprocess_exec(
@@ -365,7 +370,7 @@ class NodeManager:
         supervisor on its stdin pipe, never in the host's environment or argv.
         """
         from engine.credentials.backend import ENV_PASSPHRASE
-        from engine.host.supervisor import host_env
+        from engine.host.command import host_env
 
         passphrase = os.environ.get(ENV_PASSPHRASE) if run.meta.mode == "live" else None
         log_path = self.workspace.run_dir / f"{run.node_id}.supervisor.log"
@@ -443,8 +448,12 @@ class NodeManager:
             atomic_write_text(path, json.dumps(data) + "\n", 0o600)
 
     async def _supervise(self, handle: RunHandle) -> int | None:
-        assert handle.process is not None
-        code = await handle.process.wait()
+        process = handle.process
+        assert process is not None
+        if isinstance(process, subprocess.Popen):  # a standby: started before any loop ran
+            code: int | None = await asyncio.to_thread(process.wait)
+        else:
+            code = await process.wait()
         await asyncio.to_thread(self._settle, handle.node_id, handle.run_id, handle.run_dir, code)
         return code
 

@@ -247,6 +247,7 @@ def launch(node_id: str, mode: str | None, headless: bool, as_json: bool, follow
     A backtest is followed until it ends; a sandbox or live node until it is running,
     then it keeps running detached (--follow keeps streaming its events).
     """
+    from console.cli import prestart
     from engine.host.standby import Standby, likely_mode
 
     workspace = get_workspace()
@@ -255,9 +256,12 @@ def launch(node_id: str, mode: str | None, headless: bool, as_json: bool, follow
 
     async def run() -> str | None:
         # A backtest host starts first and imports Nautilus on the other core while this
-        # process imports the engine and validates the config (see engine.host.standby).
+        # process imports the engine and validates the config (see engine.host.standby):
+        # the entry point started it already, unless the command line fooled its reading.
         guess = likely_mode(workspace, node_id, mode)
-        standby = await Standby.start(workspace, guess) if guess else None
+        standby = prestart.take(workspace, guess)
+        if standby is None and guess:
+            standby = Standby.start(workspace, guess)
         from engine.manager import NodeManager
 
         manager = state["manager"] = NodeManager(workspace)

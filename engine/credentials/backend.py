@@ -29,11 +29,11 @@ from engine.credentials.errors import (
     KeyringUnavailableError,
     PassphraseError,
 )
+from engine.envvars import ENV_PASSPHRASE as ENV_PASSPHRASE  # re-exported
 from engine.workspace import Workspace
 
 SERVICE: Final = "nautilus-gateway"
 ENV_BACKEND: Final = "GATEWAY_KEYRING_BACKEND"
-ENV_PASSPHRASE: Final = "GATEWAY_KEYRING_PASSPHRASE"
 ENV_FILE: Final = "GATEWAY_KEYRING_FILE"
 SETTINGS_NAME: Final = "keyring.json"
 _PROBE_USER: Final = "__gateway_probe__"

@@ -35,7 +35,9 @@ def main(argv: list[str] | None = None) -> int:
     from engine.host.host import main_host
 
     try:
-        code = main_host(args.workspace, args.node, args.run_id, args.mode)
+        code = main_host(
+            args.workspace, args.node, args.run_id, args.mode, standby=bool(args.standby)
+        )
     except Exception as exc:  # the host could not even start: leave a trace in the run dir
         _record_startup_failure(args, exc)
         traceback.print_exc()

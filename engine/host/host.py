@@ -102,6 +102,7 @@ class NodeHost:
             self.socket, self.journal, linger_s=BACKTEST_LINGER_S if mode == "backtest" else 0.0
         )
         self.tailer = LogTailer(self.run_dir / LOG_FILE, self.publish)
+        self.started_as = "host"  # "standby": started before its run existed (in meta.extra)
         self.strategy: Any = None  # the GatewayStrategy while a trading node runs
         self.stop_options: dict[str, Any] = {}
 
@@ -206,7 +207,11 @@ class NodeHost:
         self._write_pid_file()
         signal.signal(signal.SIGTERM, self._on_sigterm)
         with contextlib.suppress(Exception):
-            update_meta(self.run_dir, pid=os.getpid())
+            changes: dict[str, Any] = {"pid": os.getpid()}
+            if self.started_as == "standby":  # kept beside what the supervisor put there
+                meta = read_meta(self.run_dir)
+                changes["extra"] = {**(meta.extra if meta else {}), "started_as": "standby"}
+            update_meta(self.run_dir, **changes)
         self.set_state("created")
         self.tailer.start()
         code = EXIT_FAILED
@@ -341,6 +346,10 @@ def _order_error(
     return {"ok": False, "code": code, "message": message, "issues": issues or []}
 
 
-def main_host(workspace: Path, node_id: str, run_id: str, mode: str) -> int:
-    """Run a node host to its end and return its exit code."""
-    return NodeHost(Workspace(workspace), node_id, run_id, mode).run()
+def main_host(
+    workspace: Path, node_id: str, run_id: str, mode: str, *, standby: bool = False
+) -> int:
+    """Run a node host to its end and return its exit code (``standby``: started ahead)."""
+    host = NodeHost(Workspace(workspace), node_id, run_id, mode)
+    host.started_as = "standby" if standby else "host"
+    return host.run()

@@ -13,41 +13,26 @@ died) it exits quietly, and :meth:`Standby.discard` kills it.
 Its output before the hand-over goes to an anonymous file; the host copies that into the
 run's ``host.out`` when it takes the run, so an import warning is not lost.
 
-This module imports nothing heavy: the CLI imports it before anything else.
+This module imports nothing heavy: the CLI imports it before anything else
+(``console.cli.prestart``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
+import subprocess
 import sys
-import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from engine.host.command import host_env, standby_command
 from engine.workspace import Workspace
 
-STANDBY_FLAG = "--standby"
 STANDBY_MODES = ("backtest",)  # sandbox/live hosts start under their supervisor
 _MODE_FILES = ("backtest.json", "sandbox.json", "live.json")
-
-
-def standby_command(python: str, workspace: Workspace, mode: str, run_id: str) -> list[str]:
-    """The command line of a standby host (the run id it will take; no secrets, ever)."""
-    return [
-        python,
-        "-m",
-        "engine.host",
-        STANDBY_FLAG,
-        mode,
-        "--workspace",
-        str(workspace.root),
-        "--run-id",
-        run_id,
-    ]
+_DISCARD_WAIT_S = 5.0
 
 
 def likely_mode(workspace: Workspace, node_id: str, mode: str | None) -> str | None:
@@ -64,65 +49,82 @@ def likely_mode(workspace: Workspace, node_id: str, mode: str | None) -> str | N
     return present[0].removesuffix(".json") if len(present) == 1 else None
 
 
-@dataclass(slots=True)
-class Standby:
-    """A standby host process of ``mode`` waiting for its node on stdin to run ``run_id``."""
+def _anonymous_file(directory: Path) -> int:
+    """A file descriptor of a nameless file (O_TMPFILE), or of one unlinked at once."""
+    with contextlib.suppress(OSError, AttributeError):
+        return os.open(directory, os.O_TMPFILE | os.O_RDWR, 0o600)
+    import tempfile
 
-    process: asyncio.subprocess.Process
-    mode: str
-    run_id: str
+    fd, name = tempfile.mkstemp(prefix="gateway-standby-")
+    os.unlink(name)
+    return fd
+
+
+class Standby:
+    """A standby host of ``mode`` in ``workspace``, waiting on stdin to run ``run_id``.
+
+    Its process is a plain ``subprocess.Popen``: starting it must not wait for asyncio's
+    import. The NodeManager waits for it like for any backtest host it started.
+    """
+
+    __slots__ = ("mode", "process", "run_id", "workspace")
+
+    def __init__(
+        self, process: subprocess.Popen[bytes], workspace: Workspace, mode: str, run_id: str
+    ) -> None:
+        self.process = process
+        self.workspace = workspace
+        self.mode = mode
+        self.run_id = run_id
 
     @property
     def pid(self) -> int:
         return self.process.pid
 
     @classmethod
-    async def start(
-        cls, workspace: Workspace, mode: str, *, python: str | None = None
-    ) -> Standby | None:
+    def start(cls, workspace: Workspace, mode: str, *, python: str | None = None) -> Standby | None:
         """Start a standby host of ``mode``; None when ``mode`` has no standby."""
         if mode not in STANDBY_MODES:
             return None
-        from engine.host.supervisor import host_env
         from engine.runs import new_run_id
 
         run_id = new_run_id()
-
-        output: BinaryIO = tempfile.TemporaryFile(prefix="gateway-standby-")  # noqa: SIM115
+        output = _anonymous_file(Path(os.environ.get("TMPDIR", "/tmp")))
         try:
-            process = await asyncio.create_subprocess_exec(
-                *standby_command(python or sys.executable, workspace, mode, run_id),
-                stdin=asyncio.subprocess.PIPE,
+            process = subprocess.Popen(
+                standby_command(python or sys.executable, workspace, mode, run_id),
+                stdin=subprocess.PIPE,
                 stdout=output,
-                stderr=asyncio.subprocess.STDOUT,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,  # detached, like any backtest host
                 cwd=str(workspace.root) if workspace.root.is_dir() else None,
                 env=host_env(),
             )
         finally:
-            output.close()  # the child holds its own descriptor of the anonymous file
-        return cls(process, mode, run_id)
+            os.close(output)  # the child holds its own descriptor of the nameless file
+        return cls(process, workspace, mode, run_id)
 
-    async def assign(self, node_id: str) -> bool:
+    def assign(self, node_id: str) -> bool:
         """Hand the run over; False if the standby died first (start a fresh host then)."""
         stdin = self.process.stdin
-        if stdin is None or self.process.returncode is not None:
+        if stdin is None or self.process.poll() is not None:
             return False
-        line = json.dumps({"node_id": node_id}) + "\n"
         try:
-            stdin.write(line.encode())
-            await stdin.drain()
-            stdin.close()
-        except (BrokenPipeError, ConnectionResetError):
+            stdin.write(json.dumps({"node_id": node_id}).encode() + b"\n")
+            stdin.close()  # a few bytes into an empty pipe: this never blocks
+        except (BrokenPipeError, ConnectionResetError, ValueError):
             return False
-        return self.process.returncode is None
+        return self.process.poll() is None
 
-    async def discard(self) -> None:
+    def discard(self) -> None:
         """Stop the standby (it has no run, so nothing is lost) and reap it."""
         with contextlib.suppress(ProcessLookupError):
             self.process.kill()
-        with contextlib.suppress(Exception):
-            await self.process.wait()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(_DISCARD_WAIT_S)
+        if self.process.stdin is not None:
+            with contextlib.suppress(OSError):
+                self.process.stdin.close()
 
 
 def take_run(stdin: BinaryIO) -> dict[str, Any] | None:

@@ -34,6 +34,7 @@ from pathlib import Path
 from types import FrameType
 
 from engine.atomic import atomic_write_text
+from engine.host.command import host_command, host_env
 from engine.host.paths import pid_file, socket_path, supervisor_file
 from engine.runs import (
     HOST_OUTPUT,
@@ -44,40 +45,6 @@ from engine.runs import (
     utc_now_iso,
 )
 from engine.workspace import Workspace
-
-_PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
-
-
-def host_command(
-    python: str, workspace: Workspace, node_id: str, mode: str, run_id: str
-) -> list[str]:
-    """The command line of a node host (no secrets on it, ever)."""
-    return [
-        python,
-        "-m",
-        "engine.host",
-        "--workspace",
-        str(workspace.root),
-        "--node",
-        node_id,
-        "--mode",
-        mode,
-        "--run-id",
-        run_id,
-    ]
-
-
-def host_env() -> dict[str, str]:
-    """The host's environment: ours, with the project importable and no passphrase."""
-    from engine.credentials.backend import ENV_PASSPHRASE
-
-    env = dict(os.environ)
-    env.pop(ENV_PASSPHRASE, None)
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(_PROJECT_ROOT), env.get("PYTHONPATH", "")) if p
-    )
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
 
 
 class Supervisor:
