@@ -14,6 +14,7 @@ keeps streaming until interrupted; Ctrl-C detaches and never stops the node (use
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -331,7 +332,19 @@ def launch(node_id: str, mode: str | None, headless: bool, as_json: bool, follow
                 click.echo(f"  {line}")
     elif as_json and handle is not None and final is None:
         echo_json({"run_id": handle.run_id, "state": "failed"})
-    sys.exit(_EXIT_BY_STATE.get(final or "failed", EXIT_FAILURE))
+    _exit_now(_EXIT_BY_STATE.get(final or "failed", EXIT_FAILURE))
+
+
+def _exit_now(code: int) -> None:
+    """Exit once the backtest's output is flushed, skipping the interpreter's teardown.
+
+    The run is over and on disk, the host is reaped, the event loop is closed: nothing is
+    left to clean up, and tearing down the engine's imports would delay a script waiting
+    on ``gateway launch`` by ~0.05 s.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _fail_launch(node_id: str, exc: Exception) -> None:

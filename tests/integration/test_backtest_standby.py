@@ -47,6 +47,19 @@ async def test_a_standby_runs_the_backtest_as_the_runs_own_host(workspace: Works
     assert stats is not None and stats["total_orders"] > 0
 
 
+async def test_what_a_standby_printed_before_its_run_ends_up_in_the_runs_host_out(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # -X importtime makes the standby write to stderr while it imports, before it has a run.
+    monkeypatch.setenv("PYTHONPROFILEIMPORTTIME", "1")
+    standby = Standby.start(workspace, "backtest")
+    assert standby is not None
+    handle = await NodeManager(workspace).launch("demo-backtest", standby=standby)
+    assert await handle.wait(timeout_s=60) == 0
+    out = (handle.run_dir / "host.out").read_text()
+    assert "import time:" in out and "nautilus_trader.backtest.node" in out
+
+
 async def test_an_invalid_config_discards_the_standby_and_creates_no_run(
     workspace: Workspace,
 ) -> None:
