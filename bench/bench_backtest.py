@@ -29,7 +29,7 @@ from engine.demo import demo_backtest
 from engine.workspace import Workspace
 
 TICKS = int(os.environ.get("BENCH_TICKS", "1000000"))
-REPEATS = int(os.environ.get("BENCH_REPEATS", "5"))
+REPEATS = int(os.environ.get("BENCH_REPEATS", "7"))
 
 BARE = """
 import sys
