@@ -76,11 +76,15 @@ class LogTailer:
         The log file (it may not exist yet).
     publish
         The host's publish function.
+    poll_s
+        Seconds between reads of the file. Each wake takes the GIL from the kernel's
+        thread, so a backtest host polls less often than a live one.
     """
 
-    def __init__(self, path: Path, publish: Publish) -> None:
+    def __init__(self, path: Path, publish: Publish, *, poll_s: float = POLL_S) -> None:
         self.path = path
         self._publish = publish
+        self._poll_s = poll_s
         self._offset = 0
         self._partial = b""
         self._stop = threading.Event()
@@ -99,7 +103,7 @@ class LogTailer:
         self.poll(final=True)
 
     def _loop(self) -> None:
-        while not self._stop.wait(POLL_S):
+        while not self._stop.wait(self._poll_s):
             self.poll()
 
     def poll(self, *, final: bool = False) -> int:
