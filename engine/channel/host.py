@@ -65,7 +65,8 @@ class HostChannel:
         event should reach the console now). Above 0: the channel thread wakes every
         ``linger_s`` and sends what came meanwhile (backtests). Each wake takes the GIL
         from the kernel's thread: on a 300k-tick backtest, waking per event burst made
-        the run 3% slower (median of 8 runs) than a wake every 50 ms.
+        the run 3% slower (median of 8 runs) than a wake every 50 ms. Backtest hosts use
+        ``engine.host.host.BACKTEST_LINGER_S``.
     """
 
     def __init__(

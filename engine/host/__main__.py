@@ -16,6 +16,8 @@ import sys
 import traceback
 from pathlib import Path
 
+from engine.host.standby import STANDBY_MODES
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m engine.host", description=__doc__)
@@ -23,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--node")
     parser.add_argument("--mode", choices=["backtest", "sandbox", "live"])
     parser.add_argument("--run-id")
-    parser.add_argument("--standby", choices=["backtest"], metavar="MODE")
+    parser.add_argument("--standby", choices=STANDBY_MODES, metavar="MODE")
     args = parser.parse_args(argv)
     if args.standby:
         if not args.run_id:

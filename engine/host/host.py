@@ -89,9 +89,14 @@ class NodeHost:
         The workspace the node's config, catalog and runs live in.
     node_id, run_id, mode
         Which node, which run (its directory exists: the manager made it), which mode.
+    standby
+        The process was started as a standby host, before its run existed (recorded in
+        ``meta.extra.started_as``).
     """
 
-    def __init__(self, workspace: Workspace, node_id: str, run_id: str, mode: str) -> None:
+    def __init__(
+        self, workspace: Workspace, node_id: str, run_id: str, mode: str, *, standby: bool = False
+    ) -> None:
         self.workspace = workspace
         self.node_id = node_id
         self.run_id = run_id
@@ -112,7 +117,7 @@ class NodeHost:
             self.publish,
             poll_s=BACKTEST_LOG_POLL_S if mode == "backtest" else LOG_POLL_S,
         )
-        self.started_as = "host"  # "standby": started before its run existed (in meta.extra)
+        self.standby = standby
         self.strategy: Any = None  # the GatewayStrategy while a trading node runs
         self.stop_options: dict[str, Any] = {}
 
@@ -218,7 +223,7 @@ class NodeHost:
         signal.signal(signal.SIGTERM, self._on_sigterm)
         with contextlib.suppress(Exception):
             changes: dict[str, Any] = {"pid": os.getpid()}
-            if self.started_as == "standby":  # kept beside what the supervisor put there
+            if self.standby:  # kept beside what the supervisor put in extra
                 meta = read_meta(self.run_dir)
                 changes["extra"] = {**(meta.extra if meta else {}), "started_as": "standby"}
             update_meta(self.run_dir, **changes)
@@ -360,6 +365,4 @@ def main_host(
     workspace: Path, node_id: str, run_id: str, mode: str, *, standby: bool = False
 ) -> int:
     """Run a node host to its end and return its exit code (``standby``: started ahead)."""
-    host = NodeHost(Workspace(workspace), node_id, run_id, mode)
-    host.started_as = "standby" if standby else "host"
-    return host.run()
+    return NodeHost(Workspace(workspace), node_id, run_id, mode, standby=standby).run()
