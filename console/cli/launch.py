@@ -105,6 +105,7 @@ def summary_lines(stats: dict[str, Any]) -> list[str]:
         ("Sortino", "sortino"),
         ("ticks", "iterations"),
         ("wall time s", "run_wall_s"),
+        ("CPU time s", "run_cpu_s"),
         ("ticks/s", "ticks_per_s"),
     ):
         value = stats.get(key)

@@ -37,6 +37,7 @@ class BacktestOutcome:
     engine: Any
     result: Any
     run_wall_s: float
+    run_cpu_s: float
     stopped: bool
 
 
@@ -157,10 +158,10 @@ def run_backtest(
         )
     )
     telemetry = attach_telemetry(engine, node, workspace, publish)
-    started = time.perf_counter()
+    started, started_cpu = time.perf_counter(), time.thread_time()
     results = bt_node.run()
-    wall = time.perf_counter() - started
+    wall, cpu = time.perf_counter() - started, time.thread_time() - started_cpu
     telemetry.finish()
     if not results:
         raise HostError("the backtest gave no result", phase="run")
-    return BacktestOutcome(engine, results[0], wall, is_backtest_force_stop())
+    return BacktestOutcome(engine, results[0], wall, cpu, is_backtest_force_stop())

@@ -264,6 +264,7 @@ class NodeHost:
             [v.name for v in node.venues],
             self.run_dir,
             run_wall_s=outcome.run_wall_s,
+            run_cpu_s=outcome.run_cpu_s,
         )
         if not outcome.stopped:
             self.publish(

@@ -6,7 +6,7 @@ both sides are reported by the same code.
 ``stats.json``::
 
     {"total_orders", "total_positions", "total_events", "iterations", "fills",
-     "backtest_start", "backtest_end", "elapsed_s", "run_wall_s", "ticks_per_s",
+     "backtest_start", "backtest_end", "elapsed_s", "run_wall_s", "run_cpu_s", "ticks_per_s",
      "pnl": {CURRENCY: total PnL}, "pnl_pct": {CURRENCY: %}, "win_rate", "sharpe",
      "sortino", "profit_factor", "stats_pnls": {...}, "stats_returns": {...}}
 
@@ -28,7 +28,9 @@ def _first(stats: dict[str, Any], *names: str) -> Any:
     return None
 
 
-def summarize(result: Any, *, fills: int, run_wall_s: float | None = None) -> dict[str, Any]:
+def summarize(
+    result: Any, *, fills: int, run_wall_s: float | None = None, run_cpu_s: float | None = None
+) -> dict[str, Any]:
     """Return the ``stats.json`` dict for a Nautilus ``BacktestResult``."""
     pnls: dict[str, dict[str, Any]] = dict(result.stats_pnls or {})
     returns: dict[str, Any] = dict(result.stats_returns or {})
@@ -43,6 +45,7 @@ def summarize(result: Any, *, fills: int, run_wall_s: float | None = None) -> di
         "backtest_end": result.backtest_end,
         "elapsed_s": result.elapsed_time,
         "run_wall_s": run_wall_s,
+        "run_cpu_s": run_cpu_s,
         "ticks_per_s": (result.iterations / run_wall_s) if run_wall_s else None,
         "pnl": {cur: s.get("PnL (total)") for cur, s in pnls.items()},
         "pnl_pct": {cur: s.get("PnL% (total)") for cur, s in pnls.items()},
@@ -83,9 +86,10 @@ def write_results(
     run_dir: Path,
     *,
     run_wall_s: float | None = None,
+    run_cpu_s: float | None = None,
 ) -> dict[str, Any]:
     """Write the reports and ``stats.json``; return the stats."""
     fills = write_reports(engine, venues, run_dir)
-    stats = summarize(result, fills=fills, run_wall_s=run_wall_s)
+    stats = summarize(result, fills=fills, run_wall_s=run_wall_s, run_cpu_s=run_cpu_s)
     write_json(run_dir / STATS_FILE, stats)
     return stats

@@ -71,6 +71,8 @@ def test_results_are_written_and_read_by_runs_commands(
     stats = run.stats()
     assert stats is not None
     assert {"pnl", "sharpe", "sortino", "win_rate", "total_orders", "total_positions"} <= set(stats)
+    # The kernel thread's CPU time beside the wall time: a run short of CPU shows the gap.
+    assert 0 < stats["run_cpu_s"] <= stats["run_wall_s"] * 1.05
     listed = gateway("runs", "list", "demo-backtest", "--json", workspace=workspace.root)
     assert listed.code == 0
     assert [r["run_id"] for r in json.loads(listed.out)] == [run.run_id]

@@ -212,8 +212,11 @@ async def test_commands_run_on_the_node_loop_and_errors_come_back(host: Host) ->
 
 async def test_two_clients_attach_at_once_and_see_the_same_stream(host: Host) -> None:
     a, b = await NodeClient.connect(host.sock), await NodeClient.connect(host.sock)
+    # b resumes after seq 100, so 100 must be journaled before it subscribes (a later
+    # after_seq is refused); the rest is published while both are attached.
+    await host.request("pub 100")
     ta, tb = asyncio.create_task(_collect(a)), asyncio.create_task(_collect(b, after_seq=100))
-    await host.request("pub 3000")
+    await host.request("pub 2900")
     await host.request("close")
     _assert_contiguous(await asyncio.wait_for(ta, 30), 1, 3000)
     _assert_contiguous(await asyncio.wait_for(tb, 30), 101, 3000)
