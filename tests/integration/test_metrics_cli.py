@@ -84,5 +84,11 @@ def test_prometheus_endpoint_serves_the_run_over_http(finished_run: Path) -> Non
         assert labelled, sorted(families)
     finally:
         proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=10)
-    assert proc.returncode == 0, "serve exits cleanly on Ctrl-C"
+        # Drain stderr while waiting: a child blocked on a full pipe would never exit.
+        try:
+            _, err = proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            _, err = proc.communicate()
+            pytest.fail(f"metrics serve did not exit within 10 s of SIGINT; stderr: {err[-2000:]}")
+    assert proc.returncode == 0, f"serve exits cleanly on Ctrl-C; stderr: {err[-2000:]}"
