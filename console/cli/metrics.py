@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 import time
+from types import FrameType
 from typing import Any
 
 import click
@@ -117,7 +119,7 @@ def show(node: str, as_json: bool) -> None:
 )
 @pass_workspace_option
 def serve_cmd(host: str, port: int, interval: float) -> None:
-    """Serve every node's latest metrics for Prometheus (OpenMetrics) until interrupted."""
+    """Serve every node's latest metrics for Prometheus (OpenMetrics) until Ctrl-C or SIGTERM."""
     from engine.telemetry.journal_samples import SampleFollower
     from engine.telemetry.prometheus import MetricsRegistry, serve
 
@@ -128,6 +130,8 @@ def serve_cmd(host: str, port: int, interval: float) -> None:
     except OSError as exc:
         fail(f"cannot listen on {host}:{port}: {exc.strerror}", EXIT_INVALID)
     click.echo(f"serving {server.url} (Ctrl-C to stop)", err=True)
+    # A service manager stops it with SIGTERM: a clean stop, like Ctrl-C.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         while True:
             for node_id, env in follower.poll():
@@ -137,3 +141,7 @@ def serve_cmd(host: str, port: int, interval: float) -> None:
         pass
     finally:
         server.shutdown()
+
+
+def _interrupt(_signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt

@@ -50,7 +50,16 @@ def test_unknown_node_is_invalid_input(finished_run: Path) -> None:
     assert r.code == 2 and "no run 'no-such-node'" in r.err
 
 
-def test_prometheus_endpoint_serves_the_run_over_http(finished_run: Path) -> None:
+def _default_sigint() -> None:
+    # Ctrl-C as on a terminal: a shell's background job (a CI runner's, say) starts with
+    # SIGINT ignored, and Python then installs no KeyboardInterrupt handler.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_prometheus_endpoint_serves_the_run_over_http(
+    finished_run: Path, stop: signal.Signals
+) -> None:
     import os
 
     env = {**os.environ, "GATEWAY_HOME": str(finished_run)}
@@ -59,6 +68,7 @@ def test_prometheus_endpoint_serves_the_run_over_http(finished_run: Path) -> Non
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        preexec_fn=_default_sigint,
     )
     try:
         assert proc.stderr is not None
@@ -83,12 +93,12 @@ def test_prometheus_endpoint_serves_the_run_over_http(finished_run: Path) -> Non
         ]
         assert labelled, sorted(families)
     finally:
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(stop)
         # Drain stderr while waiting: a child blocked on a full pipe would never exit.
         try:
             _, err = proc.communicate(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
             _, err = proc.communicate()
-            pytest.fail(f"metrics serve did not exit within 10 s of SIGINT; stderr: {err[-2000:]}")
-    assert proc.returncode == 0, f"serve exits cleanly on Ctrl-C; stderr: {err[-2000:]}"
+            pytest.fail(f"metrics serve did not exit within 10 s of {stop.name}; stderr: {err}")
+    assert proc.returncode == 0, f"serve exits cleanly on {stop.name}; stderr: {err[-2000:]}"
