@@ -11,9 +11,10 @@ its CLI, its host, the journal and the event stream. Prints ticks/s of both and 
 The machines here drift by 10-20% over minutes (other tenants), so the runs go in pairs,
 back to back, the order alternating from pair to pair, and the headline ratio is the
 median of the pairs' ratios: a drift hits both runs of a pair alike. Each run also
-records the CPU time the hypervisor stole from this machine while it ran (``steal`` in
-``/proc/stat``; 10-20% of a run's wall time at busy moments here) and the CPU time its
-processes used; the ratio of wall time less steal is printed beside the headline.
+records the CPU time the hypervisor stole from the whole machine while it ran (``steal``
+in ``/proc/stat``, both CPUs; up to a third of a run's wall time at busy moments here) and
+the CPU time its processes used; the ratio of wall time less that steal is printed beside
+the headline (it overcorrects a run whose second CPU was stolen too).
 """
 
 from __future__ import annotations

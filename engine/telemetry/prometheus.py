@@ -335,18 +335,11 @@ class MetricsServer:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}/metrics"
 
-    def shutdown(self, timeout: float = 5.0) -> None:
-        """Stop serving and close the socket, waiting at most about ``timeout`` seconds.
-
-        ``socketserver``'s own ``shutdown`` waits without a limit for the serving loop to
-        notice; a ``gateway metrics serve`` stopped with Ctrl-C must exit whatever that
-        loop is doing.
-        """
-        stopper = threading.Thread(target=self._server.shutdown, daemon=True)
-        stopper.start()
-        stopper.join(timeout)
+    def shutdown(self) -> None:
+        """Stop serving and close the socket."""
+        self._server.shutdown()
         self._server.server_close()
-        self._thread.join(timeout=1.0)
+        self._thread.join(timeout=5)
 
     def __enter__(self) -> MetricsServer:
         return self
