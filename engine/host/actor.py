@@ -1,8 +1,9 @@
 """The gateway actor: lives inside the kernel and forwards its events to the host.
 
 It does no per-tick work: it subscribes only to event topics (orders, positions,
-accounts, risk, component states), and reports progress from a timer on the kernel's
-clock, throttled by wall time, so a backtest runs at the speed of a bare one.
+accounts, risk, component states), and reports progress from a timer on the simulated
+clock, throttled by wall time. In a backtest it runs on the kernel's clock rather than its
+own (:mod:`engine.host.kernel_clock`), so the engine has no extra clock to advance per tick.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from nautilus_trader.common.component import set_backtest_force_stop
 from nautilus_trader.config import ActorConfig
 
 from engine.host.events import BACKTEST_PROGRESS, FORWARDED_TOPICS, Publish
+from engine.host.kernel_clock import KernelClockTimers
 
 PROGRESS_STEPS = 500  # timer firings over the data's time range
 PROGRESS_MIN_INTERVAL_S = 0.2  # at most ~5 progress events per wall second
@@ -37,7 +39,7 @@ def event_payload(event: Any) -> dict[str, Any]:
     return {"repr": repr(event)}
 
 
-class GatewayActor(Actor):  # type: ignore[misc]  # Nautilus is untyped for mypy here
+class GatewayActor(KernelClockTimers, Actor):  # type: ignore[misc]  # Nautilus is untyped
     """Forward the kernel's events through ``publish``; report backtest progress.
 
     Parameters
@@ -71,6 +73,7 @@ class GatewayActor(Actor):  # type: ignore[misc]  # Nautilus is untyped for mypy
         self._last_progress = 0.0
 
     def on_start(self) -> None:
+        self._detach_own_clock()
         for topic, kind in FORWARDED_TOPICS:
             self.msgbus.subscribe(topic=topic, handler=self._forwarder(kind))
         self._wall_start = time.monotonic()
@@ -79,16 +82,16 @@ class GatewayActor(Actor):  # type: ignore[misc]  # Nautilus is untyped for mypy
         start, end = self._start_ns, self._end_ns
         if start is not None and end is not None and end > start:
             interval_ns = max(1_000_000, (end - start) // PROGRESS_STEPS)
-            self.clock.set_timer(
+            self.timer_clock.set_timer(
                 _PROGRESS_TIMER,
                 timedelta(microseconds=interval_ns / 1000),
                 callback=self._on_progress_timer,
             )
-            self._emit_progress(self.clock.timestamp_ns())
+            self._emit_progress(self.timer_clock.timestamp_ns())
 
     def on_stop(self) -> None:
-        if _PROGRESS_TIMER in self.clock.timer_names:
-            self.clock.cancel_timer(_PROGRESS_TIMER)
+        if _PROGRESS_TIMER in self.timer_clock.timer_names:
+            self.timer_clock.cancel_timer(_PROGRESS_TIMER)
 
     def _forwarder(self, kind: str) -> Callable[[Any], None]:
         publish = self._publish

@@ -148,16 +148,18 @@ def run_backtest(
     except Exception as exc:
         raise HostError(f"building the backtest failed: {exc}", phase="build") from exc
     engine = bt_node.get_engine(config.id)
-    engine.add_actor(
-        GatewayActor(
-            publish,
-            start_ns=start_ns,
-            end_ns=end_ns,
-            on_running=on_running,
-            stop_requested=stop_requested,
-        )
+    gateway = GatewayActor(
+        publish,
+        start_ns=start_ns,
+        end_ns=end_ns,
+        on_running=on_running,
+        stop_requested=stop_requested,
     )
+    engine.add_actor(gateway)
     telemetry = attach_telemetry(engine, node, workspace, publish)
+    # Neither actor adds a clock for the engine to advance at every tick (~0.5% each).
+    gateway.share_kernel_clock(engine)
+    telemetry.actor.share_kernel_clock(engine)
     started, started_cpu = time.perf_counter(), time.thread_time()
     results = bt_node.run()
     wall, cpu = time.perf_counter() - started, time.thread_time() - started_cpu

@@ -7,10 +7,12 @@ the host's ``publish`` with :meth:`MetricsActor.set_publisher` and the kernel's 
 :meth:`MetricsActor.attach_kernel` (the message bus does not hand them out). Each sample is
 published as ``publish("metric", "MetricsSample", payload)``.
 
-Cost in a backtest: no per-tick handler. A one-shot alert on the simulated clock is re-armed
-so that it fires about ``backtest_checks_per_sec`` times per wall second whatever the data's
-density; each firing reads ``time.monotonic()`` and returns unless ``interval_secs`` of wall
-time have passed. In a live node an ordinary clock timer fires every ``interval_secs``.
+Cost in a backtest: no per-tick handler, and no clock of its own for the engine to advance
+per tick once the host shares the kernel's (:mod:`engine.host.kernel_clock`). A one-shot
+alert on the simulated clock is re-armed so that it fires about ``backtest_checks_per_sec``
+times per wall second whatever the data's density; each firing reads ``time.monotonic()``
+and returns unless ``interval_secs`` of wall time have passed. In a live node an ordinary
+clock timer fires every ``interval_secs``.
 
 Payload (``MetricsSample``), schema 1; money as floats keyed by currency code::
 
@@ -52,6 +54,7 @@ import psutil
 from nautilus_trader.common.actor import Actor
 from nautilus_trader.config import ActorConfig
 
+from engine.host.kernel_clock import KernelClockTimers
 from engine.telemetry import collect
 from engine.telemetry.latency import LatencyTracker
 
@@ -123,7 +126,7 @@ class LoopLagProbe:
         self._schedule()
 
 
-class MetricsActor(Actor):  # type: ignore[misc]  # Nautilus is untyped for mypy here
+class MetricsActor(KernelClockTimers, Actor):  # type: ignore[misc]  # Nautilus is untyped
     """Sample PnL, orders, latencies, engine counters and resources; publish each sample.
 
     Parameters
@@ -185,6 +188,7 @@ class MetricsActor(Actor):  # type: ignore[misc]  # Nautilus is untyped for mypy
     def on_start(self) -> None:
         from nautilus_trader.common.component import TestClock
 
+        self._detach_own_clock()
         self._orders.reset(self.cache)
         self.msgbus.subscribe(topic="events.order.*", handler=self._on_order_event)
         self._process.cpu_percent(None)  # the first call only starts psutil's measurement
@@ -196,7 +200,7 @@ class MetricsActor(Actor):  # type: ignore[misc]  # Nautilus is untyped for mypy
         if self._backtest:
             self._arm_backtest_alert()
             return
-        self.clock.set_timer(
+        self.timer_clock.set_timer(
             _TIMER, timedelta(seconds=self._interval), callback=self._on_live_timer
         )
         with contextlib.suppress(RuntimeError):  # no running loop: no lag figure
@@ -206,8 +210,8 @@ class MetricsActor(Actor):  # type: ignore[misc]  # Nautilus is untyped for mypy
     def on_stop(self) -> None:
         # Order events stay followed: strategies stop after actors and still send orders
         # (closing positions), and the final sample must count them.
-        if _TIMER in self.clock.timer_names:
-            self.clock.cancel_timer(_TIMER)
+        if _TIMER in self.timer_clock.timer_names:
+            self.timer_clock.cancel_timer(_TIMER)
         if self._probe is not None:
             self._probe.stop()
         self.sample("stop")
@@ -236,8 +240,8 @@ class MetricsActor(Actor):  # type: ignore[misc]  # Nautilus is untyped for mypy
         self.sample("interval")
 
     def _arm_backtest_alert(self) -> None:
-        at = self.clock.timestamp_ns() + self._step_ns
-        self.clock.set_time_alert_ns(_TIMER, at, self._on_backtest_alert)
+        at = self.timer_clock.timestamp_ns() + self._step_ns
+        self.timer_clock.set_time_alert_ns(_TIMER, at, self._on_backtest_alert)
 
     def _on_backtest_alert(self, _event: Any) -> None:
         now = time.monotonic()
@@ -289,7 +293,7 @@ class MetricsActor(Actor):  # type: ignore[misc]  # Nautilus is untyped for mypy
             "reason": reason,
             "mode": "backtest" if self._backtest else "live",
             "ts_ns": time.time_ns(),
-            "sim_ts_ns": int(self.clock.timestamp_ns()),
+            "sim_ts_ns": int(self.timer_clock.timestamp_ns()),
             "interval_s": dt,
             "pnl": {
                 "total": collect.pnl_totals(by_venue),

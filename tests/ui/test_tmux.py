@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,10 +24,30 @@ pytestmark = pytest.mark.skipif(
 )
 
 
+# A tmux server of the tests' own, kept up by an idle session: with the default server, a
+# session started just after the last one was killed could reach a server on its way out
+# (new-session failed with status 1 in a full run), and a user's own tmux stays untouched.
+SOCKET = f"gw-test-{os.getpid()}"
+
+
 def _tmux(*args: str) -> str:
     return subprocess.run(
-        ["tmux", *args], check=True, capture_output=True, text=True, timeout=10
+        ["tmux", "-L", SOCKET, *args], check=True, capture_output=True, text=True, timeout=10
     ).stdout
+
+
+@pytest.fixture(scope="module", autouse=True)
+def tmux_server() -> Iterator[None]:
+    if shutil.which("tmux") is None:
+        yield
+        return
+    _tmux("new-session", "-d", "-s", "keeper", "sleep 3600")
+    socket_path = Path(_tmux("display-message", "-p", "#{socket_path}").strip())
+    try:
+        yield
+    finally:
+        subprocess.run(["tmux", "-L", SOCKET, "kill-server"], capture_output=True, timeout=10)
+        socket_path.unlink(missing_ok=True)
 
 
 def _screen(session: str) -> str:
@@ -78,7 +99,9 @@ def test_gateway_runs_in_a_real_terminal(workspace: Workspace) -> None:
         _tmux("send-keys", "-t", session, "C-q")
         _wait_gone(session, "demo-sandbox")  # the console quit and left the terminal
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True, timeout=10)
+        subprocess.run(
+            ["tmux", "-L", SOCKET, "kill-session", "-t", session], capture_output=True, timeout=10
+        )
 
 
 def _painted(workspace: Workspace, keys: list[str]) -> str:
@@ -98,7 +121,9 @@ def _painted(workspace: Workspace, keys: list[str]) -> str:
         time.sleep(0.5)  # any late repaint lands
         return _tmux("capture-pane", "-p", "-e", "-t", session)
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True, timeout=10)
+        subprocess.run(
+            ["tmux", "-L", SOCKET, "kill-session", "-t", session], capture_output=True, timeout=10
+        )
 
 
 def test_moving_the_focus_leaves_no_stale_paint(workspace: Workspace) -> None:
