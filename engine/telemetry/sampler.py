@@ -350,12 +350,17 @@ def install(
     """Create a :class:`MetricsActor`, wire it to ``target`` and add it to its trader.
 
     ``target`` is a ``BacktestEngine``, a ``TradingNode`` (built, not yet running) or a
-    ``NautilusKernel``. Return the actor: call :meth:`MetricsActor.final_sample` on it
-    once the run has ended.
+    ``NautilusKernel``; in a backtest the actor times itself on the kernel's clock
+    (:mod:`engine.host.kernel_clock`). Return the actor: call
+    :meth:`MetricsActor.final_sample` on it once the run has ended.
     """
+    from nautilus_trader.common.component import TestClock
+
     kernel = getattr(target, "kernel", target)
     actor = MetricsActor(config)
     actor.set_publisher(publish)
     actor.attach_kernel(kernel)
     kernel.trader.add_actor(actor)
+    if isinstance(kernel.clock, TestClock):  # a backtest: no extra clock to advance per tick
+        actor.share_kernel_clock(kernel)
     return actor

@@ -72,8 +72,7 @@ def _child(workspace_root: str) -> None:
         engine, publish, MetricsActorConfig(interval_secs=1e-9, backtest_checks_per_sec=1000)
     )
     actors.update(gateway=gateway, metrics=metrics)
-    gateway.share_kernel_clock(engine)
-    metrics.share_kernel_clock(engine)
+    gateway.share_kernel_clock(engine)  # as the host does; install() does it for metrics
     bt_node.run()
     print(json.dumps({"start_ns": start_ns, "seen": seen, "states": states}))
 
