@@ -252,7 +252,8 @@ class GatewayApp(App[None]):
                 state = status.state
                 if status.progress is not None and state == "running":
                     state = f"running {status.progress:.0%}"
-                uptime = now - status.since_ns / 1e9 if status.since_ns else None
+                end = status.until_ns / 1e9 if status.until_ns else now  # an ended run's stays
+                uptime = end - status.since_ns / 1e9 if status.since_ns else None
                 row = NodeRow(
                     row.node_id,
                     row.mode,

@@ -12,6 +12,7 @@ from collections.abc import Generator, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.host.events import TERMINAL_STATES
 from engine.orders.status import RESTORING, STATUS_OF
 from widgets.data import AlertRow, EventLine, MetricSnapshot, OrderRow, PositionRow
 
@@ -41,6 +42,7 @@ class NodeStatus:
     state: str
     mode: str | None = None
     since_ns: int | None = None  # when it started running
+    until_ns: int | None = None  # when the run ended (stopped, completed, failed)
     progress: float | None = None
     pnl: str | None = None
 
@@ -170,7 +172,10 @@ class FeedState:
                 prev = self.nodes.get(env.node_id)
                 if prev is not None and prev.run_id == env.run_id and state != "running":
                     since = prev.since_ns
-                self._status(env, state=state, mode=payload.get("mode"), since_ns=since)
+                until = env.ts_ns if state in TERMINAL_STATES else None  # uptime stops there
+                self._status(
+                    env, state=state, mode=payload.get("mode"), since_ns=since, until_ns=until
+                )
                 batch.nodes[env.node_id] = self.nodes[env.node_id]
             elif kind == "result":
                 batch.results.append((env.node_id, env.run_id))
@@ -257,7 +262,7 @@ class FeedState:
     def _status(self, env: Any, **changes: Any) -> None:
         prev = self.nodes.get(env.node_id)
         if prev is None or prev.run_id != env.run_id:
-            base = {"state": "running", "mode": None, "since_ns": None}
+            base = {"state": "running", "mode": None, "since_ns": None, "until_ns": None}
             if prev is not None and "state" not in changes:
                 base["state"] = prev.state
             prev = NodeStatus(env.node_id, env.run_id, **base)  # type: ignore[arg-type]
@@ -267,10 +272,13 @@ class FeedState:
             "state": prev.state,
             "mode": prev.mode,
             "since_ns": prev.since_ns,
+            "until_ns": prev.until_ns,
             "progress": prev.progress,
             "pnl": prev.pnl,
         }
-        values.update({k: v for k, v in changes.items() if v is not None or k == "since_ns"})
+        values.update(
+            {k: v for k, v in changes.items() if v is not None or k in ("since_ns", "until_ns")}
+        )
         self.nodes[env.node_id] = NodeStatus(**values)
 
     def _position(self, env: Any, p: dict[str, Any]) -> PositionRow:

@@ -66,6 +66,26 @@ def test_feed_builds_orders_positions_alerts_and_node_state() -> None:
     assert state.instruments["demo-sandbox"] == "EUR/USD.SIM"
 
 
+def test_an_ended_run_keeps_when_it_ended_and_a_new_run_clears_it() -> None:
+    state = FeedState()
+    stream = sample_envelopes()
+    state.apply(stream)
+    running = state.nodes["demo-sandbox"]
+    assert running.since_ns == stream[1].ts_ns and running.until_ns is None
+
+    def node_event(seq: int, run_id: str, ts_ns: int, new: str) -> Envelope:
+        payload = {"state": new, "mode": "sandbox"}
+        return Envelope(seq, ts_ns, "demo-sandbox", run_id, "node", "NodeStateChanged", payload)
+
+    end = stream[-1].ts_ns + 60_000_000_000
+    state.apply([node_event(len(stream) + 1, "run-1", end, "stopped")])
+    stopped = state.nodes["demo-sandbox"]
+    assert (stopped.state, stopped.since_ns, stopped.until_ns) == ("stopped", running.since_ns, end)
+    state.apply([node_event(1, "run-2", end + 5, "running")])
+    again = state.nodes["demo-sandbox"]
+    assert (again.since_ns, again.until_ns) == (end + 5, None)
+
+
 def test_resolved_alerts_leave_the_active_list_and_history_is_bounded() -> None:
     state = FeedState()
     state.apply(sample_envelopes())

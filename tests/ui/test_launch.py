@@ -22,6 +22,10 @@ def _state(app: GatewayApp, node_id: str) -> str:
     return next((r.state for r in app.node_rows if r.node_id == node_id), "")
 
 
+def _uptime(app: GatewayApp, node_id: str) -> float | None:
+    return next(r.uptime_s for r in app.node_rows if r.node_id == node_id)
+
+
 async def test_launch_demo_backtest_reaches_completed_with_results(tmp_path: Path) -> None:
     workspace = Workspace(tmp_path / ".gateway")
     init_demo(workspace)
@@ -35,6 +39,12 @@ async def test_launch_demo_backtest_reaches_completed_with_results(tmp_path: Pat
         log = app.main.query_one(EventLog)
         assert any("state running -> completed" in line for line in log.shown_lines)
         assert app.main.query_one("#orders").row_count > 0  # the EMA cross traded
+        # The uptime of an ended run stops at its end instead of counting on.
+        uptime = _uptime(app, "demo-backtest")
+        assert uptime is not None and 0 < uptime < 120
+        await pilot.pause(1.5)
+        app._refresh_rows()
+        assert _uptime(app, "demo-backtest") == uptime
 
         await pilot.press("R")
         await wait_for(pilot, lambda: isinstance(app.screen, ResultsScreen))
