@@ -33,6 +33,10 @@ Brackets (``bracket_mode`` in the config)
                  children. The client order ids are reserved at submission, so callers
                  see the same three ids in both modes.
     ``refuse``   reject brackets with ``bracket_refused``.
+
+Quotes: the strategy subscribes to the quotes of every loaded instrument when there are
+at most ``quote_limit`` (32) of them, else (a live client that loaded a venue's whole
+list) to an instrument's quotes at its first ticket; quote checks need a cached quote.
 """
 
 from __future__ import annotations
@@ -87,10 +91,16 @@ class GatewayStrategyConfig(StrategyConfig, frozen=True):  # type: ignore[misc,c
         sandbox nodes.
     check_quotes : bool
         Check trigger and post-only prices against the cached quote.
+    quote_limit : int
+        At start, quotes are subscribed for every loaded instrument when there are at most
+        this many; beyond it (a live client loading a venue's thousands of instruments),
+        only for an instrument a ticket names, at its first ticket. Thousands of
+        subscriptions would exceed venue stream limits and rate limits.
     """
 
     bracket_mode: str = "native"
     check_quotes: bool = True
+    quote_limit: int = 32
 
 
 class OrderCommandError(Exception):
@@ -171,16 +181,30 @@ class GatewayStrategy(Strategy):  # type: ignore[misc]
         self._check_quotes: bool = config.check_quotes
         self._pending: dict[ClientOrderId, _PendingExits] = {}
         self._managed_exits: dict[ClientOrderId, tuple[ClientOrderId, ...]] = {}
+        self._quote_limit: int = config.quote_limit
+        self.quoted: set[InstrumentId] = set()  # instruments whose quotes are subscribed
 
     def on_start(self) -> None:
-        """Subscribe to quotes of every loaded instrument.
+        """Subscribe to quotes of every loaded instrument, up to ``quote_limit`` of them.
 
         Without a subscriber the node requests no quotes, so the sandbox venue has no
         market (market orders are rejected, trailing stops cannot be priced) and
         trigger checks have no quote to check against.
         """
-        for instrument in self.cache.instruments():
-            self.subscribe_quote_ticks(instrument.id)
+        instruments = self.cache.instruments()
+        if len(instruments) > self._quote_limit:
+            self.log.warning(
+                f"{len(instruments)} instruments loaded, more than quote_limit "
+                f"{self._quote_limit}: quotes are subscribed per instrument at its first ticket"
+            )
+            return
+        for instrument in instruments:
+            self._follow_quotes(instrument.id)
+
+    def _follow_quotes(self, instrument_id: InstrumentId) -> None:
+        if instrument_id not in self.quoted:
+            self.quoted.add(instrument_id)
+            self.subscribe_quote_ticks(instrument_id)
 
     # --- submit ---------------------------------------------------------------------------
 
@@ -209,6 +233,7 @@ class GatewayStrategy(Strategy):  # type: ignore[misc]
                 value="BRACKET",
             )
         instrument = self._instrument(ticket)
+        self._follow_quotes(instrument.id)  # the next tickets have a quote to check against
         quote = None
         if self._check_quotes:
             tick = self.cache.quote_tick(instrument.id)

@@ -91,10 +91,23 @@ def _child() -> None:
         engine.add_instrument(inst)
     engine.add_data(ticks)
 
-    native = GatewayStrategy(GatewayStrategyConfig(order_id_tag="001"))
+    class Counting(GatewayStrategy):  # type: ignore[misc]
+        """Counts the quotes it receives per instrument (its quote subscriptions at work)."""
+
+        def __init__(self, config: GatewayStrategyConfig) -> None:
+            super().__init__(config)
+            self.quotes: dict[str, int] = {}
+
+        def on_quote_tick(self, tick: QuoteTick) -> None:
+            key = tick.instrument_id.value
+            self.quotes[key] = self.quotes.get(key, 0) + 1
+
+    native = Counting(GatewayStrategyConfig(order_id_tag="001"))
+    # Four instruments loaded, more than its limit: no quotes until a ticket names one.
+    limited = Counting(GatewayStrategyConfig(order_id_tag="004", quote_limit=3))
     managed = GatewayStrategy(GatewayStrategyConfig(order_id_tag="002", bracket_mode="managed"))
     refuse = GatewayStrategy(GatewayStrategyConfig(order_id_tag="003", bracket_mode="refuse"))
-    for s in (native, managed, refuse):
+    for s in (native, managed, refuse, limited):
         engine.add_strategy(s)
 
     ids: dict[str, list[str]] = {}
@@ -142,6 +155,11 @@ def _child() -> None:
                 snapshots["flatten"] = native.flatten_all(FlattenAll())
 
         def at_start(self, tick: QuoteTick) -> None:
+            snapshots["quotes_before_ticket"] = {
+                "native": dict(native.quotes),
+                "limited": dict(limited.quotes),
+            }
+            submit("limited", limited, parse_ticket("buy 100000 AUD/USD.SIM limit 1.09000"))
             eur = "EUR/USD.SIM"
             expire = unix_nanos_to_dt(tick.ts_event) + timedelta(seconds=30)
             singles = {
@@ -237,6 +255,8 @@ def _child() -> None:
                 "managed_ids": ids.get("managed"),
                 "modified_price": str(modified.price),
                 "open_positions": len(native.cache.positions_open()),
+                "quotes": {"native": native.quotes, "limited": limited.quotes},
+                "limited_quoted": sorted(i.value for i in limited.quoted),
             }
         )
     )
@@ -337,6 +357,23 @@ def test_flatten_all_leaves_nothing_open(result: dict[str, Any]) -> None:
     assert result["open_positions"] == 0
     assert result["snapshots"]["flatten"]["closed"]
     assert result["final"]["limit_rest"] == ["CANCELED"]
+
+
+def test_quotes_are_followed_for_loaded_instruments_up_to_the_limit(
+    result: dict[str, Any],
+) -> None:
+    before = result["snapshots"]["quotes_before_ticket"]
+    assert set(before["native"]) == {"EUR/USD.SIM", "GBP/USD.SIM", "AUD/USD.SIM", "NZD/USD.SIM"}
+    assert before["limited"] == {}  # four loaded, limit three: none subscribed at start
+
+
+def test_a_ticket_subscribes_its_instruments_quotes_beyond_the_limit(
+    result: dict[str, Any],
+) -> None:
+    assert result["snapshots"]["before_flatten"]["limited"] == ["ACCEPTED"]
+    assert result["limited_quoted"] == ["AUD/USD.SIM"]
+    assert set(result["quotes"]["limited"]) == {"AUD/USD.SIM"}
+    assert result["quotes"]["limited"]["AUD/USD.SIM"] > 300
 
 
 if __name__ == "__main__":
