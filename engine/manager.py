@@ -143,6 +143,16 @@ def pid_alive(pid: int | None, run_id: str | None = None) -> bool:
         return False
 
 
+def host_alive(workspace: Workspace, run: Run) -> bool:
+    """Whether ``run`` has not ended and its host process still runs it."""
+    meta = read_meta(run.path)
+    if meta is None or meta.terminal:
+        return False
+    data = read_json(pid_file(workspace, run.node_id)) or {}
+    pid = data.get("pid") if data.get("run_id") == run.run_id else meta.pid
+    return pid_alive(pid, run.run_id)
+
+
 def _host_output_tail(run_dir: Path, n: int = 20) -> list[str]:
     try:
         data = (run_dir / HOST_OUTPUT).read_bytes()[-16_000:]
@@ -545,12 +555,7 @@ class NodeManager:
         handle = self.handles.get(run.run_id)
         if handle is not None:
             return handle.returncode is None
-        meta = read_meta(run.path)
-        if meta is None or meta.terminal:
-            return False
-        data = read_json(pid_file(self.workspace, run.node_id)) or {}
-        pid = data.get("pid") if data.get("run_id") == run.run_id else meta.pid
-        return pid_alive(pid, run.run_id)
+        return host_alive(self.workspace, run)
 
     async def attach(
         self, ref: str, after_seq: int = 0, *, follow: bool = True

@@ -1,11 +1,21 @@
-"""`gateway runs list [NODE]` and `gateway runs show RUN`: past and current runs."""
+"""`gateway runs list|show|delete|prune`: past and current runs, and removing old ones."""
 
 from __future__ import annotations
 
+import sys
+
 import click
 
-from console.cli.context import EXIT_INVALID, echo_json, fail, get_workspace, pass_workspace_option
-from engine.runs import RunNotFound, find_run, list_runs
+from console.cli.context import (
+    EXIT_FAILURE,
+    EXIT_INVALID,
+    echo_json,
+    fail,
+    get_workspace,
+    pass_workspace_option,
+)
+from engine.runs import Run, RunNotFound, find_run, list_runs
+from engine.workspace import Workspace
 
 
 @click.group()
@@ -68,3 +78,87 @@ def show(run_ref: str, as_json: bool) -> None:
         click.echo(f"  error ({error.get('phase')}): {error.get('message')}")
     for name, path in reports.items():
         click.echo(f"  report {name}: {path}")
+
+
+@runs.command("delete")
+@click.argument("run_refs", nargs=-1, required=True, metavar="RUN...")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@pass_workspace_option
+def delete(run_refs: tuple[str, ...], yes: bool) -> None:
+    """Delete runs (by run id or a unique prefix) with their journals, logs and results.
+
+    A run still running is refused; nothing is deleted when any RUN is refused.
+    """
+    from engine.run_removal import resolve_run_ids
+
+    workspace = get_workspace()
+    try:
+        found = resolve_run_ids(workspace, run_refs)
+    except RunNotFound as exc:
+        fail(str(exc), EXIT_INVALID)
+        return
+    _remove(workspace, found, yes, dry_run=False)
+
+
+@runs.command("prune")
+@click.argument("node_id", required=False)
+@click.option(
+    "--keep",
+    type=click.IntRange(min=0),
+    required=True,
+    help="How many of each node's newest runs to keep.",
+)
+@click.option("--dry-run", is_flag=True, help="List what would be deleted; delete nothing.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@pass_workspace_option
+def prune(node_id: str | None, keep: int, dry_run: bool, yes: bool) -> None:
+    """Delete all but the newest KEEP runs of NODE (of every node without NODE).
+
+    Runs still running are never deleted (they count among the kept ones).
+    """
+    from engine.run_removal import prune_candidates
+
+    workspace = get_workspace()
+    if node_id is not None and not (workspace.runs_dir / node_id).is_dir():
+        fail(f"no runs of node {node_id!r} in {workspace.runs_dir}", EXIT_INVALID)
+    _remove(workspace, prune_candidates(workspace, node_id, keep), yes, dry_run=dry_run)
+
+
+def _remove(workspace: Workspace, found: list[Run], yes: bool, *, dry_run: bool) -> None:
+    from engine.run_removal import RunActive, active_runs, delete_run, run_size
+
+    if not found:
+        click.echo("no runs to delete")
+        return
+    active = active_runs(workspace, found)
+    if active:
+        names = ", ".join(f"{r.run_id} ({r.node_id})" for r in active)
+        fail(f"still running, stop them first: {names}; nothing was deleted", EXIT_INVALID)
+    sizes = {r.run_id: run_size(r) for r in found}
+    for run in found:
+        size = _mib(sizes[run.run_id])
+        click.echo(f"  {run.run_id}  {run.node_id:<20} {run.meta.state:<10} {size}")
+    total = _mib(sum(sizes.values()))
+    if dry_run:
+        click.echo(f"would delete {len(found)} run(s), {total}")
+        return
+    if not yes:
+        if not sys.stdin.isatty():
+            fail("refusing to delete without confirmation; pass --yes", EXIT_INVALID)
+        if not click.confirm(f"Delete {len(found)} run(s), {total}?", default=False):
+            fail("not confirmed; nothing was deleted", EXIT_FAILURE)
+    deleted = 0
+    for run in found:
+        try:
+            delete_run(workspace, run)
+        except RunActive as exc:  # started since the check: keep it, go on with the rest
+            click.echo(f"kept {run.run_id}: {exc}", err=True)
+            continue
+        deleted += 1
+    if deleted < len(found):
+        fail(f"deleted {deleted} of {len(found)} run(s)", EXIT_FAILURE)
+    click.echo(f"deleted {deleted} run(s), {total}")
+
+
+def _mib(size: int) -> str:
+    return f"{size / 1_048_576:,.1f} MiB"
