@@ -39,7 +39,7 @@ from widgets.alerts_table import AlertsTable
 from widgets.data import NodeRow
 from widgets.event_log import EventLog
 from widgets.metrics_pane import MetricsPane
-from widgets.node_list import NodeList
+from widgets.node_list import EMPTY_HINT, NodeList
 from widgets.orders_table import OrdersTable
 from widgets.positions_table import PositionsTable
 
@@ -268,6 +268,8 @@ class GatewayApp(App[None]):
         self.node_rows = rows
         for node_list in self._main.query(NodeList):  # none until the screen is composed
             node_list.set_rows(rows)
+            # Said only once the configs are read: an empty list while loading is no news.
+            node_list.border_subtitle = EMPTY_HINT if not rows and self.nodes_loaded else ""
 
     def show_pane(self, pane_id: str) -> None:
         self.main.action_show_pane(pane_id)

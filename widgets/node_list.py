@@ -33,6 +33,10 @@ NODE_ACTIONS: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
+# Shown on the list's border when the workspace has no node config yet.
+EMPTY_HINT = "no nodes yet: press n, or gateway demo init"
+
+
 def format_uptime(seconds: float | None) -> str:
     if seconds is None:
         return "-"

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 from console.screens.main import MainScreen
 from console.screens.node_form import NodeFormScreen
 from console.screens.templates import TemplatePicker
 from engine.config.store import ConfigStore
 from engine.workspace import Workspace
-from tests.ui.conftest import AppFactory, sample_envelopes
+from tests.ui.conftest import DEMO_NODES, AppFactory, sample_envelopes
 from tests.ui.helpers import wait_for
 from widgets.event_log import EventLog
-from widgets.node_list import NodeList
+from widgets.node_list import EMPTY_HINT, NodeList
 
 
 async def test_create_node_with_invalid_field_shows_inline_error_then_saves(
@@ -299,3 +300,23 @@ async def test_a_burst_slows_pane_updates_and_loses_nothing(workspace: Workspace
         publish(5)
         await tick()  # a small drain does not rest
         assert app.events_in == BURST_EVENTS + 10
+
+
+async def test_an_empty_workspace_says_how_to_start_until_a_node_exists(
+    make_app: AppFactory, workspace: Workspace
+) -> None:
+    for path in workspace.nodes_dir.iterdir():
+        shutil.rmtree(path)
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.nodes_loaded > 0)
+        nodes = app.main.query_one(NodeList)
+        await wait_for(pilot, lambda: nodes.border_subtitle == EMPTY_HINT)
+        await pilot.press("l")  # nothing to launch: said, nothing else happens
+        await wait_for(
+            pilot, lambda: any("no node selected" in n.message for n in app._notifications)
+        )
+
+        ConfigStore(workspace).save(DEMO_NODES[0](), deep=False)
+        app.refresh_nodes()
+        await wait_for(pilot, lambda: nodes.border_subtitle == "" and len(app.node_rows) == 1)

@@ -8,6 +8,7 @@ screen shows them all.
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -145,3 +146,19 @@ def test_snapshot(
 def test_frozen_data_is_fixed() -> None:
     # The snapshots rely on it: timestamps from a constant, not from the clock.
     assert sample_envelopes()[0].ts_ns == T0_NS + 250_000_000
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("theme", BUILTIN_THEMES)
+def test_snapshot_of_an_empty_workspace(
+    snap_compare: Any, make_app: AppFactory, workspace: Workspace, theme: str, size: str
+) -> None:
+    for path in workspace.nodes_dir.iterdir():
+        shutil.rmtree(path)
+    app = make_app(theme=theme)
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await wait_for(pilot, lambda: app.nodes_loaded > 0)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZES[size], run_before=run_before)
