@@ -252,6 +252,8 @@ class OrderTicketScreen(ModalScreen[dict[str, Any] | None]):
     OrderTicketScreen .ticket-row:focus-within .ticket-label { color: $text; text-style: bold; }
     OrderTicketScreen .ticket-row.-error .ticket-label { color: $text-error; text-style: bold; }
     OrderTicketScreen .ticket-cell { width: 1fr; height: auto; }
+    /* Auto width measures the bare button (3 cells) but it renders 5: fixed, no ellipsis. */
+    OrderTicketScreen FlagBox { width: 5; }
     OrderTicketScreen .ticket-error { display: none; height: auto; color: $text-error; }
     OrderTicketScreen .ticket-row.-error .ticket-error { display: block; }
     OrderTicketScreen #ticket-issues { height: auto; max-height: 4; color: $text-error; }
