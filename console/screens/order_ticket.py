@@ -547,12 +547,20 @@ class OrderTicketScreen(ModalScreen[dict[str, Any] | None]):
             return
         value = notional(ticket, self.rules, self.quote)
         if self.confirm_above is not None and (value is None or value > self.confirm_above):
-            amount = "an unknown notional" if value is None else f"a notional of {value:,.2f}"
-            question = (
+            order = (
                 f"{ticket.type} {getattr(ticket, 'side', '')} {ticket_quantity(ticket)} "
-                f"{getattr(ticket, 'instrument_id', '')} on {self.node_id} has {amount}, "
-                f"above {self.confirm_above:,}. Send it?"
+                f"{getattr(ticket, 'instrument_id', '')} on {self.node_id}"
             )
+            if value is None:
+                question = (
+                    f"{order}: its notional is unknown (no price or quote to value it at), so "
+                    f"it may be above {self.confirm_above:,}. Send it?"
+                )
+            else:
+                question = (
+                    f"{order} has a notional of {value:,.2f}, above {self.confirm_above:,}. "
+                    "Send it?"
+                )
 
             def answered(yes: bool | None) -> None:
                 if yes:

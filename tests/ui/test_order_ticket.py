@@ -122,6 +122,30 @@ async def test_form_entry_submits_a_valid_ticket() -> None:
     assert load_ticket(app.result) == parse_ticket("buy 100000 EUR/USD.SIM limit 1.08450")
 
 
+async def test_a_market_order_without_a_quote_asks_first_saying_why() -> None:
+    screen = OrderTicketScreen(
+        "buy",
+        node_id="demo-sandbox",
+        instrument_id="EUR/USD.SIM",
+        rules=RULES,
+        quote=None,  # the console has no quote for this instrument
+        clock=lambda: NOW,
+        confirm_above=Decimal(1_000_000),
+    )
+    app = ScreenHost(screen)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await choose_type(pilot, screen, "MARKET")
+        screen.set_field("quantity", "1000")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        question = app.screen.question
+        assert "notional is unknown (no price or quote to value it at)" in question
+        assert "may be above 1,000,000" in question
+        await pilot.press("y")
+        await wait_for(pilot, lambda: app.dismissed)
+    assert load_ticket(app.result).type == "MARKET"  # type: ignore[union-attr]
+
+
 async def test_escape_cancels_with_none() -> None:
     app = ticket_app()
     async with app.run_test(size=(100, 40)) as pilot:
@@ -138,6 +162,7 @@ async def test_notional_above_threshold_asks_first() -> None:
         screen.set_field("price", "1.08450")
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        assert "has a notional of 108,450.00, above 50,000." in app.screen.question
         await pilot.press("n")  # back to the ticket, nothing sent
         await wait_for(pilot, lambda: app.screen is screen)
         assert not app.dismissed
