@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from console.stats_format import stat_rows
 from engine.workspace import Workspace
 from widgets.data import NodeRow
 
@@ -316,25 +317,13 @@ def read_results(
     from engine import runs
 
     stats_doc = runs.read_json(path / runs.STATS_FILE) or {}
-    stats = tuple(_flatten_stats(stats_doc))
+    stats = tuple(stat_rows(stats_doc)) if stats_doc else ()
     reports = []
     for name, filename in runs.REPORTS.items():
         file = path / filename
         if file.is_file():
             reports.append(_read_csv(name, file))
     return RunResults(node_id, run_id, state, stats, tuple(reports), error)
-
-
-def _flatten_stats(data: Any, prefix: str = "") -> list[tuple[str, str]]:
-    out: list[tuple[str, str]] = []
-    if isinstance(data, dict):
-        for key, value in data.items():
-            out += _flatten_stats(value, f"{prefix}.{key}" if prefix else str(key))
-    elif isinstance(data, list):
-        out.append((prefix, ", ".join(str(v) for v in data)))
-    else:
-        out.append((prefix, "-" if data is None else str(data)))
-    return out
 
 
 def _read_csv(name: str, path: Path) -> Report:

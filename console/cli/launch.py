@@ -90,29 +90,10 @@ def format_event(env: Envelope) -> str:
 
 
 def summary_lines(stats: dict[str, Any]) -> list[str]:
-    """The summary of a backtest's ``stats.json``, one figure per line."""
-    lines = []
-    for cur, pnl in (stats.get("pnl") or {}).items():
-        pct = (stats.get("pnl_pct") or {}).get(cur)
-        pct_text = f" ({pct:+.4f}%)" if isinstance(pct, (int, float)) else ""
-        lines.append(f"PnL {cur}: {_money(pnl)}{pct_text}")
-    for label, key in (
-        ("orders", "total_orders"),
-        ("positions", "total_positions"),
-        ("fills", "fills"),
-        ("win rate", "win_rate"),
-        ("Sharpe", "sharpe"),
-        ("Sortino", "sortino"),
-        ("ticks", "iterations"),
-        ("wall time s", "run_wall_s"),
-        ("CPU time s", "run_cpu_s"),
-        ("ticks/s", "ticks_per_s"),
-    ):
-        value = stats.get(key)
-        if isinstance(value, float):
-            value = f"{value:,.4g}" if key != "ticks_per_s" else f"{value:,.0f}"
-        lines.append(f"{label}: {'n/a' if value is None else value}")
-    return lines
+    """The headline figures of a backtest's ``stats.json``, one per line."""
+    from console.stats_format import headline
+
+    return [f"{label}: {value}" for label, value in headline(stats)]
 
 
 async def follow_run(

@@ -50,11 +50,26 @@ def write_run(workspace: Workspace) -> None:
         "exit_code": 0,
     }
     (run / "meta.json").write_text(json.dumps(meta))
-    stats = {
-        "pnl": {"USD": {"PnL (total)": -1234.5, "Win Rate": 0.41}},
-        "returns": {"Sharpe Ratio (252 days)": None},
-        "orders": 842,
-        "positions": 421,
+    stats = {  # the shape engine.host.results writes
+        "total_orders": 842,
+        "total_positions": 421,
+        "total_events": 1684,
+        "iterations": 1_000_000,
+        "fills": 842,
+        "backtest_start": 1_704_153_600_000_000_000,
+        "backtest_end": 1_704_253_599_900_000_000,
+        "elapsed_s": 99_999.9,
+        "run_wall_s": 9.6,
+        "run_cpu_s": 9.41,
+        "ticks_per_s": 104_166.7,
+        "pnl": {"USD": -1234.5},
+        "pnl_pct": {"USD": -0.12345},
+        "win_rate": 0.41,
+        "sharpe": None,
+        "sortino": None,
+        "profit_factor": 0.93,
+        "stats_pnls": {"USD": {"PnL (total)": -1234.5, "Win Rate": 0.41, "Expectancy": -1.47}},
+        "stats_returns": {"Sharpe Ratio (252 days)": None, "Profit Factor": 0.93},
     }
     (run / "stats.json").write_text(json.dumps(stats))
     (run / "fills.csv").write_text(
