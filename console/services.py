@@ -56,6 +56,14 @@ class RunResults:
     stats: tuple[tuple[str, str], ...] = ()
     reports: tuple[Report, ...] = ()
     error: str | None = None
+    run_ids: tuple[str, ...] = ()  # every run of the node, oldest first (this one among them)
+
+    def neighbour(self, step: int) -> str | None:
+        """The run id ``step`` runs later (negative: earlier) than this one, if any."""
+        if self.run_id not in self.run_ids:
+            return None
+        i = self.run_ids.index(self.run_id) + step
+        return self.run_ids[i] if 0 <= i < len(self.run_ids) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +104,7 @@ class Services(Protocol):
     def save(self, doc: dict[str, Any], *, new: bool) -> list[ConfigIssue]: ...
     def delete(self, node_id: str, mode: str) -> None: ...
     def node_log(self, node_id: str, limit: int = 500) -> list[str]: ...
-    def latest_results(self, node_id: str) -> RunResults | None: ...
+    def results(self, node_id: str, run_id: str | None = None) -> RunResults | None: ...
     async def open(self) -> list[str]: ...
     async def launch(self, node_id: str, mode: str) -> str: ...
     async def stop(self, node_id: str) -> None: ...
@@ -231,13 +239,20 @@ class WorkspaceServices:
                 return [_log_text(line) for line in _tail(path, limit)]
         return []
 
-    def latest_results(self, node_id: str) -> RunResults | None:
+    def results(self, node_id: str, run_id: str | None = None) -> RunResults | None:
+        """A run of the node (its latest without ``run_id``); None when there is none."""
+        from dataclasses import replace
+
         from engine import runs
 
-        run = runs.latest_run(self.workspace, node_id)
+        found = runs.list_runs(self.workspace, node_id)
+        run = next((r for r in found if r.run_id == run_id), None) if run_id else None
+        if run is None and found and run_id is None:
+            run = found[-1]
         if run is None:
             return None
-        return read_results(run.path, node_id, run.run_id, run.meta.state, run.meta.error)
+        results = read_results(run.path, node_id, run.run_id, run.meta.state, run.meta.error)
+        return replace(results, run_ids=tuple(r.run_id for r in found))
 
     # -- node control (async, on the app loop) -------------------------------------------
     def _require_manager(self) -> Any:

@@ -13,7 +13,8 @@ from console.services import RunResults, Services
 
 
 class ResultsScreen(Screen[None]):
-    """Statistics and reports (fills, positions, account) of a node's latest run."""
+    """Statistics and reports (fills, positions, account) of a node's run: its latest
+    first, then earlier or later ones with p and n."""
 
     BINDINGS = [
         Binding(
@@ -23,12 +24,21 @@ class ResultsScreen(Screen[None]):
             tooltip="Back to the main screen",
             id="results.back",
         ),
-    ]
+        Binding(
+            "p", "step(-1)", "Earlier run", tooltip="The node's run before this one",
+            id="results.previous",
+        ),
+        Binding(
+            "n", "step(1)", "Later run", tooltip="The node's run after this one",
+            id="results.next",
+        ),
+    ]  # fmt: skip
 
     def __init__(self, services: Services, node_id: str) -> None:
         super().__init__()
         self.services = services
         self.node_id = node_id
+        self.results: RunResults | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(
@@ -41,11 +51,20 @@ class ResultsScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self._load()
+        self._load(None)
+
+    def action_step(self, step: int) -> None:
+        shown = self.results
+        run_id = shown.neighbour(step) if shown is not None else None
+        if run_id is None:
+            which = "earlier" if step < 0 else "later"
+            self.notify(f"no {which} run of {self.node_id}", severity="information")
+            return
+        self._load(run_id)
 
     @work(thread=True, exclusive=True)
-    def _load(self) -> None:
-        results = self.services.latest_results(self.node_id)
+    def _load(self, run_id: str | None) -> None:
+        results = self.services.results(self.node_id, run_id)
         self.app.call_from_thread(self._show_later, results)
 
     def _show_later(self, results: RunResults | None) -> None:
@@ -56,12 +75,18 @@ class ResultsScreen(Screen[None]):
         if results is None:
             title.update(f"Results of {self.node_id}: no run yet (launch it first)")
             return
-        head = f"Results of {results.node_id} · run {results.run_id} · {results.state}"
+        self.results = results
+        place = ""
+        if results.run_id in results.run_ids:
+            place = f" ({results.run_ids.index(results.run_id) + 1} of {len(results.run_ids)})"
+        head = f"Results of {results.node_id} · run {results.run_id}{place} · {results.state}"
         if results.error:
             head += f" · {results.error}"
         title.update(head)
+        body = self.query_one("#results-body", Container)
+        await body.remove_children()  # the run shown before, if any
         tabs = TabbedContent(id="results-tabs")
-        await self.query_one("#results-body", Container).mount(tabs)  # composed when awaited
+        await body.mount(tabs)  # composed when awaited
         stats: DataTable[str] = DataTable(cursor_type="row", id="results-stats")
         stats.add_columns("Statistic", "Value")
         stats.add_rows(results.stats or [("(none)", "no statistics in this run")])

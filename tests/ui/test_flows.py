@@ -5,13 +5,17 @@ from __future__ import annotations
 import json
 import shutil
 
+from textual.widgets import Static
+
 from console.screens.main import MainScreen
 from console.screens.node_form import NodeFormScreen
+from console.screens.results import ResultsScreen
 from console.screens.templates import TemplatePicker
 from engine.config.store import ConfigStore
 from engine.workspace import Workspace
 from tests.ui.conftest import DEMO_NODES, AppFactory, sample_envelopes
 from tests.ui.helpers import wait_for
+from tests.ui.test_snapshots import RUN_ID, write_run
 from widgets.event_log import EventLog
 from widgets.node_list import EMPTY_HINT, NodeList
 
@@ -320,3 +324,48 @@ async def test_an_empty_workspace_says_how_to_start_until_a_node_exists(
         ConfigStore(workspace).save(DEMO_NODES[0](), deep=False)
         app.refresh_nodes()
         await wait_for(pilot, lambda: nodes.border_subtitle == "" and len(app.node_rows) == 1)
+
+
+async def test_results_step_to_earlier_and_later_runs(
+    make_app: AppFactory, workspace: Workspace
+) -> None:
+    write_run(workspace)  # the older run, PnL -1,234.50
+    older = workspace.runs_dir / "demo-backtest" / RUN_ID
+    newer_id = "20260102T000000000Z-beef"
+    newer = older.with_name(newer_id)
+    shutil.copytree(older, newer)
+    meta = json.loads((newer / "meta.json").read_text())
+    (newer / "meta.json").write_text(json.dumps({**meta, "run_id": newer_id}))
+    stats = json.loads((newer / "stats.json").read_text())
+    (newer / "stats.json").write_text(json.dumps({**stats, "pnl": {"USD": 99.5}}))
+
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.nodes_loaded > 0)
+        await pilot.press("R")
+        await wait_for(pilot, lambda: isinstance(app.screen, ResultsScreen))
+        screen = app.screen
+        assert isinstance(screen, ResultsScreen)
+
+        def shown() -> tuple[str, str]:
+            title = str(screen.query_one("#results-title", Static).render())
+            table = screen.query("#results-stats")
+            pnl = str(table.first().get_row_at(0)[1]) if table else ""
+            return title, pnl
+
+        await wait_for(pilot, lambda: f"{newer_id} (2 of 2)" in shown()[0])
+        assert shown()[1] == "99.50 (-0.1235%)"
+        await pilot.press("p")
+        await wait_for(pilot, lambda: f"{RUN_ID} (1 of 2)" in shown()[0])
+        await wait_for(pilot, lambda: shown()[1] == "-1,234.50 (-0.1235%)")
+        await pilot.press("p")  # there is none before the first
+        await wait_for(
+            pilot, lambda: any("no earlier run" in n.message for n in app._notifications)
+        )
+        assert f"{RUN_ID} (1 of 2)" in shown()[0]
+        await pilot.press("n")
+        await wait_for(pilot, lambda: f"{newer_id} (2 of 2)" in shown()[0])
+
+
+def _notified(app: object, text: str) -> bool:
+    return any(text in str(n.message) for n in app._notifications)  # type: ignore[attr-defined]
