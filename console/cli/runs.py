@@ -26,26 +26,37 @@ def runs() -> None:
 
 @runs.command("list")
 @click.argument("node_id", required=False)
+@click.option("--last", type=click.IntRange(min=1), help="Only the newest N runs.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_workspace_option
-def list_command(node_id: str | None, as_json: bool) -> None:
-    """List runs (of NODE), oldest first."""
+def list_command(node_id: str | None, last: int | None, as_json: bool) -> None:
+    """List runs (of NODE), oldest first, with each backtest's PnL, win rate and orders."""
+    from console.stats_format import money, percent
+
     found = list_runs(get_workspace(), node_id)
+    if last is not None:
+        found = found[-last:]
     if as_json:
         echo_json([r.to_dict() for r in found])
         return
     if not found:
         click.echo("no runs" + (f" of {node_id}" if node_id else ""))
         return
-    click.echo(f"{'RUN':<26} {'NODE':<20} {'MODE':<9} {'STATE':<10} {'STARTED':<24} PNL")
+    click.echo(
+        f"{'RUN':<26} {'NODE':<20} {'MODE':<9} {'STATE':<10} {'STARTED':<24} "
+        f"{'ORDERS':>7} {'WIN':>7}  PNL"
+    )
     for run in found:
         stats = run.stats() or {}
         pnl = ", ".join(
-            f"{v:,.2f} {k}" for k, v in (stats.get("pnl") or {}).items() if v is not None
+            f"{money(v)} {k}" for k, v in (stats.get("pnl") or {}).items() if v is not None
         )
+        orders = stats.get("total_orders")
+        win = percent(stats.get("win_rate")) if stats else ""
         m = run.meta
         click.echo(
-            f"{m.run_id:<26} {m.node_id:<20} {m.mode:<9} {m.state:<10} {m.started or '':<24} {pnl}"
+            f"{m.run_id:<26} {m.node_id:<20} {m.mode:<9} {m.state:<10} {m.started or '':<24} "
+            f"{'' if orders is None else orders:>7} {win:>7}  {pnl}"
         )
 
 

@@ -114,3 +114,13 @@ def test_without_a_terminal_it_needs_yes(workspace: Workspace) -> None:
     assert result.code == 2
     assert "pass --yes" in result.err
     assert _ids(workspace) == before
+
+
+def test_list_shows_the_newest_runs_with_last(workspace: Workspace) -> None:
+    alpha = _ids(workspace, "alpha")
+    result = gateway("runs", "list", "alpha", "--last", "2", workspace=workspace.root)
+    assert result.code == 0, result.err
+    shown = [line.split()[0] for line in result.out.splitlines()[1:]]
+    assert shown == alpha[-2:]
+    bad = gateway("runs", "list", "--last", "0", workspace=workspace.root)
+    assert bad.code == 2 and "--last" in bad.err
