@@ -7,6 +7,7 @@ position); commands go to the node's host from an async worker via
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 
 TRADING_MODES = frozenset({"sandbox", "live"})
 DEFAULT_CONFIRM_ABOVE = Decimal(1_000_000)
+MARKET_TIMEOUT_S = 1.0  # the node's rules and quote for a ticket; past it, open without
 
 
 def refusal_text(reply: dict[str, Any]) -> str | None:
@@ -109,7 +111,35 @@ class OrderDesk:
 
     def _instrument_then_open(self, row: NodeRow, side: str, line: str | None) -> None:
         instrument = self.instrument_of(row)
-        self.app.call_from_thread(self._push_ticket, row.node_id, side, instrument, line)
+        self.app.call_from_thread(
+            self.app.run_worker,
+            self._market_then_open(row.node_id, side, instrument, line),
+            group="ticket",
+            exit_on_error=False,
+        )
+
+    async def _market_then_open(
+        self, node_id: str, side: str, instrument: str, line: str | None
+    ) -> None:
+        rules, quote = await self.market(node_id, instrument)
+        self._push_ticket(node_id, side, instrument, line, rules, quote)
+
+    async def market(self, node_id: str, instrument: str) -> tuple[Any, Any]:
+        """The instrument's rules and quote from the node, or (None, None) if it cannot say
+        in time: the ticket then checks what it can and the node checks the rest."""
+        from engine.orders.validation import InstrumentRules, MarketQuote
+
+        if not instrument:
+            return None, None
+        try:
+            reply = await asyncio.wait_for(
+                self.app.services.market(node_id, instrument), MARKET_TIMEOUT_S
+            )
+            rules = InstrumentRules.from_dict(reply["instrument"]) if reply.get("ok") else None
+            quote = reply.get("quote") if rules is not None else None
+            return rules, None if not quote else MarketQuote.from_dict(quote)
+        except Exception:  # not running any more, slow, an older host: open it anyway
+            return None, None
 
     def instrument_of(self, row: NodeRow) -> str:
         """The node config's first strategy's instrument, else the last one in its events."""
@@ -123,13 +153,26 @@ class OrderDesk:
                 return str(config["instrument_id"])
         return self.app.feed_state.instruments.get(row.node_id, "")
 
-    def _push_ticket(self, node_id: str, side: str, instrument: str, line: str | None) -> None:
+    def _push_ticket(
+        self,
+        node_id: str,
+        side: str,
+        instrument: str,
+        line: str | None,
+        rules: Any = None,
+        quote: Any = None,
+    ) -> None:
         from textual.widgets import Input
 
         from console.screens.order_ticket import OrderTicketScreen
 
         screen = OrderTicketScreen(
-            side, node_id=node_id, instrument_id=instrument, confirm_above=self.confirm_above()
+            side,
+            node_id=node_id,
+            instrument_id=instrument,
+            rules=rules,
+            quote=quote,
+            confirm_above=self.confirm_above(),
         )
 
         def done(ticket: dict[str, Any] | None) -> None:

@@ -110,6 +110,7 @@ class Services(Protocol):
     async def stop(self, node_id: str) -> None: ...
     async def live_nodes(self) -> list[LiveNode]: ...
     async def order_command(self, node_id: str, command: dict[str, Any]) -> dict[str, Any]: ...
+    async def market(self, node_id: str, instrument_id: str) -> dict[str, Any]: ...
     def feed(self) -> EventFeed | None: ...
     async def close(self, *, stop_live: bool) -> None: ...
 
@@ -306,6 +307,13 @@ class WorkspaceServices:
         """Send an order command (submit, modify, cancel …) to a running node; its reply."""
         reply: dict[str, Any] = await self._require_manager().command(
             node_id, "order", command=command
+        )
+        return reply
+
+    async def market(self, node_id: str, instrument_id: str) -> dict[str, Any]:
+        """An instrument's trading rules and latest quote from a running node."""
+        reply: dict[str, Any] = await self._require_manager().command(
+            node_id, "market", instrument_id=instrument_id
         )
         return reply
 

@@ -350,7 +350,10 @@ class OrderTicketScreen(ModalScreen[dict[str, Any] | None]):
         dialog = self.query_one(".ticket-dialog")
         dialog.set_class(side == "BUY", "-buy")
         dialog.set_class(side == "SELL", "-sell")
-        self.query_one("#ticket-title", Static).update(f"{side} {self.order_type} · {self.node_id}")
+        title = f"{side} {self.order_type} · {self.node_id}"
+        if self.quote is not None:  # as the node had it when the ticket opened
+            title += f" · bid {self.quote.bid} / ask {self.quote.ask}"
+        self.query_one("#ticket-title", Static).update(title)
 
     def _widget(self, name: str) -> Input | Select[str] | Checkbox:
         return self.query_one(f"#f-{name}")  # type: ignore[return-value]

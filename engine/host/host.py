@@ -22,6 +22,10 @@ Channel commands (``NodeManager.command(node_id, cmd, **args)``; each answer is 
         ``cancel_all``, ``close_position``, ``flatten_all``). It runs on the node's event
         loop through the node's ``GatewayStrategy`` (brackets ``managed`` in sandbox,
         ``native`` live), so its orders carry that strategy's id.
+    ``{"cmd": "market", "instrument_id": "EUR/USD.SIM"}`` (sandbox/live nodes)
+        -> ``{"ok": true, "instrument": InstrumentRules.to_dict(), "quote": {"bid", "ask"}
+        | null}``: what an order ticket is checked against; the node follows the
+        instrument's quotes from then on.
         -> ``GatewayStrategy.execute``'s dict, e.g. ``{"ok": true, "client_order_ids":
         [...]}``; on failure ``{"ok": false, "code", "message", "issues": [...]}`` where
         ``code`` is ``invalid_order`` (``issues`` lists ``{path, value, expected,
@@ -175,12 +179,38 @@ class NodeHost:
             return {"ok": True, "state": self.state}
         if name == "order":
             return self.order_command(command.get("command"))
+        if name == "market":
+            return self.market_command(command.get("instrument_id"))
+        expected = "expected status, stop, order or market"
         return {
             "ok": False,
             "code": "unknown_command",
-            "message": f"unknown command {name!r}; expected status, stop or order",
-            "error": f"unknown command {name!r}; expected status, stop or order",
+            "message": f"unknown command {name!r}; {expected}",
+            "error": f"unknown command {name!r}; {expected}",
         }
+
+    def market_command(self, instrument_id: Any) -> dict[str, Any]:
+        """An instrument's trading rules and latest quote (``GatewayStrategy.market``)."""
+        strategy = self.strategy
+        if strategy is None or self.state != "running":
+            return _order_error(
+                "not_running",
+                f"node {self.node_id} has no market now (state {self.state}, mode {self.mode})",
+            )
+        if not isinstance(instrument_id, str) or not instrument_id:
+            return _order_error(
+                "invalid_order",
+                f"instrument_id: got {instrument_id!r}, expected an instrument id",
+                [{"path": "instrument_id", "value": instrument_id, "expected": "an instrument id"}],
+            )
+        try:
+            return strategy.market(instrument_id)  # type: ignore[no-any-return]
+        except Exception as exc:
+            code = str(getattr(exc, "code", "internal_error"))
+            out = _order_error(code, str(exc) if code != "internal_error" else repr(exc))
+            out["field"] = getattr(exc, "field", None)
+            out["value"] = getattr(exc, "value", None)
+            return out
 
     def order_command(self, data: Any) -> dict[str, Any]:
         """Run one order command through the node's GatewayStrategy; errors as dicts."""

@@ -276,6 +276,37 @@ class GatewayStrategy(Strategy):  # type: ignore[misc]
             )
         return instrument
 
+    # --- market ----------------------------------------------------------------------------
+
+    def market(self, instrument_id: str) -> dict[str, Any]:
+        """An instrument's trading rules and its latest quote, for a ticket being filled.
+
+        Its quotes are followed from now on, so a quote is there by the time the ticket is
+        sent (the first ticket of an instrument beyond ``quote_limit``).
+
+        Raises
+        ------
+        UnknownInstrumentError
+        """
+        try:
+            iid = InstrumentId.from_str(instrument_id)
+        except (TypeError, ValueError):
+            iid = None
+        instrument = None if iid is None else self.cache.instrument(iid)
+        if instrument is None:
+            raise UnknownInstrumentError(
+                f"instrument {instrument_id} is not loaded in this node",
+                field="instrument_id",
+                value=instrument_id,
+            )
+        self._follow_quotes(instrument.id)
+        tick = self.cache.quote_tick(instrument.id)
+        return {
+            "ok": True,
+            "instrument": InstrumentRules.from_instrument(instrument).to_dict(),
+            "quote": None if tick is None else MarketQuote.from_quote_tick(tick).to_dict(),
+        }
+
     # --- modify / cancel ------------------------------------------------------------------
 
     def modify(self, command: ModifyOrder) -> None:

@@ -102,6 +102,31 @@ class InstrumentRules:
             notional_currency="" if money is None else money.currency.code,
         )
 
+    def to_dict(self) -> dict[str, str | None]:
+        """Plain JSON: decimals as strings (exact), absent limits as None."""
+        return {
+            name: None if value is None else str(value)
+            for name, value in ((f, getattr(self, f)) for f in self.__dataclass_fields__)
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> InstrumentRules:
+        """Read :meth:`to_dict`'s form; ValueError naming the field when one is not one."""
+        values: dict[str, Any] = {}
+        for name in cls.__dataclass_fields__:
+            raw = data.get(name)
+            if name in ("instrument_id", "notional_currency"):
+                values[name] = str(raw or "")
+            elif raw is not None:
+                try:
+                    values[name] = Decimal(str(raw))
+                except ArithmeticError:
+                    raise ValueError(f"{name}: got {raw!r}, expected a decimal") from None
+        for name in ("price_increment", "size_increment"):
+            if name not in values:
+                raise ValueError(f"{name}: missing, expected a decimal")
+        return cls(**values)
+
 
 @dataclass(frozen=True, slots=True)
 class MarketQuote:
@@ -114,6 +139,16 @@ class MarketQuote:
     def from_quote_tick(cls, tick: Any) -> MarketQuote:
         """Read a Nautilus ``QuoteTick``."""
         return cls(tick.bid_price.as_decimal(), tick.ask_price.as_decimal())
+
+    def to_dict(self) -> dict[str, str]:
+        return {"bid": str(self.bid), "ask": str(self.ask)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MarketQuote:
+        try:
+            return cls(Decimal(str(data["bid"])), Decimal(str(data["ask"])))
+        except (KeyError, ArithmeticError):
+            raise ValueError(f"quote: got {data!r}, expected bid and ask decimals") from None
 
 
 def validate_ticket(

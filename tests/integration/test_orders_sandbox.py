@@ -214,3 +214,23 @@ def test_cli_submits_waits_lists_and_cancels_all(node: Workspace) -> None:
     r = gateway("orders", "cancel-all", NODE, "--yes", "--json", workspace=root)
     assert r.code == 0, r.err
     assert coid in json.loads(r.out)["canceled"]
+
+
+def test_market_command_gives_rules_and_the_latest_quote(node: Workspace) -> None:
+    from decimal import Decimal
+
+    from engine.orders.validation import InstrumentRules, MarketQuote
+
+    async def ask(instrument_id: str) -> dict[str, Any]:
+        return await NodeManager(node).command(NODE, "market", instrument_id=instrument_id)
+
+    reply = asyncio.run(ask(IID))
+    assert reply["ok"] is True, reply
+    rules = InstrumentRules.from_dict(reply["instrument"])
+    assert (rules.instrument_id, rules.price_increment) == (IID, Decimal("0.00001"))
+    quote = MarketQuote.from_dict(reply["quote"])
+    assert Decimal("1.0") < quote.bid < quote.ask < Decimal("1.2")
+
+    unknown = asyncio.run(ask("GBP/JPY.SIM"))
+    assert unknown["ok"] is False and unknown["code"] == "unknown_instrument"
+    assert unknown["field"] == "instrument_id" and unknown["value"] == "GBP/JPY.SIM"

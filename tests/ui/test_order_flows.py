@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from textual.widgets import Input
+from textual.widgets import Input, Select
 
 from console.app import GatewayApp
 from console.screens.adapters import AdaptersScreen
@@ -209,3 +209,45 @@ async def test_adapters_screen_opens_from_its_key(workspace: Workspace) -> None:
         await wait_for(pilot, lambda: app.nodes_loaded > 0)
         await pilot.press("A")
         await wait_for(pilot, lambda: isinstance(app.screen, AdaptersScreen))
+
+
+class MarketServices(RecordingServices):
+    """Recording services whose node answers ``market`` as a sandbox host does."""
+
+    async def market(self, node_id: str, instrument_id: str) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "instrument": {
+                "instrument_id": instrument_id,
+                "price_increment": "0.00001",
+                "size_increment": "1000",
+                "min_quantity": "1000",
+                "multiplier": "1",
+                "notional_currency": "",
+            },
+            "quote": {"bid": "1.10002", "ask": "1.10004"},
+        }
+
+
+async def test_the_ticket_is_checked_against_the_nodes_rules_and_quote(
+    workspace: Workspace,
+) -> None:
+    app = make(workspace)
+    app.services = MarketServices(workspace)
+    async with app.run_test(size=(120, 44)) as pilot:
+        await started(app, pilot)
+        await pilot.press("b")
+        await wait_for(pilot, lambda: isinstance(app.screen, OrderTicketScreen))
+        ticket = app.screen
+        assert isinstance(ticket, OrderTicketScreen)
+        title = str(ticket.query_one("#ticket-title").render())
+        assert "bid 1.10002 / ask 1.10004" in title
+        ticket.set_field("quantity", "100500")  # not a multiple of the size increment
+        ticket.set_field("price", "1.084505")  # nor of the price increment
+        await wait_for(pilot, lambda: "0.00001" in ticket.field_error("price"))
+        assert "1000" in ticket.field_error("quantity")
+
+        ticket.query_one("#ticket-type", Select).value = "MARKET"
+        ticket.set_field("quantity", "100000")
+        status = ticket.query_one("#ticket-status")
+        await wait_for(pilot, lambda: "notional 110,004.00" in str(status.render()))

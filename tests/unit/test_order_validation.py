@@ -310,3 +310,21 @@ def test_rules_read_from_a_nautilus_instrument() -> None:
     assert rules.price_increment == D("0.00001")
     assert rules.min_quantity == D("1000")
     assert rules.notional_currency == "USD"
+
+
+def test_rules_and_quotes_travel_as_plain_json_exactly() -> None:
+    import json
+
+    from engine.orders.validation import InstrumentRules, MarketQuote
+
+    rules = InstrumentRules(
+        "EUR/USD.SIM", D("0.00001"), D("1000"), min_quantity=D("1000"),
+        max_notional=D("1000000"), notional_currency="USD",
+    )  # fmt: skip
+    assert InstrumentRules.from_dict(json.loads(json.dumps(rules.to_dict()))) == rules
+    quote = MarketQuote(D("1.10002"), D("1.10004"))
+    assert MarketQuote.from_dict(json.loads(json.dumps(quote.to_dict()))) == quote
+    with pytest.raises(ValueError, match="price_increment: got 'x', expected a decimal"):
+        InstrumentRules.from_dict({**rules.to_dict(), "price_increment": "x"})
+    with pytest.raises(ValueError, match="size_increment: missing"):
+        InstrumentRules.from_dict({"instrument_id": "X", "price_increment": "0.1"})
