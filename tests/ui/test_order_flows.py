@@ -75,16 +75,22 @@ async def started(app: GatewayApp, pilot: Any, node: str = "demo-sandbox") -> No
     await pilot.pause()
 
 
+async def buy_ticket(app: GatewayApp, pilot: Any) -> OrderTicketScreen:
+    """The demo sandbox node started and selected, its buy ticket opened with ``b``."""
+    await started(app, pilot)
+    await pilot.press("b")
+    await wait_for(pilot, lambda: isinstance(app.screen, OrderTicketScreen))
+    ticket = app.screen
+    assert isinstance(ticket, OrderTicketScreen)
+    return ticket
+
+
 async def test_buy_key_opens_a_ticket_for_the_selected_node_and_sends_it(
     workspace: Workspace,
 ) -> None:
     app = make(workspace)
     async with app.run_test(size=(120, 44)) as pilot:
-        await started(app, pilot)
-        await pilot.press("b")
-        await wait_for(pilot, lambda: isinstance(app.screen, OrderTicketScreen))
-        ticket = app.screen
-        assert isinstance(ticket, OrderTicketScreen)
+        ticket = await buy_ticket(app, pilot)
         # The instrument is the node config's first strategy's.
         assert (ticket.node_id, ticket.instrument_id, ticket.side) == (
             "demo-sandbox",
@@ -235,11 +241,7 @@ async def test_the_ticket_is_checked_against_the_nodes_rules_and_quote(
     app = make(workspace)
     app.services = MarketServices(workspace)
     async with app.run_test(size=(120, 44)) as pilot:
-        await started(app, pilot)
-        await pilot.press("b")
-        await wait_for(pilot, lambda: isinstance(app.screen, OrderTicketScreen))
-        ticket = app.screen
-        assert isinstance(ticket, OrderTicketScreen)
+        ticket = await buy_ticket(app, pilot)
         title = str(ticket.query_one("#ticket-title").render())
         assert "bid 1.10002 / ask 1.10004" in title
         ticket.set_field("quantity", "100500")  # not a multiple of the size increment
