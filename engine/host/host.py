@@ -199,7 +199,7 @@ class NodeHost:
             )
         if not isinstance(instrument_id, str) or not instrument_id:
             return _order_error(
-                "invalid_order",
+                "invalid_command",
                 f"instrument_id: got {instrument_id!r}, expected an instrument id",
                 [{"path": "instrument_id", "value": instrument_id, "expected": "an instrument id"}],
             )
