@@ -247,9 +247,10 @@ class WorkspaceServices:
         from engine import runs
 
         found = runs.list_runs(self.workspace, node_id)
-        run = next((r for r in found if r.run_id == run_id), None) if run_id else None
-        if run is None and found and run_id is None:
-            run = found[-1]
+        if run_id is None:
+            run = found[-1] if found else None
+        else:
+            run = next((r for r in found if r.run_id == run_id), None)
         if run is None:
             return None
         results = read_results(run.path, node_id, run.run_id, run.meta.state, run.meta.error)

@@ -13,7 +13,7 @@ import shutil
 from collections.abc import Iterable
 
 from engine.manager import host_alive
-from engine.runs import Run, RunNotFound, list_runs
+from engine.runs import Run, find_run, list_runs
 from engine.workspace import Workspace
 
 
@@ -35,15 +35,9 @@ def resolve_run_ids(workspace: Workspace, refs: Iterable[str]) -> list[Run]:
     runs = list_runs(workspace)
     out: list[Run] = []
     for ref in refs:
-        exact = [r for r in runs if r.run_id == ref]
-        found = exact or ([r for r in runs if r.run_id.startswith(ref)] if len(ref) >= 4 else [])
-        if not found:
-            raise RunNotFound(f"no run {ref!r} in {workspace.runs_dir} (a run id or its prefix)")
-        if len(found) > 1:
-            ids = ", ".join(r.run_id for r in found[:5])
-            raise RunNotFound(f"run {ref!r} is ambiguous: {ids}")
-        if found[0] not in out:
-            out.append(found[0])
+        run = find_run(workspace, ref, node_ids=False, runs=runs)
+        if run not in out:
+            out.append(run)
     return out
 
 

@@ -214,13 +214,22 @@ def list_runs(workspace: Workspace, node_id: str | None = None) -> list[Run]:
     return runs
 
 
-def find_run(workspace: Workspace, ref: str) -> Run:
-    """The run named by ``ref``: a run id, a unique run id prefix, or a node id (its latest)."""
-    runs = list_runs(workspace)
+def find_run(
+    workspace: Workspace, ref: str, *, node_ids: bool = True, runs: list[Run] | None = None
+) -> Run:
+    """The run named by ``ref``: a run id, a unique run id prefix (4+ characters), or with
+    ``node_ids`` a node id (its latest run). ``runs``: :func:`list_runs`'s result, if read.
+
+    Raises
+    ------
+    RunNotFound
+        No run matches ``ref``, or more than one does.
+    """
+    runs = list_runs(workspace) if runs is None else runs
     exact = [r for r in runs if r.run_id == ref]
     if exact:
         return exact[-1]
-    by_node = [r for r in runs if r.node_id == ref]
+    by_node = [r for r in runs if r.node_id == ref] if node_ids else []
     if by_node:
         return by_node[-1]
     prefixed = [r for r in runs if r.run_id.startswith(ref)] if len(ref) >= 4 else []
@@ -228,7 +237,8 @@ def find_run(workspace: Workspace, ref: str) -> Run:
         return prefixed[0]
     if len(prefixed) > 1:
         raise RunNotFound(f"run {ref!r} is ambiguous: {', '.join(r.run_id for r in prefixed[:5])}")
-    raise RunNotFound(f"no run {ref!r} in {workspace.runs_dir} (see: gateway runs list)")
+    what = "" if node_ids else " (a run id or its prefix)"
+    raise RunNotFound(f"no run {ref!r} in {workspace.runs_dir}{what} (see: gateway runs list)")
 
 
 def latest_run(workspace: Workspace, node_id: str) -> Run | None:
