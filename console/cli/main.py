@@ -26,6 +26,7 @@ COMMANDS = {
     "order": "console.cli.orders:order",
     "orders": "console.cli.orders:orders",
     "metrics": "console.cli.metrics:metrics",
+    "audit": "console.cli.audit:audit",
     "console": "console.cli.tui:console_command",
 }
 
