@@ -14,6 +14,7 @@ from typing import Any
 
 from engine.channel import protocol as p
 from engine.channel.errors import ChannelError
+from engine.channel.idempotency import IdempotencyCache, split_meta
 from engine.channel.transport import Transport, UnixSocketTransport
 from engine.events.envelope import Envelope
 from engine.journal.reader import JournalReader
@@ -94,6 +95,7 @@ class HostChannel:
         self._end_seq = 0
         self._handler: CommandHandler | None = None
         self._handler_loop: asyncio.AbstractEventLoop | None = None
+        self._idempotency = IdempotencyCache()
 
     # -- publisher side (any thread) -----------------------------------------------------
 
@@ -374,6 +376,25 @@ class HostChannel:
         try:
             if not isinstance(cmd, dict) or not isinstance(cmd.get("cmd"), str):
                 raise ValueError(f"command field 'cmd': got {cmd!r}, expected a command map")
+            body, key, _principal = split_meta(cmd)
+            if key is None:
+                ok, result = await self._run_command(body)
+            else:
+                ok, result = await self._idempotency.run(key, body, lambda: self._run_command(body))
+        except Exception as exc:
+            ok, result = False, f"{type(exc).__name__}: {exc}"
+        reply = p.frame(
+            p.REPLY,
+            {"id": req_id, "ok": True, "result": result}
+            if ok
+            else {"id": req_id, "ok": False, "error": result},
+        )
+        with contextlib.suppress(ConnectionError, OSError):
+            client.writer.write(reply)
+
+    async def _run_command(self, cmd: dict[str, Any]) -> tuple[bool, Any]:
+        """Run one command to its outcome: ``(True, result)`` or ``(False, error text)``."""
+        try:
             handler = self._handler
             if handler is None:
                 raise ChannelError("this node host accepts no commands")
@@ -384,13 +405,9 @@ class HostChannel:
                 result = await asyncio.wrap_future(fut)
             if not isinstance(result, dict):
                 raise TypeError(f"command handler returned {type(result).__name__}, not a dict")
-            reply = p.frame(p.REPLY, {"id": req_id, "ok": True, "result": result})
+            return True, result
         except Exception as exc:
-            reply = p.frame(
-                p.REPLY, {"id": req_id, "ok": False, "error": f"{type(exc).__name__}: {exc}"}
-            )
-        with contextlib.suppress(ConnectionError, OSError):
-            client.writer.write(reply)
+            return False, f"{type(exc).__name__}: {exc}"
 
 
 async def _call(handler: CommandHandler, cmd: dict[str, Any]) -> dict[str, Any]:
