@@ -51,7 +51,7 @@ def list_command(
         target = e.target.get("node_id") or ",".join(f"{k}={v}" for k, v in e.target.items())
         click.echo(
             f"{e.seq:>6}  {e.ts[:26]:<26} {e.who + '@' + e.via:<18} {e.action:<22} "
-            f"{target!s:<20} {_outcome(e.result)}"
+            f"{target!s:<20} {_outcome(e.result)[:80]}"
         )
 
 

@@ -27,6 +27,7 @@ COMMANDS = {
     "orders": "console.cli.orders:orders",
     "metrics": "console.cli.metrics:metrics",
     "audit": "console.cli.audit:audit",
+    "risk": "console.cli.risk:risk",
     "console": "console.cli.tui:console_command",
 }
 

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from engine.risk.limits import RiskLimits
 from engine.telemetry.alerts import AlertRule
 
 SCHEMA_VERSION: Literal[1] = 1
@@ -132,6 +133,10 @@ class RiskSpec(_Model):
     max_order_modify_rate: Rate = "100/00:00:01"
     max_notional_per_order: dict[str, Annotated[Decimal, Field(gt=0)]] = Field(
         default_factory=dict, description="instrument id -> maximum notional"
+    )
+    limits: RiskLimits = Field(
+        default_factory=RiskLimits,
+        description="the gateway's own limits, checked in the node before Nautilus's",
     )
 
 

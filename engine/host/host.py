@@ -34,6 +34,8 @@ Channel commands (``NodeManager.command(node_id, cmd, **args)``; each answer is 
         ``bracket_refused``, ``not_running``; ``field``/``value`` name the culprit),
         ``not_running`` when the node has no running strategy (a backtest, or not yet
         running), or ``internal_error``. Never a traceback.
+    ``{"cmd": "risk", "op": "show" | "set" | "state", ...}`` (sandbox/live nodes)
+        the node's risk guard: trading state and limits (``engine.risk.host_commands``).
     Anything else -> ``{"ok": false, "code": "unknown_command", "message"}``.
 """
 
@@ -123,6 +125,7 @@ class NodeHost:
         )
         self.standby = standby
         self.strategy: Any = None  # the GatewayStrategy while a trading node runs
+        self.risk: Any = None  # the RiskGuard while a trading node runs
         self.stop_options: dict[str, Any] = {}
 
     # -- events ------------------------------------------------------------------------
@@ -181,13 +184,21 @@ class NodeHost:
             return self.order_command(command.get("command"))
         if name == "market":
             return self.market_command(command.get("instrument_id"))
-        expected = "expected status, stop, order or market"
+        if name == "risk":
+            return self.risk_command(command)
+        expected = "expected status, stop, order, market or risk"
         return {
             "ok": False,
             "code": "unknown_command",
             "message": f"unknown command {name!r}; {expected}",
             "error": f"unknown command {name!r}; {expected}",
         }
+
+    def risk_command(self, command: dict[str, Any]) -> dict[str, Any]:
+        """Show or change the node's risk state (``engine.risk.host_commands``)."""
+        from engine.risk.host_commands import run_risk_command
+
+        return run_risk_command(self.risk, command, node_id=self.node_id, state=self.state)
 
     def market_command(self, instrument_id: Any) -> dict[str, Any]:
         """An instrument's trading rules and latest quote (``GatewayStrategy.market``)."""

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 CONNECTION_POLL_S = 0.5
 STOP_SETTLE_S = 0.5  # after cancel/flatten: let the venue answer before strategies stop
 START_TIMEOUT_S = 30.0
+RISK_CHECK_S = 0.25  # loss limits (daily loss, drawdown) are checked this often
 
 
 def read_passphrase_once() -> Callable[[], str | None]:
@@ -189,6 +190,7 @@ async def _run(host: NodeHost, node: NodeConfig, loop: asyncio.AbstractEventLoop
     )
     trading.trader.add_strategy(strategy)
     host.strategy = strategy
+    host.risk = install_risk_guard(trading.kernel, host, node)
     telemetry = attach_telemetry(trading, node, host.workspace, host.publish)
     host.channel.set_command_handler(host.handle_command, loop=loop)
 
@@ -209,10 +211,14 @@ async def _run(host: NodeHost, node: NodeConfig, loop: asyncio.AbstractEventLoop
         monitor.poll()
         if not host.stop_requested():
             host.set_state("running")
+        next_risk_check = 0.0
         while not host.stop_requested():
             if task.done():
                 err = None if task.cancelled() else task.exception()
                 raise HostError(f"the trading node stopped by itself: {err!r}", phase="run")
+            if loop.time() >= next_risk_check:
+                next_risk_check = loop.time() + RISK_CHECK_S
+                check_loss_limits(host)
             await asyncio.sleep(0.05)
         await _wind_down(host, strategy)
     finally:
@@ -225,7 +231,34 @@ async def _run(host: NodeHost, node: NodeConfig, loop: asyncio.AbstractEventLoop
         with contextlib.suppress(Exception):
             monitor.poll()
         host.strategy = None
+        host.risk = None
     return 0
+
+
+def check_loss_limits(host: NodeHost) -> None:
+    """Evaluate the loss limits; a failure to measure is reported, never fatal to the node."""
+    try:
+        host.risk.evaluate()
+    except Exception as exc:
+        host.publish("risk", "RiskCheckFailed", {"error": repr(exc)[:500]})
+
+
+def install_risk_guard(kernel: Any, host: NodeHost, node: NodeConfig) -> Any:
+    """The node's risk guard, in force before any strategy starts, in its stored state."""
+    from engine.risk import store
+    from engine.risk.guard import RiskGuard, guard_state
+
+    try:
+        stored = store.load(host.workspace, node.node_id)
+    except store.RiskStateError as exc:
+        raise HostError(str(exc), phase="build") from None
+    return RiskGuard(
+        kernel,
+        guard_state(stored, node.risk.limits),
+        instrument_notional=dict(node.risk.max_notional_per_order),
+        persist=lambda state: store.save(host.workspace, node.node_id, state),
+        publish=host.publish,
+    ).install()
 
 
 def _node_run_task(loop: asyncio.AbstractEventLoop) -> asyncio.Task[Any] | None:

@@ -1,0 +1,274 @@
+"""The risk guard inside a node: every strategy's orders pass it before Nautilus's RiskEngine.
+
+Strategies, the order emulator and execution algorithms all send their trading commands
+to the message bus endpoint ``RiskEngine.execute``. The guard takes that endpoint over and
+hands what it allows to the risk engine's own handler; what it refuses is denied through
+the risk engine (``_deny_command``), so the order gets a normal ``OrderDenied`` with the
+guard's reason. It runs on the kernel's thread, synchronously: a limit set at runtime is
+in force for the next order.
+
+The trading state lives here (ACTIVE, REDUCING, HALTED) and is mirrored into Nautilus's
+risk engine, which publishes ``TradingStateChanged``. REDUCING means nothing may increase
+an absolute position, from flat included (Nautilus alone lets a position open from flat).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from engine.risk.limits import RiskLimits, TradingStateName, apply_changes
+from engine.risk.rules import Exposure, OrderFacts, RateWindow, check_limits, check_state
+from engine.risk.store import RiskState, now_iso
+
+ENDPOINT = "RiskEngine.execute"
+
+type Persist = Callable[[RiskState], None]
+type Publish = Callable[..., Any]
+
+
+class RiskGuard:
+    """Checks every submitted order; holds the trading state and the gateway's limits."""
+
+    def __init__(
+        self,
+        kernel: Any,
+        state: RiskState,
+        *,
+        instrument_notional: dict[str, Decimal] | None = None,
+        persist: Persist | None = None,
+        publish: Publish | None = None,
+    ) -> None:
+        self._kernel = kernel
+        self._risk_engine = kernel.risk_engine
+        self._cache = kernel.cache
+        self._portfolio = kernel.portfolio
+        self.state = state
+        self._rate = RateWindow(state.limits.max_order_rate_per_instrument)
+        self._instrument_notional = dict(instrument_notional or {})
+        self._persist = persist
+        self._publish = publish
+        self._forward: Callable[[Any], None] | None = None
+        self.denied = 0
+        self.checked = 0
+        self._day = ""
+        self._day_start: dict[str, Decimal] = {}
+        self._peak: dict[str, Decimal] = {}
+
+    # -- wiring ------------------------------------------------------------------------
+    def install(self) -> RiskGuard:
+        """Take over the risk engine's endpoint and apply the stored trading state."""
+        msgbus = self._kernel.msgbus
+        forward = self._risk_engine.execute
+        msgbus.deregister(ENDPOINT, forward)
+        msgbus.register(ENDPOINT, self.execute)
+        self._forward = forward
+        self._mirror(self.state.trading_state)
+        return self
+
+    def _mirror(self, state: TradingStateName) -> None:
+        from nautilus_trader.model.enums import TradingState
+
+        if self._risk_engine.trading_state != TradingState[state]:
+            self._risk_engine.set_trading_state(TradingState[state])
+
+    # -- the check ---------------------------------------------------------------------
+    def execute(self, command: Any) -> None:
+        from nautilus_trader.execution.messages import SubmitOrder, SubmitOrderList
+
+        if isinstance(command, SubmitOrder):
+            orders = [command.order]
+        elif isinstance(command, SubmitOrderList):
+            orders = list(command.order_list.orders)
+        else:
+            self._send(command)
+            return
+        self.checked += 1
+        reason = self._check(orders)
+        if reason is None:
+            self._send(command)
+            return
+        self.denied += 1
+        self._risk_engine._deny_command(command, reason)
+        if self._publish is not None:
+            first = orders[0]
+            self._publish(
+                "risk",
+                "RiskBreach",
+                {
+                    "client_order_id": first.client_order_id.value,
+                    "strategy_id": first.strategy_id.value,
+                    "instrument_id": first.instrument_id.value,
+                    "reason": reason,
+                },
+            )
+
+    def _send(self, command: Any) -> None:
+        assert self._forward is not None, "install() first"
+        self._forward(command)
+
+    def _check(self, orders: list[Any]) -> str | None:
+        limits = self.state.limits
+        for order in orders:
+            instrument = self._cache.instrument(order.instrument_id)
+            if instrument is None:
+                return None  # Nautilus denies it with its own reason
+            facts = self._facts(order, instrument)
+            exposure = self._exposure(order.instrument_id)
+            if not order.is_reduce_only:
+                reason = check_state(self.state.trading_state, facts, exposure)
+                if reason is not None:
+                    return reason
+            reason = check_limits(
+                limits,
+                facts,
+                exposure,
+                instrument_notional_limit=self._instrument_notional.get(facts.instrument_id),
+            )
+            if reason is not None:
+                return reason
+        for order in orders:
+            reason = self._rate.check(order.instrument_id.value, time.monotonic())
+            if reason is not None:
+                return reason
+        return None
+
+    def _facts(self, order: Any, instrument: Any) -> OrderFacts:
+        from nautilus_trader.model.enums import OrderSide
+
+        qty = order.quantity.as_decimal()
+        signed = qty if order.side == OrderSide.BUY else -qty
+        price = None
+        if order.has_price:
+            price = order.price
+        elif order.has_trigger_price:
+            price = order.trigger_price
+        else:
+            quote = self._cache.quote_tick(order.instrument_id)
+            if quote is not None:
+                price = quote.ask_price if order.side == OrderSide.BUY else quote.bid_price
+            else:
+                trade = self._cache.trade_tick(order.instrument_id)
+                price = trade.price if trade is not None else None
+        notional = currency = None
+        if price is not None:
+            money = instrument.notional_value(order.quantity, price)
+            notional, currency = money.as_decimal(), money.currency.code
+        return OrderFacts(
+            instrument_id=order.instrument_id.value,
+            signed_qty=signed,
+            notional=notional,
+            currency=currency or "",
+            reduce_only=bool(order.is_reduce_only),
+        )
+
+    def _exposure(self, instrument_id: Any) -> Exposure:
+        net = Decimal(str(self._portfolio.net_position(instrument_id)))
+        gross = sum(
+            (
+                p.quantity.as_decimal()
+                for p in self._cache.positions_open(instrument_id=instrument_id)
+            ),
+            Decimal(0),
+        )
+        working = self._cache.orders_open_count() + self._cache.orders_inflight_count()
+        return Exposure(net=net, gross=gross, open_orders=working)
+
+    # -- runtime changes ---------------------------------------------------------------
+    def set_trading_state(self, state: TradingStateName, who: str, reason: str = "") -> RiskState:
+        new = RiskState(state, self.state.limits, who, now_iso(), reason)
+        self._commit(new)
+        self._mirror(state)
+        return new
+
+    def set_limits(self, changes: dict[str, Any], who: str) -> RiskState:
+        """Apply ``changes`` as a whole (``LimitsError`` names every bad field; nothing changes)."""
+        limits = apply_changes(self.state.limits, changes)
+        new = RiskState(self.state.trading_state, limits, who, now_iso(), "limits changed")
+        self._commit(new)
+        if limits.max_order_rate_per_instrument != self._rate.rate:
+            self._rate = RateWindow(limits.max_order_rate_per_instrument)
+        if self._publish is not None:
+            self._publish("risk", "RiskLimitsChanged", {"limits": limits.describe(), "by": who})
+        return new
+
+    def _commit(self, new: RiskState) -> None:
+        if self._persist is not None:
+            self._persist(new)  # stored before it is in force or reported
+        self.state = new
+
+    # -- loss monitors -----------------------------------------------------------------
+    def usage(self) -> dict[str, Any]:
+        """What the limits are measured against now (for ``risk show``)."""
+        daily, drawdown = self._pnl_measures()
+        return {
+            "open_orders": self._cache.orders_open_count() + self._cache.orders_inflight_count(),
+            "positions": {
+                p.instrument_id.value: str(self._portfolio.net_position(p.instrument_id))
+                for p in self._cache.positions_open()
+            },
+            "daily_pnl": {k: str(v) for k, v in daily.items()},
+            "drawdown": {k: str(v) for k, v in drawdown.items()},
+            "checked": self.checked,
+            "denied": self.denied,
+        }
+
+    def _pnl_measures(self) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
+        totals: dict[str, Decimal] = {}
+        equity: dict[str, Decimal] = {}
+        for account in self._cache.accounts():
+            venue = account.id.get_issuer()
+            from nautilus_trader.model.identifiers import Venue
+
+            v = Venue(venue)
+            for cur, money in (self._portfolio.total_pnls(v) or {}).items():
+                totals[cur.code] = totals.get(cur.code, Decimal(0)) + money.as_decimal()
+            for cur, money in (self._portfolio.equity(v) or {}).items():
+                equity[cur.code] = equity.get(cur.code, Decimal(0)) + money.as_decimal()
+        day = time.strftime("%Y-%m-%d", time.gmtime())
+        if day != self._day:
+            self._day, self._day_start = day, dict(totals)
+        daily = {c: t - self._day_start.get(c, Decimal(0)) for c, t in totals.items()}
+        for c, e in equity.items():
+            self._peak[c] = max(self._peak.get(c, e), e)
+        drawdown = {c: self._peak[c] - e for c, e in equity.items()}
+        return daily, drawdown
+
+    def evaluate(self) -> str | None:
+        """Check the loss limits; move to the rule's state on a breach. Returns the breach."""
+        limits = self.state.limits
+        if limits.max_daily_loss is None and limits.max_drawdown is None:
+            return None
+        daily, drawdown = self._pnl_measures()
+        breach: tuple[str, TradingStateName] | None = None
+        for cur, pnl in daily.items():
+            if limits.max_daily_loss is not None and -pnl >= limits.max_daily_loss:
+                breach = (
+                    f"RISK max_daily_loss: {-pnl:f} {cur} lost today, the limit is "
+                    f"{limits.max_daily_loss:f}",
+                    limits.on_daily_loss,
+                )
+        for cur, dd in drawdown.items():
+            if breach is None and limits.max_drawdown is not None and dd >= limits.max_drawdown:
+                breach = (
+                    f"RISK max_drawdown: {dd:f} {cur} below the equity peak, the limit is "
+                    f"{limits.max_drawdown:f}",
+                    limits.on_drawdown,
+                )
+        if breach is None:
+            return None
+        reason, target = breach
+        current = self.state.trading_state
+        if current == "HALTED" or current == target:
+            return None
+        self.set_trading_state(target, "risk-guard", reason)
+        if self._publish is not None:
+            self._publish("risk", "RiskBreach", {"reason": reason, "trading_state": target})
+        return reason
+
+
+def guard_state(state: RiskState | None, limits: RiskLimits) -> RiskState:
+    """The state a new host starts with: the stored one, else ACTIVE with the config's limits."""
+    return state if state is not None else RiskState("ACTIVE", limits)

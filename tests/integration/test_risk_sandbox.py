@@ -1,0 +1,195 @@
+"""Runtime risk on a real sandbox node (NETTING, MARGIN account: the kind Nautilus's own
+notional check skips): each limit denies at its edge, REDUCING means reduce only, a halt
+stops every order and survives a kill -9 of the host, bad limits change nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.config.store import ConfigStore
+from engine.demo import demo_sandbox
+from engine.host.paths import pid_file
+from engine.manager import NodeManager
+from engine.orders.status import OrderStatusTable
+from engine.risk.store import state_path
+from engine.runs import read_json, read_meta
+from engine.workspace import Workspace
+from tests.integration.cli import gateway
+from tests.integration.market_wait import wait_for_quotes
+
+NODE = "risk-sbx"
+IID = "EUR/USD.SIM"
+pytestmark = pytest.mark.timeout(180)
+
+
+@pytest.fixture(scope="module")
+def ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
+    workspace = Workspace(Path(tmp_path_factory.mktemp("risk")) / ".gateway").ensure()
+    doc = copy.deepcopy(demo_sandbox())
+    doc.update(node_id=NODE, strategies=[])
+    doc["restart"] = {"policy": "on-failure", "max_restarts": 1, "backoff_seconds": 0.2}
+    doc["data_clients"][0]["options"].update(rate=20, volatility_bp=0.2, start_prices={IID: 1.1})
+    doc["risk"] = {"max_order_submit_rate": "1000/00:00:01"}
+    ConfigStore(workspace).save(doc, deep=False)
+
+    async def start() -> None:
+        manager = NodeManager(workspace)
+        handle = await manager.launch(NODE)
+        meta = await manager.wait_state(NODE, {"running", "failed", "stopped"}, timeout_s=40)
+        assert meta.state == "running", meta
+        await asyncio.to_thread(wait_for_quotes, handle.run_dir)
+
+    asyncio.run(start())
+    try:
+        yield workspace
+    finally:
+        asyncio.run(NodeManager(workspace).stop(NODE, timeout_s=15))
+
+
+def risk(ws: Workspace, *args: str) -> Any:
+    result = gateway("risk", *args, "--json", workspace=ws.root)
+    return result.code, json.loads(result.out) if result.out.strip() else None, result.err
+
+
+def order(ws: Workspace, line: str) -> tuple[int, str]:
+    result = gateway("order", NODE, line, "--wait", "filled", workspace=ws.root)
+    return result.code, result.out + result.err
+
+
+def test_notional_limit_on_a_margin_account_denies_just_over_and_allows_just_inside(
+    ws: Workspace,
+) -> None:
+    code, out, _ = risk(ws, "set", NODE, "max_notional_per_order=50000")
+    assert code == 0 and out["risk"]["limits"]["max_notional_per_order"] == "50000"
+    code, text = order(ws, "buy 44000 EUR/USD.SIM")  # ~48,400 USD at 1.1
+    assert code == 0 and "FILLED" in text, text
+    code, text = order(ws, "buy 47000 EUR/USD.SIM")  # ~51,700 USD
+    assert code == 1 and "DENIED" in text and "max_notional_per_order" in text, text
+    assert "50000" in text
+    code, out, _ = risk(ws, "set", NODE, "max_notional_per_order=none")
+    assert code == 0 and out["risk"]["limits"]["max_notional_per_order"] is None
+
+
+def test_reducing_lets_only_reductions_through(ws: Workspace) -> None:
+    code, out, _ = risk(ws, "reduce", NODE)
+    assert code == 0 and out["risk"]["trading_state"] == "REDUCING"
+    try:
+        code, text = order(ws, "buy 1000 EUR/USD.SIM")  # adds to the long
+        assert code == 1 and "REDUCING" in text, text
+        code, text = order(ws, "sell 100000 EUR/USD.SIM")  # would flip to short
+        assert code == 1 and "REDUCING" in text, text
+        code, text = order(ws, "sell 4000 EUR/USD.SIM")  # reduces
+        assert code == 0 and "FILLED" in text, text
+        code, text = order(ws, "sell 40000 EUR/USD.SIM")  # closes: flat
+        assert code == 0 and "FILLED" in text, text
+        code, text = order(ws, "sell 1000 EUR/USD.SIM")  # from flat: opens a position
+        assert code == 1 and "REDUCING" in text, text
+    finally:
+        code, out, _ = risk(ws, "resume", NODE)
+    assert code == 0 and out["risk"]["trading_state"] == "ACTIVE"
+
+
+async def _flood(ws: Workspace, n: int) -> list[str]:
+    import random
+
+    rng = random.Random(7)
+    manager = NodeManager(ws)
+    ids: list[str] = []
+    for i in range(n):
+        side = rng.choice(["BUY", "SELL"])
+        kind = rng.choice(["MARKET", "LIMIT"])
+        ticket: dict[str, Any] = {
+            "type": kind,
+            "instrument_id": IID,
+            "side": side,
+            "quantity": str(rng.randint(1, 50) * 1000),
+            "tags": [f"flood-{i}"],
+        }
+        if kind == "LIMIT":  # marketable: would fill at once if let through
+            ticket["price"] = "1.20000" if side == "BUY" else "1.00000"
+        reply = await manager.command(NODE, "order", command={"action": "submit", "ticket": ticket})
+        ids += [str(x) for x in reply.get("client_order_ids") or ()]
+    return ids
+
+
+def _statuses(ws: Workspace, run_dir: Path) -> dict[str, str]:
+    from engine.journal.reader import JournalReader
+
+    table = OrderStatusTable()
+    table.apply(JournalReader(run_dir).read())
+    return {r.client_order_id: r.status for r in table.rows()}
+
+
+def test_after_a_halt_a_flood_of_orders_gets_nothing_through(ws: Workspace) -> None:
+    code, out, _ = risk(ws, "halt", NODE, "--reason", "flood test")
+    assert code == 0 and out["risk"]["trading_state"] == "HALTED"
+    ids = asyncio.run(_flood(ws, 40))
+    assert len(ids) == 40
+    run_dir = Path(str(read_json(pid_file(ws, NODE))["run_dir"]))
+    deadline = time.monotonic() + 10
+    while True:
+        statuses = _statuses(ws, run_dir)
+        if all(statuses.get(i) == "DENIED" for i in ids) or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert [i for i in ids if statuses.get(i) != "DENIED"] == []
+
+
+def test_a_halted_node_comes_back_halted_after_kill_9_with_its_limits(ws: Workspace) -> None:
+    code, out, _ = risk(ws, "set", NODE, "max_open_orders=9", "max_position_net=250000")
+    assert code == 0
+    before = json.loads(state_path(ws, NODE).read_text())
+    assert before["trading_state"] == "HALTED"
+    host = read_json(pid_file(ws, NODE))
+    assert host is not None
+    os.kill(int(host["pid"]), signal.SIGKILL)
+    deadline = time.monotonic() + 60
+    while True:
+        data = read_json(pid_file(ws, NODE)) or {}
+        if data.get("run_id") not in (None, host["run_id"]):
+            meta = read_meta(Path(data["run_dir"]))
+            if meta is not None and meta.state == "running":
+                break
+        assert time.monotonic() < deadline, "the supervisor did not restart the node"
+        time.sleep(0.2)
+    code, out, _ = risk(ws, "show", NODE)
+    assert code == 0 and out["running"] is True
+    assert out["risk"]["trading_state"] == "HALTED"
+    assert out["risk"]["limits"] == before["limits"]
+    assert out["risk"]["limits"]["max_open_orders"] == 9
+    code, text = order(ws, "buy 1000 EUR/USD.SIM")
+    assert code == 1 and "HALTED" in text, text
+
+
+def test_bad_limits_are_refused_naming_each_field_and_nothing_changes(ws: Workspace) -> None:
+    before = state_path(ws, NODE).read_bytes()
+    for args in (
+        ["max_open_orders=-1"],
+        ["max_notional_per_order=NaN", "max_drawdown=abc"],
+        ["max_order_rate_per_instrument=10/1s"],
+        ["no_such_rule=1"],
+        ["max_daily_loss"],
+    ):
+        result = gateway("risk", "set", NODE, *args, workspace=ws.root)
+        assert result.code == 2, (args, result.out, result.err)
+        assert "Traceback" not in result.err
+        for arg in args:
+            assert arg.split("=")[0] in result.err, (args, result.err)
+    bad_state = gateway("risk", "halt", workspace=ws.root)
+    assert bad_state.code == 2
+    assert state_path(ws, NODE).read_bytes() == before
+    audit = gateway("audit", "list", "--action", "risk", "--json", workspace=ws.root)
+    actions = [e["action"] for e in json.loads(audit.out)]
+    assert {"risk.set", "risk.halt", "risk.reduce", "risk.resume"} <= set(actions)
+    assert gateway("audit", "verify", workspace=ws.root).code == 0
