@@ -137,6 +137,8 @@ def run_backtest(
     from nautilus_trader.common.component import is_backtest_force_stop
 
     from engine.host.actor import GatewayActor
+    from engine.risk.guard import RiskGuard
+    from engine.risk.store import RiskState
     from engine.telemetry.host_hooks import attach_telemetry
 
     start_ns, end_ns = preflight(node, workspace)
@@ -156,6 +158,14 @@ def run_backtest(
         stop_requested=stop_requested,
     )
     engine.add_actor(gateway)
+    # The same pre-trade checks as a live node, from the config's limits (not persisted:
+    # a backtest always starts ACTIVE).
+    RiskGuard(
+        engine.kernel,
+        RiskState("ACTIVE", node.risk.limits),
+        instrument_notional=dict(node.risk.max_notional_per_order),
+        publish=publish,
+    ).install()
     telemetry = attach_telemetry(engine, node, workspace, publish)
     # No extra clock for the engine to advance at every tick (~0.5% of a run each); the
     # metrics actor shares the kernel's clock too (telemetry's install does it).

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 CONNECTION_POLL_S = 0.5
 STOP_SETTLE_S = 0.5  # after cancel/flatten: let the venue answer before strategies stop
 START_TIMEOUT_S = 30.0
-RISK_CHECK_S = 0.25  # loss limits (daily loss, drawdown) are checked this often
+RISK_CHECK_S = 0.05  # loss limits (daily loss, drawdown) are checked this often
 
 
 def read_passphrase_once() -> Callable[[], str | None]:
@@ -258,7 +258,7 @@ def install_risk_guard(kernel: Any, host: NodeHost, node: NodeConfig) -> Any:
         instrument_notional=dict(node.risk.max_notional_per_order),
         persist=lambda state: store.save(host.workspace, node.node_id, state),
         publish=host.publish,
-    ).install()
+    ).install(watch_losses=True)
 
 
 def _node_run_task(loop: asyncio.AbstractEventLoop) -> asyncio.Task[Any] | None:

@@ -19,11 +19,22 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from nautilus_trader.execution.messages import SubmitOrder, SubmitOrderList
+from nautilus_trader.model.enums import OrderSide, TradingState
+from nautilus_trader.model.identifiers import Venue
+
 from engine.risk.limits import RiskLimits, TradingStateName, apply_changes
 from engine.risk.rules import Exposure, OrderFacts, RateWindow, check_limits, check_state
 from engine.risk.store import RiskState, now_iso
 
 ENDPOINT = "RiskEngine.execute"
+LIMIT_FIELDS = (
+    "max_notional_per_order",
+    "max_position_net",
+    "max_position_gross",
+    "max_open_orders",
+    "max_order_rate_per_instrument",
+)
 
 type Persist = Callable[[RiskState], None]
 type Publish = Callable[..., Any]
@@ -56,28 +67,62 @@ class RiskGuard:
         self._day = ""
         self._day_start: dict[str, Decimal] = {}
         self._peak: dict[str, Decimal] = {}
+        self._idle = self._nothing_to_check()
 
     # -- wiring ------------------------------------------------------------------------
-    def install(self) -> RiskGuard:
-        """Take over the risk engine's endpoint and apply the stored trading state."""
+    def install(self, *, watch_losses: bool = False) -> RiskGuard:
+        """Take over the risk engine's endpoint and apply the stored trading state.
+
+        ``watch_losses``: check the loss limits at every position and account event (a
+        fill that crosses one halts the node in the same turn); a node host also checks
+        them on a timer, for prices that move with no event of ours.
+        """
         msgbus = self._kernel.msgbus
         forward = self._risk_engine.execute
         msgbus.deregister(ENDPOINT, forward)
         msgbus.register(ENDPOINT, self.execute)
         self._forward = forward
         self._mirror(self.state.trading_state)
+        if watch_losses:
+            for topic in ("events.position.*", "events.account.*"):
+                msgbus.subscribe(topic=topic, handler=self._on_event)
         return self
 
-    def _mirror(self, state: TradingStateName) -> None:
-        from nautilus_trader.model.enums import TradingState
+    def _on_event(self, _event: Any) -> None:
+        try:
+            self.evaluate()
+        except Exception as exc:  # a measuring failure must not break the event's delivery
+            if self._publish is not None:
+                self._publish("risk", "RiskCheckFailed", {"error": repr(exc)[:500]})
 
+    def _mirror(self, state: TradingStateName) -> None:
         if self._risk_engine.trading_state != TradingState[state]:
             self._risk_engine.set_trading_state(TradingState[state])
 
     # -- the check ---------------------------------------------------------------------
-    def execute(self, command: Any) -> None:
-        from nautilus_trader.execution.messages import SubmitOrder, SubmitOrderList
+    def _nothing_to_check(self) -> bool:
+        # What each order needs measured, so an order pays only for the limits set.
+        limits = self.state.limits
+        self._need_notional = bool(self._instrument_notional) or (
+            limits.max_notional_per_order is not None
+        )
+        self._need_gross = limits.max_position_gross is not None
+        self._need_net = (
+            self.state.trading_state == "REDUCING"
+            or self._need_gross
+            or limits.max_position_net is not None
+        )
+        self._need_open = limits.max_open_orders is not None
+        return (
+            self.state.trading_state == "ACTIVE"
+            and not self._instrument_notional
+            and all(getattr(limits, name) is None for name in LIMIT_FIELDS)
+        )
 
+    def execute(self, command: Any) -> None:
+        if self._idle:  # ACTIVE with no limit set: straight through, as without the guard
+            self._send(command)
+            return
         if isinstance(command, SubmitOrder):
             orders = [command.order]
         elif isinstance(command, SubmitOrderList):
@@ -136,12 +181,12 @@ class RiskGuard:
         return None
 
     def _facts(self, order: Any, instrument: Any) -> OrderFacts:
-        from nautilus_trader.model.enums import OrderSide
-
         qty = order.quantity.as_decimal()
         signed = qty if order.side == OrderSide.BUY else -qty
         price = None
-        if order.has_price:
+        if not self._need_notional:
+            pass
+        elif order.has_price:
             price = order.price
         elif order.has_trigger_price:
             price = order.trigger_price
@@ -165,15 +210,19 @@ class RiskGuard:
         )
 
     def _exposure(self, instrument_id: Any) -> Exposure:
-        net = Decimal(str(self._portfolio.net_position(instrument_id)))
-        gross = sum(
-            (
-                p.quantity.as_decimal()
-                for p in self._cache.positions_open(instrument_id=instrument_id)
-            ),
-            Decimal(0),
-        )
-        working = self._cache.orders_open_count() + self._cache.orders_inflight_count()
+        zero = Decimal(0)
+        net = zero
+        if self._need_net:
+            net = self._portfolio.net_position(instrument_id)
+            if not isinstance(net, Decimal):
+                net = Decimal(str(net))
+        gross = zero
+        if self._need_gross:
+            for p in self._cache.positions_open(instrument_id=instrument_id):
+                gross += p.quantity.as_decimal()
+        working = 0
+        if self._need_open:
+            working = self._cache.orders_open_count() + self._cache.orders_inflight_count()
         return Exposure(net=net, gross=gross, open_orders=working)
 
     # -- runtime changes ---------------------------------------------------------------
@@ -198,6 +247,7 @@ class RiskGuard:
         if self._persist is not None:
             self._persist(new)  # stored before it is in force or reported
         self.state = new
+        self._idle = self._nothing_to_check()
 
     # -- loss monitors -----------------------------------------------------------------
     def usage(self) -> dict[str, Any]:
@@ -219,10 +269,7 @@ class RiskGuard:
         totals: dict[str, Decimal] = {}
         equity: dict[str, Decimal] = {}
         for account in self._cache.accounts():
-            venue = account.id.get_issuer()
-            from nautilus_trader.model.identifiers import Venue
-
-            v = Venue(venue)
+            v = Venue(account.id.get_issuer())
             for cur, money in (self._portfolio.total_pnls(v) or {}).items():
                 totals[cur.code] = totals.get(cur.code, Decimal(0)) + money.as_decimal()
             for cur, money in (self._portfolio.equity(v) or {}).items():
