@@ -101,17 +101,9 @@ def pnl_by_instrument(portfolio: Any, cache: Any) -> dict[str, dict[str, Any]]:
 
 
 def _mark_price(cache: Any, position: Any) -> Any:
-    # The price Portfolio marks a position at: bid for longs, ask for shorts, else last.
-    from nautilus_trader.model.enums import PositionSide, PriceType
+    from engine.orders.portfolio import mark_price
 
-    if position.side == PositionSide.LONG:
-        price_type = PriceType.BID
-    elif position.side == PositionSide.SHORT:
-        price_type = PriceType.ASK
-    else:
-        price_type = PriceType.LAST
-    iid = position.instrument_id
-    return cache.price(iid, price_type) or cache.price(iid, PriceType.LAST)
+    return mark_price(cache, position)
 
 
 class _Sums:
@@ -290,19 +282,25 @@ class OrderCounts:
         }
 
 
+# Open positions listed in each sample (the positions pane's rows); the counts cover all.
+SAMPLE_POSITION_ROWS = 200
+
+
 def positions(cache: Any) -> dict[str, Any]:
-    """Return ``{open, closed, by_strategy: {sid: {open, closed}}}`` from the cache's indexes."""
-    by_strategy: dict[str, dict[str, int]] = {}
-    for sid in sorted(cache.strategy_ids(), key=lambda s: s.value):
-        n_open = cache.positions_open_count(strategy_id=sid)
-        n_closed = cache.positions_closed_count(strategy_id=sid)
-        if n_open or n_closed:
-            by_strategy[sid.value] = {"open": n_open, "closed": n_closed}
-    return {
-        "open": cache.positions_open_count(),
-        "closed": cache.positions_closed_count(),
-        "by_strategy": by_strategy,
-    }
+    """Return ``{open, closed, by_strategy: {sid: {open, closed}}, rows: [...]}``.
+
+    Counts and rows come from :mod:`engine.orders.portfolio`, the functions the node's
+    ``positions`` command serves, so a sample and a snapshot agree; the totals are the
+    sums of the per-strategy counts. ``rows`` holds the first ``SAMPLE_POSITION_ROWS``
+    open positions (``rows_truncated`` says how many more there are).
+    """
+    from engine.orders.portfolio import open_position_rows, position_counts
+
+    counts = position_counts(cache)
+    rows = open_position_rows(cache)
+    counts["rows"] = rows[:SAMPLE_POSITION_ROWS]
+    counts["rows_truncated"] = max(0, len(rows) - SAMPLE_POSITION_ROWS)
+    return counts
 
 
 def _qsize(engine: Any, name: str) -> int | None:
