@@ -2,7 +2,8 @@
 
 Everything comes from Nautilus's own objects (``Portfolio``, ``Cache``, the engines' and the
 message bus's counters); nothing is estimated. Money is reported as floats
-(``Money.as_double()``), keyed by currency code.
+(the float nearest the exact decimal, ``float(Money.as_decimal())``: ``as_double()``
+would print 999984.20 as 999984.2000000001), keyed by currency code.
 
 Per instrument and per venue the figures are ``Portfolio``'s (converted as the portfolio
 converts them). Per strategy they are summed from the strategy's positions in the cache by
@@ -25,8 +26,17 @@ def money_map(values: dict[Any, Any] | None) -> dict[str, float]:
         if money is None:
             continue
         code = money.currency.code
-        out[code] = out.get(code, 0.0) + money.as_double()
+        out[code] = _exact(out.get(code, 0.0) + _float(money), money.currency)
     return out
+
+
+def _float(money: Any) -> float:
+    return float(money.as_decimal())
+
+
+def _exact(value: float, currency: Any) -> float:
+    # A sum of floats, rounded back to the currency's precision.
+    return round(value, currency.precision)
 
 
 def _pnl_by_currency(
@@ -43,7 +53,7 @@ def _pnl_by_currency(
 
 
 def _money(value: Any) -> float | None:
-    return None if value is None else float(value.as_double())
+    return None if value is None else _float(value)
 
 
 def venues(cache: Any) -> list[Any]:
@@ -113,7 +123,7 @@ class _Sums:
         self._currencies: dict[str, Any] = {}
 
     def add(self, money: Any) -> None:
-        self.add_amount(money.currency, money.as_double())
+        self.add_amount(money.currency, _float(money))
 
     def add_amount(self, currency: Any, amount: float) -> None:
         code = currency.code
@@ -131,7 +141,7 @@ class _Sums:
 def _round(value: float, currency: Any) -> float:
     from nautilus_trader.model.objects import Money
 
-    return float(Money(value, currency).as_double())
+    return float(Money(value, currency).as_decimal())
 
 
 class _Snapshots:
@@ -165,7 +175,7 @@ class StrategyPnL:
             pnl = snap.realized_pnl
             if pnl is not None:
                 _, acc = state.sums.get(pnl.currency.code, (pnl.currency, 0.0))
-                state.sums[pnl.currency.code] = (pnl.currency, acc + pnl.as_double())
+                state.sums[pnl.currency.code] = (pnl.currency, acc + _float(pnl))
                 state.last = pnl
         state.count = len(raw)
         return state
