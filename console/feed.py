@@ -135,8 +135,8 @@ class FeedState:
                 touched_metrics.add(env.node_id)
                 # The sample's rows are the node's positions marked now: they bring the
                 # unrealized PnL that position events do not carry.
-                for row in _sampled_positions(payload):
-                    positions[f"{env.node_id}/{row['position_id']}"] = (env, row)
+                for sampled in _sampled_positions(payload):
+                    positions[f"{env.node_id}/{sampled['position_id']}"] = (env, sampled)
                 continue
             if _important(env):
                 important.append(len(loggable))

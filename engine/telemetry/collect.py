@@ -36,7 +36,7 @@ def _float(money: Any) -> float:
 
 def _exact(value: float, currency: Any) -> float:
     # A sum of floats, rounded back to the currency's precision.
-    return round(value, currency.precision)
+    return round(value, int(currency.precision))
 
 
 def _pnl_by_currency(
