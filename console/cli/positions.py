@@ -59,7 +59,11 @@ def _text(value: Any) -> str:
 @pass_workspace_option
 def positions(node: str, as_json: bool) -> None:
     """Open positions of NODE by instrument and strategy: side, quantity, average price,
-    unrealized and realized PnL (marked as the node's portfolio marks them)."""
+    unrealized and realized PnL (marked as the node's portfolio marks them).
+
+    A position's realized PnL is that of its current open cycle (a netting position that
+    closed and reopened starts again); `gateway metrics` totals include closed ones.
+    """
     snap = _fetch(node, "positions", as_json=as_json)
     if as_json:
         echo_json({"node_id": node, **snap})
@@ -68,8 +72,9 @@ def positions(node: str, as_json: bool) -> None:
     per = ", ".join(
         f"{sid} {c.get('open', 0)}" for sid, c in (counts.get("by_strategy") or {}).items()
     )
+    n_open = counts.get("open", 0)
     click.echo(
-        f"{node}: {counts.get('open', 0)} open positions"
+        f"{node}: {n_open} open position{'' if n_open == 1 else 's'}"
         + (f" ({per})" if per else "")
         + f", {counts.get('closed', 0)} closed"
     )

@@ -82,11 +82,20 @@ async def trade(ws: Workspace) -> int:
     """Open long EUR, short GBP, partly close EUR; return the last fill's sequence number."""
     session = await OrderSession.open(ws, NODE)
     try:
-        for side, qty, iid in (("BUY", "300000", EUR), ("SELL", "200000", GBP), ("SELL", "100000", EUR)):
+        for side, qty, iid in (
+            ("BUY", "300000", EUR),
+            ("SELL", "200000", GBP),
+            ("SELL", "100000", EUR),
+        ):
             reply = await session.send(
                 {
                     "action": "submit",
-                    "ticket": {"type": "MARKET", "instrument_id": iid, "side": side, "quantity": qty},
+                    "ticket": {
+                        "type": "MARKET",
+                        "instrument_id": iid,
+                        "side": side,
+                        "quantity": qty,
+                    },
                 }
             )
             assert reply.get("ok"), reply
@@ -129,7 +138,10 @@ def test_positions_metrics_prometheus_and_console_agree(node: Workspace) -> None
 
     rows = {r["position_id"]: r for r in snap["positions"]}
     assert {r["instrument_id"]: r["side"] for r in rows.values()} == {EUR: "LONG", GBP: "SHORT"}
-    assert {r["instrument_id"]: r["quantity"] for r in rows.values()} == {EUR: "200000", GBP: "200000"}
+    assert {r["instrument_id"]: r["quantity"] for r in rows.values()} == {
+        EUR: "200000",
+        GBP: "200000",
+    }
     eur = next(r for r in rows.values() if r["instrument_id"] == EUR)
     assert Decimal(eur["unrealized_pnl"]) != 0 and Decimal(eur["realized_pnl"]) < 0, eur
 
@@ -162,7 +174,8 @@ def test_positions_metrics_prometheus_and_console_agree(node: Workspace) -> None
     ]
     assert sum(open_series) == counts["open"], text
     unrealized_line = next(
-        line for line in text.splitlines()
+        line
+        for line in text.splitlines()
         if line.startswith("gateway_pnl{") and 'kind="unrealized"' in line
     )
     assert Decimal(unrealized_line.rsplit(" ", 1)[1]) == total_unrealized
