@@ -78,6 +78,29 @@ def test_rows_mark_longs_at_the_bid_and_shorts_at_the_ask() -> None:
     }
 
 
+def test_a_position_closed_by_another_strategy_is_counted_once_under_its_owner() -> None:
+    """The 2-open-but-3-by-strategy bug: Nautilus indexes a position under every strategy
+    whose order touched it (``Cache.add_position_id`` with the order's strategy), so the
+    gateway closing EMACross's position made ``positions_open_count(strategy_id=...)``
+    count it for both strategies."""
+    from nautilus_trader.model.identifiers import ClientOrderId, Venue
+
+    ema = _position(OrderSide.BUY, 100_000, "1.10000", "EMACross-000")
+    own = _position(OrderSide.BUY, 50_000, "1.10000", "GatewayStrategy-001")
+    cache = _cache_with(ema, own)
+    # What the execution engine does when the gateway's closing order names EMACross's position.
+    gateway = StrategyId("GatewayStrategy-001")
+    cache.add_position_id(ema.id, Venue("SIM"), ClientOrderId("O-close"), gateway)
+    per_strategy = [cache.positions_open_count(strategy_id=s) for s in (ema.strategy_id, gateway)]
+    assert (sum(per_strategy), cache.positions_open_count()) == (3, 2)  # Nautilus's index
+    counts = position_counts(cache)
+    assert counts["open"] == 2
+    assert counts["by_strategy"] == {
+        "EMACross-000": {"open": 1, "closed": 0},
+        "GatewayStrategy-001": {"open": 1, "closed": 0},
+    }
+
+
 def test_no_price_yet_means_no_unrealized_figure() -> None:
     cache = TestComponentStubs.cache()
     cache.add_instrument(EURUSD)
