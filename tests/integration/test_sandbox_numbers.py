@@ -100,6 +100,11 @@ async def trade(ws: Workspace) -> int:
             )
             assert reply.get("ok"), reply
             assert await session.wait_for([str(reply["client_order_ids"][0])], "filled", 8)
+        # And one working order, so open-order counts have something to agree on.
+        resting = {"type": "LIMIT", "instrument_id": EUR, "side": "BUY", "quantity": "1000"}
+        reply = await session.send({"action": "submit", "ticket": {**resting, "price": "1.00000"}})
+        assert reply.get("ok"), reply
+        assert await session.wait_for([str(reply["client_order_ids"][0])], "accepted", 8)
         return session.last_seq
     finally:
         await session.close()
@@ -190,6 +195,12 @@ def test_positions_metrics_prometheus_and_console_agree(node: Workspace) -> None
         assert (shown.side, shown.quantity) == (row["side"], row["quantity"])
         assert Decimal(shown.avg_px) == Decimal(row["avg_px_open"])
     assert fold.snapshot(NODE).positions_open == counts["open"]
+
+    # Open orders: the sample, the console's fold and `gateway orders list` agree.
+    listed = json.loads(gateway("orders", "list", NODE, "--json", workspace=node.root).out)
+    open_listed = [o for o in listed if o["is_open"]]
+    assert sample["orders"]["open"] == len(open_listed) == fold.open_orders(NODE) == 1
+    assert fold.snapshot(NODE).orders_open == 1
 
     # The text output of the CLI prints the same figures.
     text_out = gateway("positions", NODE, workspace=node.root)
