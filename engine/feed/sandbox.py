@@ -48,5 +48,17 @@ def apply_sandbox_events_inline(kernel: Any) -> bool:
         msgbus.deregister(ENDPOINT, engine.process)
     except ValueError:  # someone else's handler: leave it alone
         return False
-    msgbus.register(ENDPOINT, handle)
+    on_error = getattr(engine, "_handle_queue_exception", None)
+
+    def process(event: Any) -> None:
+        # As the queue's consumer does: an event that fails is logged, and the matching
+        # engine (or the data engine feeding it) goes on with the next.
+        try:
+            handle(event)
+        except Exception as exc:
+            if on_error is None:
+                raise
+            on_error(exc, "event")
+
+    msgbus.register(ENDPOINT, process)
     return True
