@@ -5,7 +5,9 @@ runs it (``engine.feed.sandbox``): an IOC/FOK limit that cannot fill ends CANCEL
 never rests), a marketable one fills; an IOC larger than the book fills what is there
 and cancels the rest; a FOK larger than the book is canceled unfilled; a market order
 larger than the top of the book fills completely (it slips); a quote-quantity order
-fills its base equivalent; triggered types rest until triggered whatever their TIF.
+fills its base equivalent; triggered types rest until triggered whatever their TIF;
+at-the-open/close market and limit orders are rejected by the venue with its reason
+(it has no sessions), other types refused before submit.
 
 The market is a random walk around 1.1 with a 1,000,000 top of book on each side.
 """
@@ -31,7 +33,7 @@ from tests.integration.market_wait import wait_for_quotes
 
 NODE = "tif-sbx"
 IID = "EUR/USD.SIM"
-TIFS = ("GTC", "IOC", "FOK", "DAY", "GTD")
+TIFS = ("GTC", "IOC", "FOK", "DAY", "GTD", "AT_THE_OPEN", "AT_THE_CLOSE")
 pytestmark = pytest.mark.timeout(150)
 
 
@@ -97,6 +99,12 @@ TYPES: dict[str, dict[str, Any]] = {
 
 def expected(label: str, tif: str) -> str:
     """The state a trader expects (``refused`` = the gateway refuses it before submit)."""
+    if tif in ("AT_THE_OPEN", "AT_THE_CLOSE"):
+        # Only market and limit orders take them; the sandbox venue has no sessions and
+        # rejects them, saying so.
+        return (
+            "REJECTED" if label in ("MARKET", "LIMIT (away)", "LIMIT (marketable)") else "refused"
+        )
     if label == "MARKET":
         return "refused" if tif == "GTD" else "FILLED"
     if label == "MARKET_TO_LIMIT":
@@ -143,9 +151,12 @@ async def test_every_type_and_time_in_force(node: Workspace) -> None:
         wrong = {k: v for k, v in got.items() if v[0] != v[1]}
         assert not wrong, wrong
         # The refusal names the field and says what is expected.
-        refused = rows[("MARKET", "GTD")]
-        assert refused["code"] == "invalid_order"
-        assert any(i["path"] == "time_in_force" for i in refused["issues"]), refused
+        for key in (("MARKET", "GTD"), ("STOP_MARKET", "AT_THE_OPEN")):
+            refused = rows[key]
+            assert refused["code"] == "invalid_order"
+            assert any(i["path"] == "time_in_force" for i in refused["issues"]), refused
+        rejected = rows[("LIMIT (away)", "AT_THE_CLOSE")]
+        assert "AT_THE_CLOSE is not currently supported" in (rejected.reason or ""), rejected
 
         # An IOC/FOK that was canceled never rests: a second later it is still canceled,
         # with nothing filled, and resting orders are still working.
