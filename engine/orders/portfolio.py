@@ -105,14 +105,19 @@ def position_counts(cache: Any) -> dict[str, Any]:
     }
 
 
-def _sort_key(row: dict[str, Any]) -> tuple[str, str, str]:
-    return (row["instrument_id"], row["strategy_id"], row["position_id"])
+def _sort_key(position: Any) -> tuple[str, str, str]:
+    return (position.instrument_id.value, position.strategy_id.value, position.id.value)
 
 
 def open_position_rows(cache: Any, limit: int | None = None) -> list[dict[str, Any]]:
-    """Rows of the open positions, by instrument, strategy and id (the first ``limit``)."""
-    rows = sorted((position_row(cache, p) for p in cache.positions_open()), key=_sort_key)
-    return rows if limit is None else rows[:limit]
+    """Rows of the open positions, by instrument, strategy and id (the first ``limit``).
+
+    Only the rows returned are built (marked), so a sample stays cheap with thousands.
+    """
+    positions = sorted(cache.positions_open(), key=_sort_key)
+    if limit is not None:
+        positions = positions[:limit]
+    return [position_row(cache, p) for p in positions]
 
 
 def unrealized_totals(rows: list[dict[str, Any]]) -> dict[str, dict[str, str]]:

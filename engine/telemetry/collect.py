@@ -307,9 +307,8 @@ def positions(cache: Any) -> dict[str, Any]:
     from engine.orders.portfolio import open_position_rows, position_counts
 
     counts = position_counts(cache)
-    rows = open_position_rows(cache)
-    counts["rows"] = rows[:SAMPLE_POSITION_ROWS]
-    counts["rows_truncated"] = max(0, len(rows) - SAMPLE_POSITION_ROWS)
+    counts["rows"] = open_position_rows(cache, SAMPLE_POSITION_ROWS)
+    counts["rows_truncated"] = max(0, counts["open"] - SAMPLE_POSITION_ROWS)
     return counts
 
 
