@@ -133,6 +133,10 @@ class FeedState:
             if kind == "metric":
                 self._metric(env, payload)
                 touched_metrics.add(env.node_id)
+                # The sample's rows are the node's positions marked now: they bring the
+                # unrealized PnL that position events do not carry.
+                for sampled in _sampled_positions(payload):
+                    positions[f"{env.node_id}/{sampled['position_id']}"] = (env, sampled)
                 continue
             if _important(env):
                 important.append(len(loggable))
@@ -283,17 +287,23 @@ class FeedState:
 
     def _position(self, env: Any, p: dict[str, Any]) -> PositionRow:
         pid = str(p.get("position_id", "?"))
+        key = f"{env.node_id}/{pid}"
+        side = str(p.get("side", p.get("entry", "")))
+        unrealized = _pnl_text(p, "unrealized_pnl")
+        if unrealized is None:
+            # PositionOpened carries none: keep the last sample's figure until the next one.
+            prev = self.positions.get(key)
+            unrealized = prev.unrealized_pnl if prev is not None and side != "FLAT" else "-"
         row = PositionRow(
             position_id=pid,
             node_id=env.node_id,
             instrument_id=str(p.get("instrument_id", "")),
-            side=str(p.get("side", p.get("entry", ""))),
+            side=side,
             quantity=str(p.get("quantity", p.get("signed_qty", ""))),
             avg_px=str(p.get("avg_px_open", "")),
-            unrealized_pnl=str(p.get("unrealized_pnl", "-")),
-            realized_pnl=str(p.get("realized_pnl", "-")),
+            unrealized_pnl=unrealized,
+            realized_pnl=_pnl_text(p, "realized_pnl") or "-",
         )
-        key = f"{env.node_id}/{pid}"
         self.positions[key] = row
         self.positions.move_to_end(key)
         return row
@@ -527,6 +537,26 @@ def _summary(type_: str, payload: dict[str, Any]) -> str:
         if value not in (None, "", "None"):
             parts.append(f"{key}={value}")
     return " ".join(parts)
+
+
+def _sampled_positions(sample: dict[str, Any]) -> list[dict[str, Any]]:
+    """The open-position rows of a metrics sample (``engine.orders.portfolio`` rows)."""
+    rows = _dict(sample.get("positions")).get("rows")
+    if not isinstance(rows, list):
+        return []
+    return [r for r in rows if isinstance(r, dict) and r.get("position_id")]
+
+
+def _pnl_text(p: dict[str, Any], key: str) -> str | None:
+    """A PnL as the pane shows it, ``"188.00 USD"``, from an event or a sample row."""
+    value = p.get(key)
+    if value is None:
+        return None
+    text = str(value)
+    currency = p.get("currency")
+    if currency and not text.endswith(str(currency)):  # sample rows: amount and currency apart
+        text = f"{text} {currency}"
+    return text
 
 
 def _float(value: Any) -> float | None:

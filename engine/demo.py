@@ -16,9 +16,16 @@ DEMO_BAR_TYPE = "EUR/USD.SIM-10-SECOND-BID-INTERNAL"
 EMA_CROSS = "nautilus_trader.examples.strategies.ema_cross"
 
 
-def _ema_cross(trade_size: str = "100000", bar_type: str = DEMO_BAR_TYPE) -> dict[str, Any]:
+# The sandbox's EMACross decides on its own position, not the node's net position, so a
+# trader's manual orders on the same instrument do not make it churn (engine/demo_strategies).
+OWN_EMA_CROSS = "engine.demo_strategies"
+
+
+def _ema_cross(
+    trade_size: str = "100000", bar_type: str = DEMO_BAR_TYPE, module: str = EMA_CROSS
+) -> dict[str, Any]:
     return {
-        "strategy_path": f"{EMA_CROSS}:EMACross",
+        "strategy_path": f"{module}:EMACross",
         "config_path": f"{EMA_CROSS}:EMACrossConfig",
         "config": {
             "instrument_id": DEMO_INSTRUMENT,
@@ -65,7 +72,9 @@ def demo_sandbox() -> dict[str, Any]:
         "description": "EMA cross on an offline random-walk EUR/USD feed, sandbox execution",
         "trader_id": "DEMO-002",
         # 1-second bars so a user watching sees fills within a minute.
-        "strategies": [_ema_cross(bar_type="EUR/USD.SIM-1-SECOND-BID-INTERNAL")],
+        "strategies": [
+            _ema_cross(bar_type="EUR/USD.SIM-1-SECOND-BID-INTERNAL", module=OWN_EMA_CROSS)
+        ],
         "venues": [dict(_SIM_VENUE, starting_balances=["1000000 USD"])],
         "data_clients": [
             {

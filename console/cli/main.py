@@ -25,6 +25,8 @@ COMMANDS = {
     "adapters": "console.cli.adapters:adapters",
     "order": "console.cli.orders:order",
     "orders": "console.cli.orders:orders",
+    "positions": "console.cli.positions:positions",
+    "balances": "console.cli.positions:balances",
     "metrics": "console.cli.metrics:metrics",
     "audit": "console.cli.audit:audit",
     "risk": "console.cli.risk:risk",

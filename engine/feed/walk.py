@@ -21,7 +21,7 @@ _STEPS_PER_BAR = 10
 
 
 class RandomWalk:
-    """Quotes (and every ``trade_every``-th, a trade) for one instrument.
+    """Quotes (and before every ``trade_every``-th, a trade) for one instrument.
 
     Parameters
     ----------
@@ -95,9 +95,11 @@ class RandomWalk:
         for i in range(n):
             bid = Price(float(bids[i]), prec)
             ask = Price(float(asks[i]), prec)
-            out.append(QuoteTick(iid, bid, ask, size, size, ts_ns, ts_ns))
             self._count += 1
             if self._trade_every and self._count % self._trade_every == 0:
+                # The trade goes out before its quote: a sandbox's L1 book takes a trade
+                # tick as its whole top of book (the trade price on both sides, the trade
+                # size), so the quote after it puts the real bid/ask and sizes back.
                 buyer = bool(sides[i]) if sides is not None else True
                 out.append(
                     TradeTick(
@@ -110,6 +112,7 @@ class RandomWalk:
                         ts_ns,
                     )
                 )
+            out.append(QuoteTick(iid, bid, ask, size, size, ts_ns, ts_ns))
         return out
 
     def history_bars(self, bar_type: BarType, step_ns: int, end_ns: int, count: int) -> list[Bar]:

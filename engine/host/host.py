@@ -36,6 +36,10 @@ Channel commands (``NodeManager.command(node_id, cmd, **args)``; each answer is 
         running), or ``internal_error``. Never a traceback.
     ``{"cmd": "risk", "op": "show" | "set" | "state", ...}`` (sandbox/live nodes)
         the node's risk guard: trading state and limits (``engine.risk.host_commands``).
+    ``{"cmd": "positions"}`` / ``{"cmd": "balances"}`` (sandbox/live nodes)
+        -> ``engine.orders.portfolio.positions_snapshot`` / ``balances_snapshot``: the
+        open positions (side, quantity, average price, unrealized and realized PnL) with
+        their counts, or every account's balances and margins, read on the node's loop.
     Anything else -> ``{"ok": false, "code": "unknown_command", "message"}``.
 """
 
@@ -186,7 +190,9 @@ class NodeHost:
             return self.market_command(command.get("instrument_id"))
         if name == "risk":
             return self.risk_command(command)
-        expected = "expected status, stop, order, market or risk"
+        if name in ("positions", "balances"):
+            return self.portfolio_command(name)
+        expected = "expected status, stop, order, market, risk, positions or balances"
         return {
             "ok": False,
             "code": "unknown_command",
@@ -222,6 +228,23 @@ class NodeHost:
             out["field"] = getattr(exc, "field", None)
             out["value"] = getattr(exc, "value", None)
             return out
+
+    def portfolio_command(self, name: str) -> dict[str, Any]:
+        """The node's open positions or account balances (``engine.orders.portfolio``)."""
+        from engine.orders.portfolio import balances_snapshot, positions_snapshot
+
+        strategy = self.strategy
+        if strategy is None or self.state != "running":
+            return _order_error(
+                "not_running",
+                f"node {self.node_id} has no {name} to show now "
+                f"(state {self.state}, mode {self.mode})",
+            )
+        build = positions_snapshot if name == "positions" else balances_snapshot
+        try:
+            return jsonable(build(strategy.cache, strategy.clock.timestamp_ns()))  # type: ignore[no-any-return]
+        except Exception as exc:
+            return _order_error("internal_error", f"{type(exc).__name__}: {exc}")
 
     def order_command(self, data: Any) -> dict[str, Any]:
         """Run one order command through the node's GatewayStrategy; errors as dicts."""

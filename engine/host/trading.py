@@ -184,6 +184,10 @@ async def _run(host: NodeHost, node: NodeConfig, loop: asyncio.AbstractEventLoop
     except Exception as exc:
         raise HostError(f"building the trading node failed: {exc}", phase="build") from None
     del parts
+    if node.mode.value == "sandbox":
+        from engine.feed.sandbox import apply_sandbox_events_inline
+
+        apply_sandbox_events_inline(trading.kernel)
     trading.trader.add_actor(GatewayActor(host.publish))
     strategy = GatewayStrategy(
         GatewayStrategyConfig(bracket_mode="managed" if node.mode.value == "sandbox" else "native")

@@ -2,7 +2,8 @@
 
 Everything comes from Nautilus's own objects (``Portfolio``, ``Cache``, the engines' and the
 message bus's counters); nothing is estimated. Money is reported as floats
-(``Money.as_double()``), keyed by currency code.
+(the float nearest the exact decimal, ``float(Money.as_decimal())``: ``as_double()``
+would print 999984.20 as 999984.2000000001), keyed by currency code.
 
 Per instrument and per venue the figures are ``Portfolio``'s (converted as the portfolio
 converts them). Per strategy they are summed from the strategy's positions in the cache by
@@ -25,8 +26,17 @@ def money_map(values: dict[Any, Any] | None) -> dict[str, float]:
         if money is None:
             continue
         code = money.currency.code
-        out[code] = out.get(code, 0.0) + money.as_double()
+        out[code] = _exact(out.get(code, 0.0) + _float(money), money.currency)
     return out
+
+
+def _float(money: Any) -> float:
+    return float(money.as_decimal())
+
+
+def _exact(value: float, currency: Any) -> float:
+    # A sum of floats, rounded back to the currency's precision.
+    return round(value, int(currency.precision))
 
 
 def _pnl_by_currency(
@@ -43,7 +53,7 @@ def _pnl_by_currency(
 
 
 def _money(value: Any) -> float | None:
-    return None if value is None else float(value.as_double())
+    return None if value is None else _float(value)
 
 
 def venues(cache: Any) -> list[Any]:
@@ -101,17 +111,9 @@ def pnl_by_instrument(portfolio: Any, cache: Any) -> dict[str, dict[str, Any]]:
 
 
 def _mark_price(cache: Any, position: Any) -> Any:
-    # The price Portfolio marks a position at: bid for longs, ask for shorts, else last.
-    from nautilus_trader.model.enums import PositionSide, PriceType
+    from engine.orders.portfolio import mark_price
 
-    if position.side == PositionSide.LONG:
-        price_type = PriceType.BID
-    elif position.side == PositionSide.SHORT:
-        price_type = PriceType.ASK
-    else:
-        price_type = PriceType.LAST
-    iid = position.instrument_id
-    return cache.price(iid, price_type) or cache.price(iid, PriceType.LAST)
+    return mark_price(cache, position)
 
 
 class _Sums:
@@ -121,7 +123,7 @@ class _Sums:
         self._currencies: dict[str, Any] = {}
 
     def add(self, money: Any) -> None:
-        self.add_amount(money.currency, money.as_double())
+        self.add_amount(money.currency, _float(money))
 
     def add_amount(self, currency: Any, amount: float) -> None:
         code = currency.code
@@ -139,7 +141,7 @@ class _Sums:
 def _round(value: float, currency: Any) -> float:
     from nautilus_trader.model.objects import Money
 
-    return float(Money(value, currency).as_double())
+    return float(Money(value, currency).as_decimal())
 
 
 class _Snapshots:
@@ -173,7 +175,7 @@ class StrategyPnL:
             pnl = snap.realized_pnl
             if pnl is not None:
                 _, acc = state.sums.get(pnl.currency.code, (pnl.currency, 0.0))
-                state.sums[pnl.currency.code] = (pnl.currency, acc + pnl.as_double())
+                state.sums[pnl.currency.code] = (pnl.currency, acc + _float(pnl))
                 state.last = pnl
         state.count = len(raw)
         return state
@@ -290,19 +292,24 @@ class OrderCounts:
         }
 
 
+# Open positions listed in each sample (the positions pane's rows); the counts cover all.
+SAMPLE_POSITION_ROWS = 200
+
+
 def positions(cache: Any) -> dict[str, Any]:
-    """Return ``{open, closed, by_strategy: {sid: {open, closed}}}`` from the cache's indexes."""
-    by_strategy: dict[str, dict[str, int]] = {}
-    for sid in sorted(cache.strategy_ids(), key=lambda s: s.value):
-        n_open = cache.positions_open_count(strategy_id=sid)
-        n_closed = cache.positions_closed_count(strategy_id=sid)
-        if n_open or n_closed:
-            by_strategy[sid.value] = {"open": n_open, "closed": n_closed}
-    return {
-        "open": cache.positions_open_count(),
-        "closed": cache.positions_closed_count(),
-        "by_strategy": by_strategy,
-    }
+    """Return ``{open, closed, by_strategy: {sid: {open, closed}}, rows: [...]}``.
+
+    Counts and rows come from :mod:`engine.orders.portfolio`, the functions the node's
+    ``positions`` command serves, so a sample and a snapshot agree; the totals are the
+    sums of the per-strategy counts. ``rows`` holds the first ``SAMPLE_POSITION_ROWS``
+    open positions (``rows_truncated`` says how many more there are).
+    """
+    from engine.orders.portfolio import open_position_rows, position_counts
+
+    counts = position_counts(cache)
+    counts["rows"] = open_position_rows(cache, SAMPLE_POSITION_ROWS)
+    counts["rows_truncated"] = max(0, counts["open"] - SAMPLE_POSITION_ROWS)
+    return counts
 
 
 def _qsize(engine: Any, name: str) -> int | None:

@@ -27,7 +27,8 @@ Payload (``MetricsSample``), schema 1; money as floats keyed by currency code::
                        margin_init, margin_maint, net_exposure}}   (each {CCY: float})
     drawdown: {CCY: {equity, peak, abs, pct}}       (equity summed over venues)
     orders: {total, open, inflight, by_status: {STATUS: n}, by_strategy: {SID: {STATUS: n}}}
-    positions: {open, closed, by_strategy: {SID: {open, closed}}}
+    positions: {open, closed, by_strategy: {SID: {open, closed}}, rows: [open position rows
+               as engine.orders.portfolio.position_row], rows_truncated}
     latency_ms: {submit_to_accept: {p50, p99, max, count}, submit_to_fill: {...}, window, pending}
     bus: {pub_count, sent_count, req_count, res_count, pub_rate}   (rate per wall second)
     engines: {data: {data_count, command_count, request_count, response_count, data_qsize,
