@@ -10,7 +10,7 @@ because the console checks tickets without importing Nautilus.
 Refused, with a message saying what was expected:
 
 - anything but plain ASCII decimal text (``1.0850``, ``-2``, ``1e5``) or a JSON number:
-  unicode digits (``١٢٣``, ``１``), underscores, blanks, booleans;
+  unicode digits (Arabic-Indic, fullwidth), underscores, blanks, booleans;
 - NaN and infinities;
 - magnitudes above :data:`MAX_MAGNITUDE` (``1e400``, a 400-digit quantity);
 - more than :data:`MAX_DECIMALS` decimal places (39 decimals).

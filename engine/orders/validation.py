@@ -311,7 +311,7 @@ def _check_instrument(
             )
         )
     ref = _reference_price(t, quote)
-    if ref is not None and qty > 0:
+    if ref is not None and ref > 0 and qty > 0:  # a price <= 0 is reported on its own
         notional = qty * ref * rules.multiplier
         unit = f" {rules.notional_currency}" if rules.notional_currency else ""
         if rules.min_notional is not None and notional < rules.min_notional:
@@ -589,7 +589,11 @@ def check_modify_values(
                 )
             )
         if rules.min_quantity is not None and quantity < rules.min_quantity:
-            out.append(OrderIssue("quantity", quantity, f"at least the minimum {rules.min_quantity}"))
+            out.append(
+                OrderIssue("quantity", quantity, f"at least the minimum {rules.min_quantity}")
+            )
         if rules.max_quantity is not None and quantity > rules.max_quantity:
-            out.append(OrderIssue("quantity", quantity, f"at most the maximum {rules.max_quantity}"))
+            out.append(
+                OrderIssue("quantity", quantity, f"at most the maximum {rules.max_quantity}")
+            )
     return out
