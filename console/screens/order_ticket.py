@@ -16,7 +16,7 @@ import types
 import typing
 from collections.abc import Callable
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from functools import cache
 from typing import Any, ClassVar, Literal
 
@@ -29,7 +29,7 @@ from textual.timer import Timer
 from textual.widgets import Checkbox, Input, Label, Select, Static
 
 from console.screens.confirm import ConfirmModal
-from engine.orders.issues import OrderIssue, OrderValidationError
+from engine.orders.issues import OrderIssue, OrderValidationError, shown
 from engine.orders.syntax import OrderSyntaxError, parse_ticket
 from engine.orders.tickets import (
     _FORM_ORDER,
@@ -524,7 +524,7 @@ class OrderTicketScreen(ModalScreen[dict[str, Any] | None]):
     def _show_status(self) -> None:
         if self.ticket is not None:
             value = notional(self.ticket, self.rules, self.quote)
-            state = "ready" + (f" · notional {value:,.2f}" if value is not None else "")
+            state = "ready" + (f" · notional {_money(value)}" if value is not None else "")
         else:
             state = f"{len(self.issues)} problem(s)"
         hint = "enter submit · esc cancel · tab next · ctrl+l order line"
@@ -561,7 +561,7 @@ class OrderTicketScreen(ModalScreen[dict[str, Any] | None]):
                 )
             else:
                 question = (
-                    f"{order} has a notional of {value:,.2f}, above {self.confirm_above:,}. "
+                    f"{order} has a notional of {_money(value)}, above {self.confirm_above:,}. "
                     "Send it?"
                 )
 
@@ -589,4 +589,10 @@ def _parse_time(text: str) -> Any:
 
 
 def _shown(value: Any) -> str:
-    return "missing" if value is None else repr(str(value))
+    return "missing" if value is None else repr(str(shown(value)))
+
+
+def _money(value: Decimal) -> str:
+    # Up to 17014118346046 x 17014118346046: more digits than the default 28 can round.
+    with localcontext(prec=80):
+        return f"{value:,.2f}"
