@@ -29,7 +29,7 @@ ALWAYS_REFUSED = [
     "9" * 400,
     "0." + "1" * 39,
     "١٢٣",
-    "１",
+    "\uff11",  # fullwidth one
     "x" * 10_000,
 ]
 # Refused or not depending on the field (0 is a fine limit offset): must not crash.
