@@ -2,9 +2,11 @@
 
 ``gateway order NODE 'buy 100000 EUR/USD.SIM limit 1.0850 gtc'`` takes the one-line
 syntax (docs/orders.md); ``--json FILE`` (``-`` for stdin) takes a ticket as JSON. The
-ticket is checked here first (exit 2 naming the word or field), then sent to the node's
-gateway strategy, which checks it against the instrument and the market (exit 1 when the
-node refuses). ``--wait`` follows the node's stream until the order is accepted or filled.
+ticket is checked here first with the node's instrument rules and quote, as the node will
+check it (``engine.orders.dryrun``; exit 2 naming the word or field), then sent to the
+node's gateway strategy; its ``invalid_order`` answer exits 2 too, any other refusal 1.
+``--dry-run`` stops after the check. ``--wait`` follows the node's stream until the
+order is accepted or filled.
 
 Cancelling, closing and flattening cannot be undone: they ask first, and refuse without
 a terminal unless ``--yes`` is given.
@@ -419,7 +421,9 @@ def order(
     echo '{"type": "MARKET", ...}' | gateway order NODE --json -
 
     The grammar is in docs/orders.md. Exit 2: the line or ticket is invalid (the
-    word or field is named); exit 1: the node is not running or refuses the order.
+    word or field is named), here or at the node; exit 1: the node is not running or
+    refuses the order for another reason. --dry-run checks with the node's rules and
+    says which checks it could not make when the node cannot answer.
     """
     from engine.orders.tickets import dump_ticket
 
@@ -511,7 +515,8 @@ def _print_dry_run(node_id: str, ticket: AnyTicket, result: DryRun, *, as_json: 
             }
         )
         return
-    click.echo(f"valid {ticket.type} ticket; would submit {len(orders)} order(s):")
+    verdict = "passes the checks that could be made" if result.not_checked else "is valid"
+    click.echo(f"this {ticket.type} ticket {verdict}; it would submit {len(orders)} order(s):")
     for o in orders:
         click.echo(f"  {o}")
     if result.rules is not None:
