@@ -264,6 +264,8 @@ class GatewayStrategy(Strategy):  # type: ignore[misc]
         return ids
 
     def _instrument(self, ticket: AnyTicket) -> Any:
+        if isinstance(ticket, OcoTicket | OtoTicket) and not ticket.orders:
+            raise OrderValidationError(validate_ticket(ticket))  # "two or more orders"
         first = ticket.orders[0] if isinstance(ticket, OcoTicket | OtoTicket) else ticket
         instrument_id = first.instrument_id
         try:

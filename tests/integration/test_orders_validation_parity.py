@@ -254,3 +254,30 @@ def test_a_dry_run_without_the_node_says_what_it_could_not_check(tmp_path: Path)
         "order", "nowhere", "buy 100000 EUR/USD.SIM limit -1", "--dry-run", workspace=ws.root
     )
     assert r.code == 2 and "price" in r.err
+
+
+def test_the_node_answers_odd_tickets_as_invalid_naming_the_field(node: Workspace) -> None:
+    leg = {"type": "LIMIT", "instrument_id": IID, "side": "BUY", "quantity": "100000"}
+    odd = {
+        "orders": {"type": "OCO", "orders": []},
+        "orders[1].instrument_id": {
+            "type": "OTO",
+            "orders": [{**leg, "price": "1.08"}, {**leg, "price": "1.07", "instrument_id": "X.Y"}],
+        },
+        "sl_trigger_price": {
+            "type": "BRACKET",
+            "instrument_id": IID,
+            "side": "BUY",
+            "quantity": "100000",
+            "sl_trigger_price": "1e400",
+            "tp_price": "1.2",
+        },
+        "orders[0].instrument_id": {
+            "type": "OCO",
+            "orders": [{**leg, "instrument_id": "NO.PE", "price": "1"}] * 2,
+        },
+    }
+    for field, ticket in odd.items():
+        reply = node_verdict(node, ticket)
+        assert reply.get("ok") is False, (field, reply)
+        assert field in {i["path"].removeprefix("ticket.") for i in reply["issues"]}, reply
