@@ -353,6 +353,8 @@ class OrderTicketScreen(ModalScreen[dict[str, Any] | None]):
         title = f"{side} {self.order_type} · {self.node_id}"
         if self.quote is not None:  # as the node had it when the ticket opened
             title += f" · bid {self.quote.bid} / ask {self.quote.ask}"
+        if self.rules is None:  # say so: the increments and limits are checked only there
+            title += " · no rules from the node: it checks them on submit"
         self.query_one("#ticket-title", Static).update(title)
 
     def _widget(self, name: str) -> Input | Select[str] | Checkbox:

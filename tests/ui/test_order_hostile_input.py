@@ -112,3 +112,24 @@ async def test_hostile_values_in_the_modify_dialog_show_on_the_field() -> None:
         await wait_for(pilot, lambda: app.dismissed)
         result: Any = app.result
         assert result == {"action": "modify", "client_order_id": "O-1", "price": "1.09"}
+
+
+async def test_hostile_order_lines_show_under_the_line_and_an_unruled_ticket_says_so() -> None:
+    screen = OrderTicketScreen("buy", node_id="demo-sandbox", instrument_id="EUR/USD.SIM")
+    app = ScreenHost(screen)
+    async with app.run_test(size=(100, 40)) as pilot:
+        title = str(screen.query_one("#ticket-title").render())
+        assert "no rules from the node" in title
+        line_input = screen.query_one("#ticket-syntax", Input)
+        error = screen.query_one("#ticket-syntax-error")
+        for value in [*ALWAYS_REFUSED, *TIMES]:
+            line = f"buy {value} EUR/USD.SIM limit 1.085"
+            if value in TIMES:
+                line = f"buy 100000 EUR/USD.SIM limit 1.085 gtd {value}"
+            line_input.value = line
+            line_input.focus()
+            await pilot.press("enter")
+            await pilot.pause()
+            shown = str(error.render())
+            assert shown.startswith("✗") and len(shown) < 400, (value[:20], shown[:80])
+            assert not app.dismissed
