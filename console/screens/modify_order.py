@@ -46,6 +46,26 @@ class ModifyOrderModal(ModalScreen[dict[str, Any] | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", tooltip="Close without sending", id="modify.cancel"),
         Binding("ctrl+s", "submit", "Send", tooltip="Send the modification", id="modify.submit"),
+        # Priority: focus moves as the key is read, so keys typed after a tab in one burst
+        # land in the next field (see OrderTicketScreen).
+        Binding(
+            "tab",
+            "app.focus_next",
+            "Next field",
+            show=False,
+            priority=True,
+            tooltip="Next field",
+            id="modify.next",
+        ),
+        Binding(
+            "shift+tab",
+            "app.focus_previous",
+            "Previous field",
+            show=False,
+            priority=True,
+            tooltip="Previous field",
+            id="modify.previous",
+        ),
     ]
 
     def __init__(self, client_order_id: str, current: dict[str, str | None]) -> None:

@@ -272,6 +272,26 @@ class OrderTicketScreen(ModalScreen[dict[str, Any] | None]):
             id="ticket.submit-anywhere",
         ),
         Binding("escape", "cancel", "Cancel", tooltip="Close without sending", id="ticket.cancel"),
+        # Priority: focus moves as the key is read, so the keys typed after a tab in one
+        # burst (a paste, a fast typist over SSH) land in the next field, not this one.
+        Binding(
+            "tab",
+            "app.focus_next",
+            "Next field",
+            show=False,
+            priority=True,
+            tooltip="Next field",
+            id="ticket.next",
+        ),
+        Binding(
+            "shift+tab",
+            "app.focus_previous",
+            "Previous field",
+            show=False,
+            priority=True,
+            tooltip="Previous field",
+            id="ticket.previous",
+        ),
         Binding(
             "ctrl+l",
             "focus_syntax",

@@ -133,3 +133,31 @@ async def test_hostile_order_lines_show_under_the_line_and_an_unruled_ticket_say
             shown = str(error.render())
             assert shown.startswith("✗") and len(shown) < 400, (value[:20], shown[:80])
             assert not app.dismissed
+
+
+def _burst(app: ScreenHost, text: str) -> None:
+    # As a terminal delivers a paste or fast typing: every key queued before any is handled.
+    from textual import events
+
+    names = {"\t": "tab", ".": "full_stop"}
+    for ch in text:
+        app.post_message(events.Key(names.get(ch, ch), ch))
+
+
+async def test_a_burst_with_tabs_fills_one_field_after_another() -> None:
+    screen = OrderTicketScreen("buy", node_id="n", instrument_id="EUR/USD.SIM", rules=RULES)
+    app = ScreenHost(screen)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await wait_for(pilot, lambda: app.focused is not None and app.focused.id == "f-quantity")
+        _burst(app, "100000\t1.085")
+        await wait_for(pilot, lambda: screen.query_one("#f-price", Input).value == "1.085")
+        assert screen.query_one("#f-quantity", Input).value == "100000"
+
+    modal = ModifyOrderModal("O-1", {"quantity": None, "price": None, "trigger_price": None})
+    app = ScreenHost(modal)
+    async with app.run_test(size=(80, 24)) as pilot:
+        modal.query_one("#modify-quantity", Input).focus()
+        await pilot.pause()
+        _burst(app, "2000\t1.09")
+        await wait_for(pilot, lambda: modal.query_one("#modify-price", Input).value == "1.09")
+        assert modal.query_one("#modify-quantity", Input).value == "2000"
