@@ -17,6 +17,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
+from console.screens.ordered_input import OrderedInput
+
 FIELDS = (("quantity", "Quantity"), ("price", "Price"), ("trigger_price", "Trigger price"))
 
 
@@ -80,7 +82,7 @@ class ModifyOrderModal(ModalScreen[dict[str, Any] | None]):
                 value = self.current.get(name)
                 with Horizontal(classes="modify-row"):
                     yield Static(label, classes="modify-label")
-                    yield Input(
+                    yield OrderedInput(
                         value or "",
                         placeholder="none (empty: unchanged)" if value is None else "",
                         id=f"modify-{name}",

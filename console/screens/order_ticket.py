@@ -29,6 +29,7 @@ from textual.timer import Timer
 from textual.widgets import Checkbox, Input, Label, Select, Static
 
 from console.screens.confirm import ConfirmModal
+from console.screens.ordered_input import OrderedInput
 from engine.orders.issues import OrderIssue, OrderValidationError, shown
 from engine.orders.syntax import OrderSyntaxError, parse_ticket
 from engine.orders.tickets import (
@@ -194,7 +195,7 @@ class TicketRow(Horizontal):
             elif kind == "flag":
                 yield FlagBox("", bool(default), compact=True, id=wid, classes="ticket-input")
             else:
-                yield Input(
+                yield OrderedInput(
                     _text_of(default),
                     placeholder=_PLACEHOLDERS.get(name, ""),
                     compact=True,
@@ -336,7 +337,7 @@ class OrderTicketScreen(ModalScreen[dict[str, Any] | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="ticket-dialog"):
             yield Static("", id="ticket-title", markup=False)
-            yield Input(
+            yield OrderedInput(
                 placeholder="order line, e.g. buy 100000 EUR/USD.SIM limit 1.0850 gtc",
                 compact=True,
                 id="ticket-syntax",

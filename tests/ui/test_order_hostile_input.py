@@ -139,7 +139,7 @@ def _burst(app: ScreenHost, text: str) -> None:
     # As a terminal delivers a paste or fast typing: every key queued before any is handled.
     from textual import events
 
-    names = {"\t": "tab", ".": "full_stop"}
+    names = {"\t": "tab", ".": "full_stop", "\x7f": "backspace", "\r": "enter"}
     for ch in text:
         app.post_message(events.Key(names.get(ch, ch), ch))
 
@@ -161,3 +161,23 @@ async def test_a_burst_with_tabs_fills_one_field_after_another() -> None:
         _burst(app, "2000\t1.09")
         await wait_for(pilot, lambda: modal.query_one("#modify-price", Input).value == "1.09")
         assert modal.query_one("#modify-quantity", Input).value == "2000"
+
+
+async def test_a_burst_with_backspaces_edits_in_key_order() -> None:
+    # 1.000001, eight backspaces, 1.07, enter — in one burst — is 1.07, never 1.0000.
+    screen = OrderTicketScreen("buy", node_id="n", instrument_id="EUR/USD.SIM", rules=RULES)
+    app = ScreenHost(screen)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await wait_for(pilot, lambda: app.focused is not None and app.focused.id == "f-quantity")
+        _burst(app, "100000\t1.000001" + "\x7f" * 8 + "1.07\r")
+        await wait_for(pilot, lambda: app.dismissed)
+        assert app.result["price"] == "1.07" and app.result["quantity"] == "100000"
+
+    modal = ModifyOrderModal("O-1", {"quantity": "1000", "price": "1.08", "trigger_price": None})
+    app = ScreenHost(modal)
+    async with app.run_test(size=(80, 24)) as pilot:
+        modal.query_one("#modify-price", Input).focus()
+        await pilot.press("end")
+        _burst(app, "\x7f\x7f\x7f\x7f" + "1.09\r")
+        await wait_for(pilot, lambda: app.dismissed)
+        assert app.result == {"action": "modify", "client_order_id": "O-1", "price": "1.09"}
