@@ -2,9 +2,11 @@
 
 ``gateway order NODE 'buy 100000 EUR/USD.SIM limit 1.0850 gtc'`` takes the one-line
 syntax (docs/orders.md); ``--json FILE`` (``-`` for stdin) takes a ticket as JSON. The
-ticket is checked here first (exit 2 naming the word or field), then sent to the node's
-gateway strategy, which checks it against the instrument and the market (exit 1 when the
-node refuses). ``--wait`` follows the node's stream until the order is accepted or filled.
+ticket is checked here first with the node's instrument rules and quote, as the node will
+check it (``engine.orders.dryrun``; exit 2 naming the word or field), then sent to the
+node's gateway strategy; its ``invalid_order`` answer exits 2 too, any other refusal 1.
+``--dry-run`` stops after the check. ``--wait`` follows the node's stream until the
+order is accepted or filled.
 
 Cancelling, closing and flattening cannot be undone: they ask first, and refuse without
 a terminal unless ``--yes`` is given.
@@ -16,7 +18,6 @@ import asyncio
 import contextlib
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -31,9 +32,11 @@ from console.cli.context import (
 )
 
 if TYPE_CHECKING:
+    from engine.orders.dryrun import DryRun
     from engine.orders.issues import OrderIssue
     from engine.orders.status import OrderRow
     from engine.orders.tickets import AnyTicket
+    from engine.orders.validation import InstrumentRules
     from engine.workspace import Workspace
 
 WAIT_CHOICES = ("none", "accepted", "filled")
@@ -79,10 +82,15 @@ def _refused(reply: dict[str, Any]) -> bool:
     return reply.get("ok") is False or "error" in reply or "code" in reply
 
 
+# Node answers that mean "your input is invalid": exit 2 like the same input refused here.
+_INVALID_CODES = frozenset({"invalid_order", "invalid_command"})
+
+
 def _die_refused(reply: dict[str, Any], *, as_json: bool) -> NoReturn:
+    exit_code = EXIT_INVALID if reply.get("code") in _INVALID_CODES else EXIT_FAILURE
     if as_json:
         echo_json(reply)
-        sys.exit(EXIT_FAILURE)
+        sys.exit(exit_code)
     code = reply.get("code") or reply.get("error") or "refused"
     message = reply.get("message") or ""
     click.echo(
@@ -97,18 +105,20 @@ def _die_refused(reply: dict[str, Any], *, as_json: bool) -> NoReturn:
             )
     if reply.get("field"):
         click.echo(f"  {reply['field']}: got {reply.get('value')!r}", err=True)
-    sys.exit(EXIT_FAILURE)
+    sys.exit(exit_code)
 
 
 # --- reading a ticket ----------------------------------------------------------------------
 
 
 def read_ticket(line: str | None, json_src: str | None, *, as_json: bool) -> AnyTicket:
-    """Build a ticket from the one-line syntax or JSON; exit 2 naming what is wrong."""
+    """Build a ticket from the one-line syntax or JSON; exit 2 naming what is wrong.
+
+    Only its form is checked here; :func:`_check_ticket` checks its rules with the node's.
+    """
     from engine.orders.issues import OrderValidationError
     from engine.orders.syntax import OrderSyntaxError, parse_ticket
     from engine.orders.tickets import load_ticket
-    from engine.orders.validation import validate_ticket
 
     if (line is None) == (json_src is None):
         _die(
@@ -133,9 +143,6 @@ def read_ticket(line: str | None, json_src: str | None, *, as_json: bool) -> Any
         )
     except OrderValidationError as exc:
         _die_issues(list(exc.issues), EXIT_INVALID, as_json=as_json, what="invalid order")
-    issues: list[OrderIssue] = validate_ticket(ticket, now=datetime.now(UTC))
-    if issues:
-        _die_issues(issues, EXIT_INVALID, as_json=as_json, what="invalid order")
     return ticket
 
 
@@ -145,22 +152,30 @@ def _read_source(src: str, *, as_json: bool) -> str:
     try:
         return Path(src).read_text(encoding="utf-8")
     except OSError as exc:
-        _die(f"--json {src}: cannot read ({exc.strerror})", EXIT_INVALID, as_json=as_json)
+        _die(f"--json {src}: cannot read ({exc.strerror or exc})", EXIT_INVALID, as_json=as_json)
+    except UnicodeDecodeError as exc:
+        _die(
+            f"--json {src}: not UTF-8 text (byte {exc.start}), expected a JSON ticket",
+            EXIT_INVALID,
+            as_json=as_json,
+        )
 
 
-def preview_orders(ticket: AnyTicket) -> list[Any]:
-    """Return the Nautilus orders `ticket` would become (ids from a dry-run factory)."""
+def preview_orders(ticket: AnyTicket, rules: InstrumentRules | None = None) -> list[Any]:
+    """Return the Nautilus orders `ticket` would become (ids from a dry-run factory);
+    with the node's `rules`, prices and sizes carry the instrument's precision."""
     from nautilus_trader.common.component import TestClock
     from nautilus_trader.common.factories import OrderFactory
     from nautilus_trader.model.identifiers import StrategyId, TraderId
     from nautilus_trader.model.orders import OrderList
 
-    from engine.orders.convert import to_nautilus
+    from engine.orders.convert import RulesPrecision, to_nautilus
 
     clock = TestClock()
     clock.set_time(time.time_ns())
     factory = OrderFactory(TraderId("DRYRUN-001"), StrategyId("GatewayStrategy-DRYRUN"), clock)
-    built = to_nautilus(ticket, factory)
+    precision = None if rules is None else RulesPrecision(rules)
+    built = to_nautilus(ticket, factory, instrument=precision)
     return list(built.orders) if isinstance(built, OrderList) else [built]
 
 
@@ -406,20 +421,17 @@ def order(
     echo '{"type": "MARKET", ...}' | gateway order NODE --json -
 
     The grammar is in docs/orders.md. Exit 2: the line or ticket is invalid (the
-    word or field is named); exit 1: the node is not running or refuses the order.
+    word or field is named), here or at the node; exit 1: the node is not running or
+    refuses the order for another reason. --dry-run checks with the node's rules and
+    says which checks it could not make when the node cannot answer.
     """
     from engine.orders.tickets import dump_ticket
 
     as_json = output == "json"
     ticket = read_ticket(line, json_src, as_json=as_json)
+    checked = _check_ticket(node_id, ticket, timeout_s, as_json=as_json)
     if dry_run:
-        orders = preview_orders(ticket)
-        if as_json:
-            echo_json({"ticket": dump_ticket(ticket), "orders": [o.to_dict() for o in orders]})
-        else:
-            click.echo(f"valid {ticket.type} ticket; would submit {len(orders)} order(s):")
-            for o in orders:
-                click.echo(f"  {o}")
+        _print_dry_run(node_id, ticket, checked, as_json=as_json)
         return
 
     from engine.channel.errors import ChannelError
@@ -468,6 +480,50 @@ def order(
             click.echo(f"  not {wait} within {timeout_s:g} s", err=True)
     if failed:
         sys.exit(EXIT_FAILURE)
+
+
+def _check_ticket(node_id: str, ticket: AnyTicket, timeout_s: float, *, as_json: bool) -> DryRun:
+    """Check `ticket` as the node will, with its rules and quote; exit 2 on any issue.
+
+    Sent or not, a ticket is checked the same way, so ``--dry-run`` agrees with the node.
+    """
+    from engine.manager import NodeManager
+    from engine.orders.dryrun import dry_run
+
+    result = asyncio.run(
+        dry_run(NodeManager(get_workspace()), node_id, ticket, timeout_s=min(timeout_s, 5.0))
+    )
+    if result.issues:
+        if as_json:
+            echo_json({"error": "invalid order", **result.to_dict()})
+            sys.exit(EXIT_INVALID)
+        _die_issues(result.issues, EXIT_INVALID, as_json=False, what="invalid order")
+    return result
+
+
+def _print_dry_run(node_id: str, ticket: AnyTicket, result: DryRun, *, as_json: bool) -> None:
+    """Print the orders a checked ticket would create, and what could not be checked."""
+    from engine.orders.tickets import dump_ticket
+
+    orders = preview_orders(ticket, result.rules)
+    if as_json:
+        echo_json(
+            {
+                "ticket": dump_ticket(ticket),
+                "orders": [o.to_dict() for o in orders],
+                **result.to_dict(),
+            }
+        )
+        return
+    verdict = "passes the checks that could be made" if result.not_checked else "is valid"
+    click.echo(f"this {ticket.type} ticket {verdict}; it would submit {len(orders)} order(s):")
+    for o in orders:
+        click.echo(f"  {o}")
+    if result.rules is not None:
+        at = "" if result.quote is None else f" at bid {result.quote.bid} / ask {result.quote.ask}"
+        click.echo(f"checked against node {node_id}'s rules for {result.rules.instrument_id}{at}")
+    for sentence in result.not_checked:
+        click.echo(f"not checked: {sentence}", err=True)
 
 
 # --- gateway orders ------------------------------------------------------------------------
@@ -568,7 +624,26 @@ def modify(
         "trigger_price": trigger_price,
     }
     command = _load({k: v for k, v in data.items() if v is not None}, as_json=as_json)
+    _check_modify(command, as_json=as_json)
     _report(node_id, "modify sent", _send(node_id, command, as_json=as_json), as_json)
+
+
+def _check_modify(command: dict[str, Any], *, as_json: bool) -> None:
+    """Refuse (exit 2) what is invalid on its face before sending; the node checks the rest
+    (the order's type, the instrument's increments and limits)."""
+    from decimal import Decimal
+
+    from engine.orders.validation import check_modify_values
+
+    def num(name: str) -> Decimal | None:
+        value = command.get(name)
+        return None if value is None else Decimal(str(value))
+
+    issues = check_modify_values(
+        None, quantity=num("quantity"), price=num("price"), trigger_price=num("trigger_price")
+    )
+    if issues:
+        _die_issues(issues, EXIT_INVALID, as_json=as_json, what="invalid command")
 
 
 @orders.command()

@@ -1,4 +1,10 @@
-"""A small modal that changes a working order's quantity, price and/or trigger price."""
+"""A small modal that changes a working order's quantity, price and/or trigger price.
+
+Each field is checked as it is typed, with the engine's rules for a modify command
+(:func:`engine.orders.commands.load_command` reads the numbers,
+:func:`engine.orders.validation.check_modify_values` refuses what is wrong on its face);
+a problem shows under its field and nothing is sent until every field is right.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,8 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
+
+from console.screens.ordered_input import OrderedInput
 
 FIELDS = (("quantity", "Quantity"), ("price", "Price"), ("trigger_price", "Trigger price"))
 
@@ -33,11 +41,33 @@ class ModifyOrderModal(ModalScreen[dict[str, Any] | None]):
     ModifyOrderModal .modify-label { width: 16; padding: 1 0 0 0; color: $text-muted; }
     ModifyOrderModal Input { width: 1fr; }
     ModifyOrderModal #modify-error { height: auto; color: $text-error; }
+    ModifyOrderModal .modify-field-error { height: auto; color: $text-error; display: none; }
+    ModifyOrderModal .modify-field-error.-shown { display: block; }
     ModifyOrderModal #modify-help { height: 1; color: $text-muted; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", tooltip="Close without sending", id="modify.cancel"),
         Binding("ctrl+s", "submit", "Send", tooltip="Send the modification", id="modify.submit"),
+        # Priority: focus moves as the key is read, so keys typed after a tab in one burst
+        # land in the next field (see OrderTicketScreen).
+        Binding(
+            "tab",
+            "app.focus_next",
+            "Next field",
+            show=False,
+            priority=True,
+            tooltip="Next field",
+            id="modify.next",
+        ),
+        Binding(
+            "shift+tab",
+            "app.focus_previous",
+            "Previous field",
+            show=False,
+            priority=True,
+            tooltip="Previous field",
+            id="modify.previous",
+        ),
     ]
 
     def __init__(self, client_order_id: str, current: dict[str, str | None]) -> None:
@@ -52,11 +82,14 @@ class ModifyOrderModal(ModalScreen[dict[str, Any] | None]):
                 value = self.current.get(name)
                 with Horizontal(classes="modify-row"):
                     yield Static(label, classes="modify-label")
-                    yield Input(
+                    yield OrderedInput(
                         value or "",
                         placeholder="none (empty: unchanged)" if value is None else "",
                         id=f"modify-{name}",
                     )
+                yield Static(
+                    "", id=f"modify-error-{name}", classes="modify-field-error", markup=False
+                )
             yield Static("", id="modify-error")
             yield Static("enter: send · escape: cancel", id="modify-help")
 
@@ -74,21 +107,65 @@ class ModifyOrderModal(ModalScreen[dict[str, Any] | None]):
         event.stop()
         self.action_submit()
 
-    def action_submit(self) -> None:
-        from engine.orders.commands import load_command
+    @on(Input.Changed)
+    def _changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.check()
+
+    def check(self) -> list[Any]:
+        """Check the fields; show each problem under its field; return the issues."""
+        from engine.orders.commands import ModifyOrder, load_command
         from engine.orders.issues import OrderValidationError
+        from engine.orders.validation import check_modify_values
 
         command = self.command()
-        error = self.query_one("#modify-error", Static)
-        if len(command) == 2:
-            error.update("✗ change at least one of quantity, price, trigger price")
-            return
         try:
-            load_command(command)
+            parsed = load_command(command)
         except OrderValidationError as exc:
-            error.update("✗ " + "; ".join(str(i) for i in exc.issues))
+            issues = list(exc.issues)
+        else:
+            assert isinstance(parsed, ModifyOrder)
+            issues = [
+                i
+                for i in check_modify_values(
+                    None,
+                    quantity=parsed.quantity,
+                    price=parsed.price,
+                    trigger_price=parsed.trigger_price,
+                )
+                if i.path  # "change at least one" is said on submit only
+            ]
+        for name, _label in FIELDS:
+            mine = [i for i in issues if i.path == name]
+            text = "✗ " + "; ".join(f"{_shown(i.value)}: {i.message}" for i in mine)
+            error = self.query_one(f"#modify-error-{name}", Static)
+            error.update(text if mine else "")
+            error.set_class(bool(mine), "-shown")
+        general = [i for i in issues if i.path not in dict(FIELDS)]
+        self.query_one("#modify-error", Static).update("\n".join(f"✗ {i}" for i in general))
+        return issues
+
+    def field_error(self, name: str) -> str:
+        """The message under field `name` ("" when none)."""
+        error = self.query_one(f"#modify-error-{name}", Static)
+        return str(error.render()) if error.has_class("-shown") else ""
+
+    def action_submit(self) -> None:
+        command = self.command()
+        if self.check():
+            return
+        if len(command) == 2:
+            self.query_one("#modify-error", Static).update(
+                "✗ change at least one of quantity, price, trigger price"
+            )
             return
         self.dismiss(command)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+def _shown(value: Any) -> str:
+    from engine.orders.issues import shown
+
+    return "missing" if value is None else repr(str(shown(value)))

@@ -16,7 +16,7 @@ import types
 import typing
 from collections.abc import Callable
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from functools import cache
 from typing import Any, ClassVar, Literal
 
@@ -29,7 +29,8 @@ from textual.timer import Timer
 from textual.widgets import Checkbox, Input, Label, Select, Static
 
 from console.screens.confirm import ConfirmModal
-from engine.orders.issues import OrderIssue, OrderValidationError
+from console.screens.ordered_input import OrderedInput
+from engine.orders.issues import OrderIssue, OrderValidationError, shown
 from engine.orders.syntax import OrderSyntaxError, parse_ticket
 from engine.orders.tickets import (
     _FORM_ORDER,
@@ -194,7 +195,7 @@ class TicketRow(Horizontal):
             elif kind == "flag":
                 yield FlagBox("", bool(default), compact=True, id=wid, classes="ticket-input")
             else:
-                yield Input(
+                yield OrderedInput(
                     _text_of(default),
                     placeholder=_PLACEHOLDERS.get(name, ""),
                     compact=True,
@@ -272,6 +273,26 @@ class OrderTicketScreen(ModalScreen[dict[str, Any] | None]):
             id="ticket.submit-anywhere",
         ),
         Binding("escape", "cancel", "Cancel", tooltip="Close without sending", id="ticket.cancel"),
+        # Priority: focus moves as the key is read, so the keys typed after a tab in one
+        # burst (a paste, a fast typist over SSH) land in the next field, not this one.
+        Binding(
+            "tab",
+            "app.focus_next",
+            "Next field",
+            show=False,
+            priority=True,
+            tooltip="Next field",
+            id="ticket.next",
+        ),
+        Binding(
+            "shift+tab",
+            "app.focus_previous",
+            "Previous field",
+            show=False,
+            priority=True,
+            tooltip="Previous field",
+            id="ticket.previous",
+        ),
         Binding(
             "ctrl+l",
             "focus_syntax",
@@ -316,7 +337,7 @@ class OrderTicketScreen(ModalScreen[dict[str, Any] | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="ticket-dialog"):
             yield Static("", id="ticket-title", markup=False)
-            yield Input(
+            yield OrderedInput(
                 placeholder="order line, e.g. buy 100000 EUR/USD.SIM limit 1.0850 gtc",
                 compact=True,
                 id="ticket-syntax",
@@ -353,6 +374,8 @@ class OrderTicketScreen(ModalScreen[dict[str, Any] | None]):
         title = f"{side} {self.order_type} · {self.node_id}"
         if self.quote is not None:  # as the node had it when the ticket opened
             title += f" · bid {self.quote.bid} / ask {self.quote.ask}"
+        if self.rules is None:  # say so: the increments and limits are checked only there
+            title += " · no rules from the node: it checks them on submit"
         self.query_one("#ticket-title", Static).update(title)
 
     def _widget(self, name: str) -> Input | Select[str] | Checkbox:
@@ -524,7 +547,7 @@ class OrderTicketScreen(ModalScreen[dict[str, Any] | None]):
     def _show_status(self) -> None:
         if self.ticket is not None:
             value = notional(self.ticket, self.rules, self.quote)
-            state = "ready" + (f" · notional {value:,.2f}" if value is not None else "")
+            state = "ready" + (f" · notional {_money(value)}" if value is not None else "")
         else:
             state = f"{len(self.issues)} problem(s)"
         hint = "enter submit · esc cancel · tab next · ctrl+l order line"
@@ -561,7 +584,7 @@ class OrderTicketScreen(ModalScreen[dict[str, Any] | None]):
                 )
             else:
                 question = (
-                    f"{order} has a notional of {value:,.2f}, above {self.confirm_above:,}. "
+                    f"{order} has a notional of {_money(value)}, above {self.confirm_above:,}. "
                     "Send it?"
                 )
 
@@ -589,4 +612,10 @@ def _parse_time(text: str) -> Any:
 
 
 def _shown(value: Any) -> str:
-    return "missing" if value is None else repr(str(value))
+    return "missing" if value is None else repr(str(shown(value)))
+
+
+def _money(value: Decimal) -> str:
+    # Up to 17014118346046 x 17014118346046: more digits than the default 28 can round.
+    with localcontext(prec=80):
+        return f"{value:,.2f}"

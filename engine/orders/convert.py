@@ -54,6 +54,7 @@ from engine.orders.tickets import (
     TrailingStopLimitTicket,
     TrailingStopMarketTicket,
 )
+from engine.orders.validation import InstrumentRules
 
 type SingleTicketT = (
     MarketTicket
@@ -93,7 +94,7 @@ def to_nautilus(
     ticket: AnyTicket,
     factory: OrderFactory,
     *,
-    instrument: Instrument | None = None,
+    instrument: Instrument | RulesPrecision | None = None,
     client_order_ids: Sequence[ClientOrderId] | None = None,
 ) -> Order | OrderList:
     """Build the Nautilus order (or order list) a ticket describes.
@@ -145,7 +146,7 @@ def build_single(
     ticket: SingleTicketT,
     factory: OrderFactory,
     *,
-    instrument: Instrument | None = None,
+    instrument: Instrument | RulesPrecision | None = None,
     client_order_id: ClientOrderId | None = None,
 ) -> Order:
     """Build one order through the factory method named for the ticket's type."""
@@ -208,13 +209,44 @@ def build_single(
     return order
 
 
-def _price_maker(instrument: Instrument | None) -> Any:
+class RulesPrecision:
+    """Makes prices and quantities at an instrument's precision from its plain rules.
+
+    Stands in for a Nautilus ``Instrument`` where only :class:`InstrumentRules` are
+    known (a dry run away from the node); values are on the increment already (checked).
+    """
+
+    def __init__(self, rules: InstrumentRules) -> None:
+        self.price_precision = _decimals(rules.price_increment)
+        self.size_precision = _decimals(rules.size_increment)
+
+    def make_price(self, value: Decimal) -> Price:
+        return Price.from_str(_plain_str(_at_precision(value, self.price_precision)))
+
+    def make_qty(self, value: Decimal) -> Quantity:
+        return Quantity.from_str(_plain_str(_at_precision(value, self.size_precision)))
+
+
+def _decimals(step: Decimal) -> int:
+    exponent = step.normalize().as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
+
+
+def _at_precision(value: Decimal, precision: int) -> Decimal:
+    exponent = value.as_tuple().exponent
+    decimals = -exponent if isinstance(exponent, int) else 0
+    if decimals > precision:  # off the increment: keep it exact rather than round it
+        return value
+    return value.quantize(Decimal(1).scaleb(-precision))
+
+
+def _price_maker(instrument: Instrument | RulesPrecision | None) -> Any:
     if instrument is not None:
         return instrument.make_price
     return lambda value: Price.from_str(_plain_str(value))
 
 
-def _qty_maker(instrument: Instrument | None) -> Any:
+def _qty_maker(instrument: Instrument | RulesPrecision | None) -> Any:
     if instrument is not None:
         return instrument.make_qty
     return lambda value: Quantity.from_str(_plain_str(value))

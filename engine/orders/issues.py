@@ -127,11 +127,23 @@ def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:]
 
 
+def shown(value: Any) -> Any:
+    """Return `value` as JSON-safe data, long text cut to its start and its length."""
+    return _plain(value)
+
+
+_SHOWN_CHARS = 60  # a 10k-character value is named by its start and length
+
+
 def _plain(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > _SHOWN_CHARS:
+        return f"{value[:_SHOWN_CHARS]}… ({len(value)} characters)"
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**_SHOWN_CHARS:
+        return f"a number of about {int(value.bit_length() * 0.30103) + 1} digits"
     if value is None or isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, Decimal):
-        return str(value)
+        return _plain(str(value))
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     if isinstance(value, dict):

@@ -42,7 +42,6 @@ list) to an instrument's quotes at its first ticket; quote checks need a cached 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any, Literal
 
 from nautilus_trader.config import StrategyConfig
@@ -220,8 +219,8 @@ class GatewayStrategy(Strategy):  # type: ignore[misc]
         ------
         OrderValidationError
             With every problem, checked against the instrument, the cached quote and
-            the clock.
-        UnknownInstrumentError, BracketRefusedError, NotRunningError
+            the clock (an instrument the node does not hold is one: ``instrument_id``).
+        BracketRefusedError, NotRunningError
         """
         if not self.is_running:
             raise NotRunningError(f"strategy {self.id} is not running")
@@ -265,14 +264,18 @@ class GatewayStrategy(Strategy):  # type: ignore[misc]
         return ids
 
     def _instrument(self, ticket: AnyTicket) -> Any:
+        if isinstance(ticket, OcoTicket | OtoTicket) and not ticket.orders:
+            raise OrderValidationError(validate_ticket(ticket))  # "two or more orders"
         first = ticket.orders[0] if isinstance(ticket, OcoTicket | OtoTicket) else ticket
         instrument_id = first.instrument_id
-        instrument = self.cache.instrument(InstrumentId.from_str(instrument_id))
-        if instrument is None:
-            raise UnknownInstrumentError(
-                f"instrument {instrument_id} is not loaded in this node",
-                field="instrument_id",
-                value=instrument_id,
+        try:
+            instrument = self.cache.instrument(InstrumentId.from_str(instrument_id))
+        except ValueError:
+            instrument = None
+        if instrument is None:  # bad input like any other: invalid_order naming the field
+            path = "orders[0].instrument_id" if first is not ticket else "instrument_id"
+            raise OrderValidationError(
+                [OrderIssue(path, instrument_id, "an instrument loaded in this node")]
             )
         return instrument
 
@@ -318,22 +321,14 @@ class GatewayStrategy(Strategy):  # type: ignore[misc]
         """
         order = self._open_order(command.client_order_id)
         instrument = self.cache.instrument(order.instrument_id)
-        kind = order.type_string()
         issues = check_modify_values(
-            kind,
+            order.type_string(),
             quantity=command.quantity,
             price=command.price,
             trigger_price=command.trigger_price,
+            rules=None if instrument is None else InstrumentRules.from_instrument(instrument),
+            quote_quantity=order.is_quote_quantity,
         )
-        if instrument is not None:
-            rules = InstrumentRules.from_instrument(instrument)
-            for name in ("price", "trigger_price"):
-                value: Decimal | None = getattr(command, name)
-                if value is not None and value % rules.price_increment != 0:
-                    issues.append(OrderIssue(name, value, f"a multiple of {rules.price_increment}"))
-            qty = command.quantity
-            if qty is not None and qty > 0 and qty % rules.size_increment != 0:
-                issues.append(OrderIssue("quantity", qty, f"a multiple of {rules.size_increment}"))
         if issues:
             raise OrderValidationError(issues)
         make_px = instrument.make_price if instrument is not None else None

@@ -51,10 +51,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
-from engine.orders.issues import OrderIssue, OrderValidationError
+from engine.orders.issues import OrderIssue, OrderValidationError, shown
+from engine.orders.numbers import check_instrument_id, parse_number
 from engine.orders.tickets import TIME_IN_FORCE, TRIGGER_TYPES, AnyTicket, load_ticket
 
 _KINDS = {
@@ -100,14 +101,20 @@ class OrderSyntaxError(ValueError):
     token: str
     position: int
     expected: str
+    field: str = ""
 
     def __str__(self) -> str:
-        got = f"{self.token!r}" if self.token else "end of line"
+        got = f"{shown(self.token)!r}" if self.token else "end of line"
         return f"word {self.position}: got {got}, expected {self.expected}"
 
     @property
     def issue(self) -> OrderIssue:
-        """The error as an :class:`OrderIssue` (path ``word N``)."""
+        """The error as an :class:`OrderIssue`: path the ticket field when the word is one
+        (``quantity``, ``price`` …), else ``word N``."""
+        if self.field:
+            return OrderIssue(
+                self.field, self.token or None, f"{self.expected} (word {self.position})"
+            )
         return OrderIssue(f"word {self.position}", self.token or None, self.expected)
 
 
@@ -126,19 +133,17 @@ class _Words:
         self.i += 1
         return word
 
-    def fail(self, expected: str, back: int = 1) -> OrderSyntaxError:
+    def fail(self, expected: str, back: int = 1, field: str = "") -> OrderSyntaxError:
         at = self.i - back
-        return OrderSyntaxError(self.words[at] if at < len(self.words) else "", at + 1, expected)
+        word = self.words[at] if at < len(self.words) else ""
+        return OrderSyntaxError(word, at + 1, expected, field)
 
-    def number(self, what: str) -> Decimal:
+    def number(self, what: str, field: str) -> Decimal:
         word = self.take(what)
         try:
-            value = Decimal(word)
-        except InvalidOperation:
-            raise self.fail(what) from None
-        if not value.is_finite():
-            raise self.fail(what)
-        return value
+            return parse_number(word)
+        except ValueError as exc:
+            raise self.fail(f"{what}: {exc}", field=field) from None
 
     def keyword(self, word: str) -> None:
         got = self.take(f"'{word}'")
@@ -161,7 +166,7 @@ def parse_ticket(text: str) -> AnyTicket:
     side = w.take("buy or sell").lower()
     if side not in ("buy", "sell"):
         raise w.fail("buy or sell")
-    data: dict[str, Any] = {"side": side.upper(), "quantity": w.number("a quantity")}
+    data: dict[str, Any] = {"side": side.upper(), "quantity": w.number("a quantity", "quantity")}
     data["instrument_id"] = _instrument(w)
 
     kind_word = w.peek()
@@ -185,28 +190,28 @@ def parse_ticket(text: str) -> AnyTicket:
 
 def _instrument(w: _Words) -> str:
     word = w.take("an instrument id such as EUR/USD.SIM")
-    symbol, dot, venue = word.rpartition(".")
-    if not dot or not symbol or not venue:
-        raise w.fail("an instrument id SYMBOL.VENUE such as EUR/USD.SIM")
-    return word
+    try:
+        return check_instrument_id(word)
+    except ValueError as exc:
+        raise w.fail(str(exc), field="instrument_id") from None
 
 
 def _kind_args(w: _Words, kind: str, data: dict[str, Any]) -> None:
     if kind == "LIMIT":
-        data["price"] = w.number("a limit price")
+        data["price"] = w.number("a limit price", "price")
     elif kind in ("STOP_MARKET", "MARKET_IF_TOUCHED"):
-        data["trigger_price"] = w.number("a trigger price")
+        data["trigger_price"] = w.number("a trigger price", "trigger_price")
     elif kind in ("STOP_LIMIT", "LIMIT_IF_TOUCHED"):
-        data["trigger_price"] = w.number("a trigger price")
-        data["price"] = w.number("a limit price (after the trigger price)")
+        data["trigger_price"] = w.number("a trigger price", "trigger_price")
+        data["price"] = w.number("a limit price (after the trigger price)", "price")
     elif kind in ("TRAILING_STOP_MARKET", "TRAILING_STOP_LIMIT"):
         w.keyword("offset")
-        data["trailing_offset"] = w.number("a trailing offset")
+        data["trailing_offset"] = w.number("a trailing offset", "trailing_offset")
         if w.peek() in _UNITS:
             data["trailing_offset_type"] = _UNITS[w.take("").lower()]
         if kind == "TRAILING_STOP_LIMIT":
             w.keyword("limit-offset")
-            data["limit_offset"] = w.number("a limit offset")
+            data["limit_offset"] = w.number("a limit offset", "limit_offset")
     elif kind == "BRACKET":
         if w.peek() == "entry":
             w.take("")
@@ -214,11 +219,11 @@ def _kind_args(w: _Words, kind: str, data: dict[str, Any]) -> None:
                 w.take("")
             else:
                 data["entry_type"] = "LIMIT"
-                data["entry_price"] = w.number("an entry price or 'market'")
+                data["entry_price"] = w.number("an entry price or 'market'", "entry_price")
         w.keyword("sl")
-        data["sl_trigger_price"] = w.number("a stop-loss trigger price")
+        data["sl_trigger_price"] = w.number("a stop-loss trigger price", "sl_trigger_price")
         w.keyword("tp")
-        data["tp_price"] = w.number("a take-profit price")
+        data["tp_price"] = w.number("a take-profit price", "tp_price")
 
 
 def _option(w: _Words, word: str, kind: str, data: dict[str, Any], tags: list[str]) -> None:
@@ -230,7 +235,9 @@ def _option(w: _Words, word: str, kind: str, data: dict[str, Any], tags: list[st
         try:
             when = datetime.fromisoformat(raw)
         except ValueError:
-            raise w.fail("an ISO 8601 expiry time such as 2026-12-01T00:00Z") from None
+            raise w.fail(
+                "an ISO 8601 expiry time such as 2026-12-01T00:00Z", field="expire_time"
+            ) from None
         data["expire_time"] = when if when.tzinfo else when.replace(tzinfo=UTC)
     elif word in _FLAGS:
         name = _FLAGS[word]
@@ -238,7 +245,7 @@ def _option(w: _Words, word: str, kind: str, data: dict[str, Any], tags: list[st
             name = "entry_post_only"
         data[name] = True
     elif word in _VALUE_OPTIONS:
-        data[_VALUE_OPTIONS[word]] = w.number(f"a value after '{word}'")
+        data[_VALUE_OPTIONS[word]] = w.number(f"a value after '{word}'", _VALUE_OPTIONS[word])
     elif word in ("trigger-type", "emulate"):
         name = w.take("a trigger type").lower()
         if name not in _TRIGGER_WORDS:

@@ -24,6 +24,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     BeforeValidator,
@@ -34,6 +35,7 @@ from pydantic import (
 )
 
 from engine.orders.issues import OrderValidationError, issues_from_pydantic
+from engine.orders.numbers import check_expire_time, check_instrument_id, parse_number
 
 
 def _upper(value: Any) -> Any:
@@ -78,7 +80,10 @@ type EmulationTrigger = Annotated[
 type TrailingOffsetType = Annotated[
     Literal["PRICE", "BASIS_POINTS", "TICKS"], BeforeValidator(_upper)
 ]
-type Num = Annotated[Decimal, Field(allow_inf_nan=False)]
+# Every number of every ticket and command: finite, ASCII, within what Nautilus holds.
+type Num = Annotated[Decimal, BeforeValidator(parse_number), Field(allow_inf_nan=False)]
+type InstrumentIdText = Annotated[str, AfterValidator(check_instrument_id)]
+type ExpireTime = Annotated[AwareDatetime, AfterValidator(check_expire_time)]
 type Tags = tuple[str, ...]
 
 TIME_IN_FORCE: tuple[str, ...] = ("GTC", "IOC", "FOK", "GTD", "DAY", "AT_THE_OPEN", "AT_THE_CLOSE")
@@ -103,11 +108,11 @@ class _Frozen(BaseModel):
 class _Common(_Frozen):
     """Fields every single order has."""
 
-    instrument_id: str
+    instrument_id: InstrumentIdText
     side: Side
     quantity: Num
     time_in_force: TimeInForce = "GTC"
-    expire_time: AwareDatetime | None = None
+    expire_time: ExpireTime | None = None
     reduce_only: bool = False
     quote_quantity: bool = False
     tags: Tags = ()
@@ -234,7 +239,7 @@ class BracketTicket(_Frozen):
     """
 
     type: Literal["BRACKET"] = "BRACKET"
-    instrument_id: str
+    instrument_id: InstrumentIdText
     side: Side
     quantity: Num
     quote_quantity: bool = False
@@ -249,7 +254,7 @@ class BracketTicket(_Frozen):
     entry_trigger_price: Num | None = None
     entry_trigger_type: TriggerType = "DEFAULT"
     time_in_force: TimeInForce = "GTC"
-    expire_time: AwareDatetime | None = None
+    expire_time: ExpireTime | None = None
     entry_post_only: bool = False
     entry_tags: Tags = ("ENTRY",)
 
@@ -393,15 +398,19 @@ def load_ticket(data: dict[str, Any] | str | bytes) -> AnyTicket:
     if isinstance(data, str | bytes):
         try:
             data = json.loads(data)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: nesting too deep
             from engine.orders.issues import OrderIssue
 
-            raise OrderValidationError([OrderIssue("", None, f"a JSON object ({exc})")]) from exc
-    data = _normalise_type(data)
+            why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+            raise OrderValidationError([OrderIssue("", None, f"a JSON object ({why})")]) from None
     try:
-        return _TICKET_ADAPTER.validate_python(data)
+        return _TICKET_ADAPTER.validate_python(_normalise_type(data))
     except ValidationError as exc:
         raise OrderValidationError(issues_from_pydantic(exc, TICKET_TYPES)) from None
+    except RecursionError:
+        from engine.orders.issues import OrderIssue
+
+        raise OrderValidationError([OrderIssue("", None, "a ticket (nested too deeply)")]) from None
 
 
 def _normalise_type(data: Any) -> Any:

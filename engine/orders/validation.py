@@ -18,6 +18,12 @@ Rules by type
     - OCO needs two or more orders, OTO a parent and at least one child, all on one
       instrument.
 
+Rules for every price (``price``, ``trigger_price``, ``activation_price`` and the
+bracket legs' prices): above 0, unless the instrument's rules say it allows negative
+prices (as Nautilus's RiskEngine denies them). What no Nautilus price or quantity can
+hold (NaN, 1e400, 39 decimals, a year-9999 expiry) is refused when the ticket is read
+(:mod:`engine.orders.numbers`).
+
 Rules by instrument (when :class:`InstrumentRules` are given)
     - prices (``price``, ``trigger_price``, ``activation_price``) on the price increment
       and inside ``min_price`` / ``max_price``; ``PRICE`` trailing offsets on the price
@@ -39,7 +45,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
+from decimal import Context, Decimal, localcontext
 from typing import Any
 
 from engine.orders.issues import OrderIssue, prefixed
@@ -77,6 +83,7 @@ class InstrumentRules:
     max_price: Decimal | None = None
     multiplier: Decimal = Decimal(1)
     notional_currency: str = ""
+    allows_negative_price: bool = False
 
     @classmethod
     def from_instrument(cls, instrument: Any) -> InstrumentRules:
@@ -100,12 +107,13 @@ class InstrumentRules:
             max_price=dec(instrument.max_price),
             multiplier=instrument.multiplier.as_decimal(),
             notional_currency="" if money is None else money.currency.code,
+            allows_negative_price=bool(instrument.allows_negative_price()),
         )
 
-    def to_dict(self) -> dict[str, str | None]:
+    def to_dict(self) -> dict[str, str | bool | None]:
         """Plain JSON: decimals as strings (exact), absent limits as None."""
         return {
-            name: None if value is None else str(value)
+            name: value if value is None or isinstance(value, bool) else str(value)
             for name, value in ((f, getattr(self, f)) for f in self.__dataclass_fields__)
         }
 
@@ -117,11 +125,15 @@ class InstrumentRules:
             raw = data.get(name)
             if name in ("instrument_id", "notional_currency"):
                 values[name] = str(raw or "")
+            elif name == "allows_negative_price":
+                values[name] = raw is True or str(raw).lower() == "true"
             elif raw is not None:
                 try:
                     values[name] = Decimal(str(raw))
                 except ArithmeticError:
                     raise ValueError(f"{name}: got {raw!r}, expected a decimal") from None
+                if not values[name].is_finite():
+                    raise ValueError(f"{name}: got {raw!r}, expected a finite decimal")
         for name in ("price_increment", "size_increment"):
             if name not in values:
                 raise ValueError(f"{name}: missing, expected a decimal")
@@ -146,9 +158,12 @@ class MarketQuote:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MarketQuote:
         try:
-            return cls(Decimal(str(data["bid"])), Decimal(str(data["ask"])))
-        except (KeyError, ArithmeticError):
+            quote = cls(Decimal(str(data["bid"])), Decimal(str(data["ask"])))
+        except (KeyError, TypeError, ArithmeticError):
             raise ValueError(f"quote: got {data!r}, expected bid and ask decimals") from None
+        if not (quote.bid.is_finite() and quote.ask.is_finite()):
+            raise ValueError(f"quote: got {data!r}, expected finite bid and ask")
+        return quote
 
 
 def validate_ticket(
@@ -205,6 +220,10 @@ def _check_single(
         out.append(OrderIssue("trailing_offset", t.trailing_offset, "an offset above 0"))
     if isinstance(t, TrailingStopLimitTicket) and t.limit_offset < 0:
         out.append(OrderIssue("limit_offset", t.limit_offset, "an offset of 0 or more"))
+    for name in _PRICE_FIELDS:
+        value = getattr(t, name, None)
+        if value is not None:
+            out += _check_sign(name, value, rules)
     if rules is not None:
         out += _check_instrument(t, rules, quote)
     if quote is not None:
@@ -292,7 +311,7 @@ def _check_instrument(
             )
         )
     ref = _reference_price(t, quote)
-    if ref is not None and qty > 0:
+    if ref is not None and ref > 0 and qty > 0:  # a price <= 0 is reported on its own
         notional = qty * ref * rules.multiplier
         unit = f" {rules.notional_currency}" if rules.notional_currency else ""
         if rules.min_notional is not None and notional < rules.min_notional:
@@ -314,6 +333,22 @@ def _check_instrument(
     return out
 
 
+_PRICE_FIELDS = ("price", "trigger_price", "activation_price")
+
+
+def _check_sign(name: str, value: Decimal, rules: InstrumentRules | None) -> list[OrderIssue]:
+    # Nautilus's RiskEngine denies a price <= 0 unless the instrument allows negative
+    # prices (spreads, some commodities); without its rules, only a positive price passes.
+    if value > 0 or (rules is not None and rules.allows_negative_price):
+        return []
+    why = (
+        f"{rules.instrument_id} does not allow negative or zero prices"
+        if rules is not None
+        else "the instrument's rules were not known to allow otherwise"
+    )
+    return [OrderIssue(name, value, f"a price above 0 ({why})")]
+
+
 def _check_price(name: str, value: Decimal, rules: InstrumentRules) -> list[OrderIssue]:
     out = []
     if not _on_step(value, rules.price_increment):
@@ -327,8 +362,19 @@ def _check_price(name: str, value: Decimal, rules: InstrumentRules) -> list[Orde
     return out
 
 
+# Exact remainders of any bounded value (17014118346046 at 16 decimals) by any increment:
+# the default 28 digits raise DivisionImpossible for 1e13 % 1e-16.
+_EXACT = Context(prec=120)
+
+
 def _on_step(value: Decimal, step: Decimal) -> bool:
-    return step <= 0 or value % step == 0
+    if step <= 0:
+        return True
+    with localcontext(_EXACT):
+        try:
+            return value % step == 0
+        except ArithmeticError:  # a rules value far outside what a node sends
+            return False
 
 
 def _reference_price(t: Any, quote: MarketQuote | None) -> Decimal | None:
@@ -495,24 +541,59 @@ def _rename(
 
 
 def check_modify_values(
-    order_type: str,
+    order_type: str | None,
     *,
     quantity: Decimal | None,
     price: Decimal | None,
     trigger_price: Decimal | None,
+    rules: InstrumentRules | None = None,
+    quote_quantity: bool = False,
 ) -> list[OrderIssue]:
-    """Return problems with a modify request for an order of `order_type`."""
+    """Return problems with a modify request for an order of `order_type`.
+
+    Without `order_type` (a front end that does not know the order) the fields an order
+    type takes are not checked; without `rules`, only what is wrong on its face (a
+    quantity of 0 or less, a price of 0 or less) is.
+    """
     out: list[OrderIssue] = []
     if quantity is None and price is None and trigger_price is None:
         out.append(OrderIssue("", None, "at least one of quantity, price, trigger_price"))
     if quantity is not None and quantity <= 0:
         out.append(OrderIssue("quantity", quantity, "a quantity greater than 0"))
-    has_price = order_type in ("LIMIT", "STOP_LIMIT", "LIMIT_IF_TOUCHED", "TRAILING_STOP_LIMIT")
-    has_trigger = order_type in (*_STOPS, *_TOUCHED)
-    if price is not None and not has_price:
-        out.append(OrderIssue("price", price, f"no price for a {order_type} order"))
-    if trigger_price is not None and not has_trigger:
-        out.append(
-            OrderIssue("trigger_price", trigger_price, f"no trigger price for a {order_type} order")
+    if order_type is not None:
+        has_price = order_type in (
+            "LIMIT",
+            "STOP_LIMIT",
+            "LIMIT_IF_TOUCHED",
+            "TRAILING_STOP_LIMIT",
         )
+        has_trigger = order_type in (*_STOPS, *_TOUCHED)
+        if price is not None and not has_price:
+            out.append(OrderIssue("price", price, f"no price for a {order_type} order"))
+        if trigger_price is not None and not has_trigger:
+            out.append(
+                OrderIssue(
+                    "trigger_price", trigger_price, f"no trigger price for a {order_type} order"
+                )
+            )
+    for name, value in (("price", price), ("trigger_price", trigger_price)):
+        if value is not None:
+            out += _check_sign(name, value, rules)
+            if rules is not None:
+                out += _check_price(name, value, rules)
+    if rules is not None and quantity is not None and quantity > 0 and not quote_quantity:
+        if not _on_step(quantity, rules.size_increment):
+            out.append(
+                OrderIssue(
+                    "quantity", quantity, f"a multiple of the size increment {rules.size_increment}"
+                )
+            )
+        if rules.min_quantity is not None and quantity < rules.min_quantity:
+            out.append(
+                OrderIssue("quantity", quantity, f"at least the minimum {rules.min_quantity}")
+            )
+        if rules.max_quantity is not None and quantity > rules.max_quantity:
+            out.append(
+                OrderIssue("quantity", quantity, f"at most the maximum {rules.max_quantity}")
+            )
     return out

@@ -20,7 +20,9 @@ def test_bad_syntax_names_the_word_and_exits_2(workspace: Workspace) -> None:
     r = gateway("order", "n1", "buy 100000 EURUSD limit 1", "-o", "json", workspace=workspace.root)
     assert r.code == 2
     out = json.loads(r.out)
-    assert out["issues"][0]["path"] == "word 3" and out["issues"][0]["value"] == "EURUSD"
+    issue = out["issues"][0]
+    assert (issue["path"], issue["value"]) == ("instrument_id", "EURUSD")
+    assert "(word 3)" in issue["expected"]
 
 
 def test_invalid_json_ticket_names_every_field_and_exits_2(workspace: Workspace) -> None:

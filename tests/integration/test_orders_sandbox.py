@@ -204,8 +204,9 @@ def test_cli_submits_waits_lists_and_cancels_all(node: Workspace) -> None:
     (coid,) = out["client_order_ids"]
     assert out["orders"][0]["status"] == "ACCEPTED" and out["orders"][0]["tags"] == ["cli"]
 
+    # A stop below the market is invalid input, checked with the node's quote: exit 2.
     r = gateway("order", NODE, f"buy 10000 {IID} stop 1.0", workspace=root)
-    assert r.code == 1 and "trigger_price" in r.err
+    assert r.code == 2 and "trigger_price" in r.err
 
     r = gateway("orders", "list", NODE, "--open", "--json", workspace=root)
     assert r.code == 0, r.err

@@ -108,4 +108,9 @@ def test_errors_name_the_word_and_what_was_expected(
         parse_ticket(line)
     assert (err.value.position, err.value.token) == (position, token)
     assert err.value.expected.startswith(expected)
-    assert err.value.issue.path == f"word {position}"
+    # A word that is a ticket field is reported under the field's name, with its number.
+    issue = err.value.issue
+    if err.value.field:
+        assert issue.path == err.value.field and f"(word {position})" in issue.expected
+    else:
+        assert issue.path == f"word {position}"
