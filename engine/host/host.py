@@ -51,6 +51,7 @@ import os
 import signal
 import threading
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -130,17 +131,25 @@ class NodeHost:
         self.standby = standby
         self.strategy: Any = None  # the GatewayStrategy while a trading node runs
         self.risk: Any = None  # the RiskGuard while a trading node runs
+        self.risk_observers: list[Callable[[str, str, dict[str, Any], int | None], None]] = []
         self.stop_options: dict[str, Any] = {}
 
     # -- events ------------------------------------------------------------------------
     def publish(
         self, kind: str, type: str, payload: dict[str, Any], ts_ns: int | None = None
     ) -> Any:
-        """Journal and send one event; a payload msgspec cannot encode is made JSON-able."""
+        """Journal and send one event; a payload msgspec cannot encode is made JSON-able.
+
+        ``risk`` events then go to :attr:`risk_observers` (alert rules on the trading state).
+        """
         try:
-            return self.channel.publish(kind, type, payload, ts_ns)
+            env = self.channel.publish(kind, type, payload, ts_ns)
         except TypeError:
-            return self.channel.publish(kind, type, jsonable(payload), ts_ns)
+            env = self.channel.publish(kind, type, jsonable(payload), ts_ns)
+        if kind == "risk":
+            for observe in self.risk_observers:
+                observe(kind, type, payload, ts_ns)
+        return env
 
     def set_state(self, state: str, reason: str | None = None) -> None:
         with self._state_lock:

@@ -196,6 +196,7 @@ async def _run(host: NodeHost, node: NodeConfig, loop: asyncio.AbstractEventLoop
     host.strategy = strategy
     host.risk = install_risk_guard(trading.kernel, host, node)
     telemetry = attach_telemetry(trading, node, host.workspace, host.publish)
+    host.risk_observers.append(telemetry.observe)
     host.channel.set_command_handler(host.handle_command, loop=loop)
 
     monitor = ConnectionMonitor(trading, host.publish)

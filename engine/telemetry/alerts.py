@@ -200,6 +200,22 @@ DEFAULT_RULES: tuple[AlertRule, ...] = (
         severity="critical",
         description="The node failed",
     ),
+    AlertRule(
+        name="trading-halted",
+        metric="risk.trading_state",
+        op="==",
+        threshold="HALTED",
+        severity="critical",
+        description="The node is halted: no new orders from any strategy",
+    ),
+    AlertRule(
+        name="trading-reducing",
+        metric="risk.trading_state",
+        op="==",
+        threshold="REDUCING",
+        severity="warning",
+        description="The node only reduces positions",
+    ),
 )
 
 
@@ -412,6 +428,10 @@ class AlertEngine:
     def node_state(self, node_id: str, state: str, ts_ns: int) -> list[AlertEvent]:
         """Evaluate the ``node.*`` rules for a node's new state (``failed`` ...)."""
         return self.evaluate(node_id, {"node": {"state": state}}, ts_ns)
+
+    def risk_state(self, node_id: str, state: str, ts_ns: int) -> list[AlertEvent]:
+        """Evaluate the ``risk.*`` rules for a node's new trading state (``HALTED`` ...)."""
+        return self.evaluate(node_id, {"risk": {"trading_state": state}}, ts_ns)
 
     def forget_node(self, node_id: str, ts_ns: int) -> list[AlertEvent]:
         """Resolve every active alert of ``node_id`` and drop its state (node removed)."""

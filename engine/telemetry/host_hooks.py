@@ -32,6 +32,16 @@ class Telemetry:
 
     actor: MetricsActor
     alerts: AlertEngine
+    node_id: str = ""
+    publish: Publish | None = None
+
+    def observe(self, kind: str, type_: str, payload: dict[str, Any], ts_ns: int | None) -> None:
+        """Evaluate the ``risk.*`` rules when the node's trading state changes."""
+        if kind != "risk" or type_ != "TradingStateChanged" or self.publish is None:
+            return
+        state = str(payload.get("state", ""))
+        for event in self.alerts.risk_state(self.node_id, state, ts_ns or time.time_ns()):
+            self.publish(event.kind, event.type, event.payload, event.ts_ns)
 
     def finish(self) -> None:
         """Take the final sample (after the run, before dispose)."""
@@ -87,4 +97,4 @@ def attach_telemetry(
         return env
 
     actor = install(target, publish_with_alerts, MetricsActorConfig(interval_secs=interval_secs))
-    return Telemetry(actor, alerts)
+    return Telemetry(actor, alerts, node.node_id, publish)

@@ -41,6 +41,17 @@ def ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
     doc["restart"] = {"policy": "on-failure", "max_restarts": 1, "backoff_seconds": 0.2}
     doc["data_clients"][0]["options"].update(rate=20, volatility_bp=0.2, start_prices={IID: 1.1})
     doc["risk"] = {"max_order_submit_rate": "1000/00:00:01"}
+    # The default "trading-halted" rule, with a command that records what it is given.
+    doc["alerts"] = [
+        {
+            "name": "trading-halted",
+            "metric": "risk.trading_state",
+            "op": "==",
+            "threshold": "HALTED",
+            "severity": "critical",
+            "command": ["sh", "-c", f"cat >> {workspace.root / 'halt-alerts.jsonl'}; echo"],
+        }
+    ]
     ConfigStore(workspace).save(doc, deep=False)
 
     async def start() -> None:
@@ -144,6 +155,27 @@ def test_after_a_halt_a_flood_of_orders_gets_nothing_through(ws: Workspace) -> N
             break
         time.sleep(0.2)
     assert [i for i in ids if statuses.get(i) != "DENIED"] == []
+
+
+def test_a_halt_raises_a_critical_alert_that_runs_its_command(ws: Workspace) -> None:
+    from engine.journal.reader import JournalReader
+
+    run_dir = Path(str(read_json(pid_file(ws, NODE))["run_dir"]))
+    deadline = time.monotonic() + 10
+    raised: list[Any] = []
+    while not raised and time.monotonic() < deadline:
+        raised = [
+            e
+            for e in JournalReader(run_dir).read()
+            if e.type == "AlertRaised" and e.payload.get("rule") == "trading-halted"
+        ]
+        time.sleep(0.2)
+    assert raised, "no trading-halted alert in the journal"
+    assert raised[-1].payload["severity"] == "critical"
+    record = ws.root / "halt-alerts.jsonl"
+    while not record.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert "trading-halted" in record.read_text()
 
 
 def test_a_halted_node_comes_back_halted_after_kill_9_with_its_limits(ws: Workspace) -> None:
