@@ -125,7 +125,7 @@ def show(node_id: str, mode: str | None, as_json: bool) -> None:
 def _read_source(file: str) -> tuple[dict[str, Any], str]:
     source = "<stdin>" if file == "-" else file
     try:
-        text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
+        text = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
     except OSError as exc:
         fail(f"cannot read {source}: {exc.strerror}", EXIT_INVALID)
     return parse_document(text, source), source

@@ -139,11 +139,12 @@ def read_ticket(line: str | None, json_src: str | None, *, as_json: bool) -> Any
     return ticket
 
 
-def _read_source(src: str, *, as_json: bool) -> str:
+def _read_source(src: str, *, as_json: bool) -> bytes:
+    # Bytes: load_ticket says which byte is not UTF-8 instead of a decode traceback.
     if src == "-":
-        return sys.stdin.read()
+        return sys.stdin.buffer.read()
     try:
-        return Path(src).read_text(encoding="utf-8")
+        return Path(src).read_bytes()
     except OSError as exc:
         _die(f"--json {src}: cannot read ({exc.strerror})", EXIT_INVALID, as_json=as_json)
 

@@ -19,6 +19,7 @@ from engine.config.issues import ConfigInvalid, ConfigIssue
 from engine.config.migrations import MigrationError, migrate
 from engine.config.model import NODE_ID_PATTERN, Mode, NodeConfig
 from engine.config.validate import ValidationReport, validate_node
+from engine.json_input import JsonInputError, parse_json
 from engine.workspace import Workspace
 
 _NODE_ID = re.compile(NODE_ID_PATTERN)
@@ -67,15 +68,13 @@ def check_node_id(node_id: str) -> str:
     return node_id
 
 
-def parse_document(text: str, source: str) -> dict[str, Any]:
-    """Parse JSON text into a document, or raise ConfigInvalid naming line and column."""
+def parse_document(text: str | bytes, source: str) -> dict[str, Any]:
+    """Parse JSON text into a document, or raise ConfigInvalid saying what is wrong
+    (line and column, bytes that are not UTF-8, nesting too deep)."""
     try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigInvalid(
-            [ConfigIssue("", f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}")],
-            source,
-        ) from None
+        doc = parse_json(text)
+    except JsonInputError as exc:
+        raise ConfigInvalid([ConfigIssue("", str(exc))], source) from None
     if not isinstance(doc, dict):
         raise ConfigInvalid([ConfigIssue("", "expected a JSON object", type(doc).__name__)], source)
     return doc
@@ -146,11 +145,11 @@ class ConfigStore:
     def _load_path(self, path: Path, *, deep: bool) -> StoredNode:
         node_id, mode = path.parent.name, path.stem
         try:
-            doc = parse_document(path.read_text(encoding="utf-8"), str(path))
+            doc = parse_document(path.read_bytes(), str(path))
             doc, steps = migrate(doc)
         except ConfigInvalid as exc:
             return StoredNode(node_id, mode, path, None, tuple(exc.issues))
-        except (MigrationError, OSError, UnicodeDecodeError) as exc:
+        except (MigrationError, OSError) as exc:
             return StoredNode(
                 node_id,
                 mode,

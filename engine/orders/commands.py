@@ -6,7 +6,6 @@ them from the wire with :func:`load_command`.
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -90,7 +89,14 @@ def load_command(data: dict[str, Any] | str | bytes) -> AnyCommand:
         With one issue per problem, paths like ``ticket.price`` or ``client_order_id``.
     """
     if isinstance(data, str | bytes):
-        data = json.loads(data)
+        from engine.json_input import JsonInputError, parse_json
+
+        try:
+            data = parse_json(data)
+        except JsonInputError as exc:
+            from engine.orders.issues import OrderIssue
+
+            raise OrderValidationError([OrderIssue("", None, f"a JSON object ({exc})")]) from None
     if isinstance(data, dict) and "ticket" in data:
         data = {**data, "ticket": _normalise_type(data["ticket"])}
     try:

@@ -18,7 +18,6 @@ display quantity not above quantity, …) and against an instrument live in
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -391,12 +390,14 @@ def load_ticket(data: dict[str, Any] | str | bytes) -> AnyTicket:
         :func:`engine.orders.validation.validate_ticket`.
     """
     if isinstance(data, str | bytes):
+        from engine.json_input import JsonInputError, parse_json
+
         try:
-            data = json.loads(data)
-        except ValueError as exc:
+            data = parse_json(data)
+        except JsonInputError as exc:
             from engine.orders.issues import OrderIssue
 
-            raise OrderValidationError([OrderIssue("", None, f"a JSON object ({exc})")]) from exc
+            raise OrderValidationError([OrderIssue("", None, f"a JSON object ({exc})")]) from None
     data = _normalise_type(data)
     try:
         return _TICKET_ADAPTER.validate_python(data)
