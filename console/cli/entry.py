@@ -7,12 +7,15 @@ temp directory when there is no writable workspace), never to the terminal.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import sys
 import tempfile
 import time
 import traceback
 from pathlib import Path
+from typing import NoReturn
 
 EXIT_FAILURE = 1
 _SECRET_OPTION = ("secret", "key", "password", "passphrase", "token")
@@ -32,13 +35,35 @@ def main() -> None:
         # The reader went away (`gateway runs list | head`): nothing left to tell anyone.
         _silence_stdout()
         sys.exit(EXIT_FAILURE)
-    except Exception as exc:  # the last resort: see the module doc
-        log = write_crash_log(argv, exc)
-        where = f"details in {log}" if log else "no log file could be written"
-        print(
-            f"error: unexpected {type(exc).__name__}: {_one_line(exc)} ({where})", file=sys.stderr
-        )
+    except OSError as exc:
+        if exc.filename is None:
+            _crash(argv, exc)
+        # A file system that refuses (read-only, full, no permission): the path and the
+        # reason are the whole story, a traceback would add nothing.
+        print(f"error: {os_error_text(exc)}", file=sys.stderr)
         sys.exit(EXIT_FAILURE)
+    except Exception as exc:  # the last resort: see the module doc
+        _crash(argv, exc)
+
+
+def _crash(argv: list[str], exc: Exception) -> NoReturn:
+    log = write_crash_log(argv, exc)
+    where = f"details in {log}" if log else "no log file could be written"
+    print(f"error: unexpected {type(exc).__name__}: {_one_line(exc)} ({where})", file=sys.stderr)
+    sys.exit(EXIT_FAILURE)
+
+
+_WRITE_ERRNOS = {errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EDQUOT}
+
+
+def os_error_text(exc: OSError) -> str:
+    """``cannot write PATH: read-only file system`` (the path relative to the cwd if in it)."""
+    path = Path(os.fsdecode(exc.filename))
+    with contextlib.suppress(ValueError, OSError):
+        path = path.absolute().relative_to(Path.cwd())
+    verb = "write" if exc.errno in _WRITE_ERRNOS else "use"
+    reason = (exc.strerror or type(exc).__name__).lower()
+    return f"cannot {verb} {path}: {reason}"
 
 
 def write_crash_log(argv: list[str], exc: BaseException) -> Path | None:

@@ -290,7 +290,11 @@ def delete(node_id: str, mode: str | None, yes: bool) -> None:
         if not sys.stdin.isatty():
             fail("refusing to delete without confirmation; pass --yes", EXIT_INVALID)
         click.confirm(f"Delete node {node_id} ({resolved.value})?", abort=True)
-    for path in store.delete(node_id, resolved):
+    try:
+        deleted = store.delete(node_id, resolved)
+    except (NodeNotFound, ConfigInvalid) as exc:
+        fail(str(exc), EXIT_INVALID)
+    for path in deleted:
         click.echo(f"deleted {path}")
 
 

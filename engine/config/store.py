@@ -7,7 +7,9 @@ path while the other nodes still load.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 import shutil
 from dataclasses import dataclass
@@ -203,11 +205,31 @@ class ConfigStore:
                 f"node {config.node_id!r} ({config.mode.value}) already exists at {path}"
             )
         text = json.dumps(config.to_json_dict(), indent=2) + "\n"
-        atomic_write_text(path, text)
+        new_dir = not path.parent.exists()
+        try:
+            atomic_write_text(path, text)
+        except OSError:
+            if new_dir:  # nothing half-written: no empty node directory left behind
+                with contextlib.suppress(OSError):
+                    path.parent.rmdir()
+            raise
         return report
 
     def delete(self, node_id: str, mode: Mode | str | None = None) -> list[Path]:
         """Delete one mode's file (or the only one); the node dir goes when it is empty."""
+        link = self.root / check_node_id(node_id)
+        if link.is_symlink():
+            # Deleting through the link would remove a file outside the workspace.
+            raise ConfigInvalid(
+                [
+                    ConfigIssue(
+                        "node_id",
+                        f"{link} is a symbolic link to {os.readlink(link)}; not deleted "
+                        f"through it (remove the link itself: rm {link})",
+                        node_id,
+                    )
+                ]
+            )
         mode = self.resolve_mode(node_id, mode)
         path = self.path_for(node_id, mode)
         path.unlink()
