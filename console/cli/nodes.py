@@ -172,7 +172,7 @@ def validate_cmd(target: str, mode: str | None, as_json: bool) -> None:
     store = _store()
     workspace = store.workspace
     try:
-        if target == "-" or Path(target).is_file():
+        if target == "-" or _is_file(target):
             doc, source = _read_source(target)
             try:
                 doc, _ = migrate(doc)
@@ -205,6 +205,13 @@ def validate_cmd(target: str, mode: str | None, as_json: bool) -> None:
     else:
         print_issues(report.issues, source)
     sys.exit(0 if report.ok else EXIT_INVALID)
+
+
+def _is_file(target: str) -> bool:
+    try:
+        return Path(target).is_file()
+    except OSError:  # e.g. a name too long to be a path: then it is no file
+        return False
 
 
 @nodes.command("edit")

@@ -284,6 +284,15 @@ def catalog_issues(config: NodeConfig, i: int, workspace: Workspace) -> list[Con
     field_path = f"data[{i}].catalog_path"
     path = catalog_path(spec, workspace)
     create = "create it: gateway demo init, or gateway data synth"
+    try:
+        path.stat()
+    except FileNotFoundError:
+        pass
+    except OSError as exc:  # a name too long, a loop of links, no permission …
+        reason = (exc.strerror or str(exc)).lower()
+        return [
+            ConfigIssue(field_path, f"cannot use this catalog path: {reason}", spec.catalog_path)
+        ]
     if not path.exists():
         return [
             ConfigIssue(field_path, f"catalog {path} does not exist ({create})", spec.catalog_path)
