@@ -13,6 +13,7 @@ import pkgutil
 import string
 from dataclasses import dataclass
 from functools import cache
+from types import ModuleType
 
 # Keys the console's frame needs whatever a keymap says: quitting, the palette, Ctrl+C
 # (which explains how to quit), focus movement and closing a dialog.
@@ -56,7 +57,7 @@ def known_bindings() -> dict[str, BindingInfo]:
     return found
 
 
-def _modules() -> list[object]:
+def _modules() -> list[ModuleType]:
     out = []
     for name in _BINDING_MODULES:
         package = importlib.import_module(name)

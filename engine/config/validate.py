@@ -350,7 +350,7 @@ def balance_issues(config: NodeConfig) -> list[ConfigIssue]:
 
 def _decimal_places(number: Decimal) -> int:
     # Not normalize(): it rounds to the context's 28 digits and would hide a 39th decimal.
-    sign, digits, exponent = number.as_tuple()
+    _sign, digits, exponent = number.as_tuple()
     if not isinstance(exponent, int) or exponent >= 0:
         return 0
     places = -exponent

@@ -101,7 +101,7 @@ def verify_journal(run_dir: Path, *, live_tail: bool = False) -> JournalCheck:
         check.size = size
         if size:
             with mmap.mmap(fd, size, access=mmap.ACCESS_READ) as data:
-                _scan(memoryview(data), check, live_tail)
+                _scan(data, check, live_tail)
     except OSError as exc:
         check.problems.append(JournalProblem("unreadable", 0, f"cannot read: {exc.strerror}"))
     finally:
@@ -109,7 +109,8 @@ def verify_journal(run_dir: Path, *, live_tail: bool = False) -> JournalCheck:
     return check
 
 
-def _scan(data: memoryview, check: JournalCheck, live_tail: bool) -> None:
+def _scan(data: mmap.mmap, check: JournalCheck, live_tail: bool) -> None:
+    # Slicing the mmap copies each record out: no view outlives the mapping.
     size = len(data)
     offset = 0
     expected = 1  # the seq the next record should carry
@@ -121,57 +122,51 @@ def _scan(data: memoryview, check: JournalCheck, live_tail: bool) -> None:
         if len(check.problems) < _MAX_PROBLEMS:
             check.problems.append(JournalProblem(kind, at, f"offset {at}: {message}"))
 
-    try:
-        while offset < size:
-            if size - offset < HEADER.size:
-                if not live_tail or damaged:
-                    problem(
-                        "truncated",
-                        offset,
-                        f"journal ends inside the header of seq {expected} "
-                        f"({size - offset} of {HEADER.size} bytes)",
-                    )
-                return
-            length, crc = HEADER.unpack_from(data, offset)
-            if length > MAX_RECORD:
+    while offset < size:
+        if size - offset < HEADER.size:
+            if not live_tail or damaged:
                 problem(
-                    "bad_header",
+                    "truncated",
                     offset,
-                    f"record length {length} is impossible; "
-                    f"the {size - offset} bytes from here cannot be read",
+                    f"journal ends inside the header of seq {expected} "
+                    f"({size - offset} of {HEADER.size} bytes)",
                 )
-                return
-            end = offset + HEADER.size + length
-            if end > size:
-                if not live_tail or damaged:
-                    problem(
-                        "truncated",
-                        offset,
-                        f"last record is cut short "
-                        f"({size - offset - HEADER.size} of {length} bytes; seq {expected} "
-                        "and anything after it lost)",
-                    )
-                return
-            body = data[offset + HEADER.size : end]
-            if zlib.crc32(body) != crc:
-                problem("bad_frame", offset, f"record (seq {expected}?) fails its checksum")
+            return
+        length, crc = HEADER.unpack_from(data, offset)
+        if length > MAX_RECORD:
+            problem(
+                "bad_header",
+                offset,
+                f"record length {length} is impossible; "
+                f"the {size - offset} bytes from here cannot be read",
+            )
+            return
+        end = offset + HEADER.size + length
+        if end > size:
+            if not live_tail or damaged:
+                problem(
+                    "truncated",
+                    offset,
+                    f"last record is cut short "
+                    f"({size - offset - HEADER.size} of {length} bytes; seq {expected} "
+                    "and anything after it lost)",
+                )
+            return
+        body = data[offset + HEADER.size : end]
+        if zlib.crc32(body) != crc:
+            problem("bad_frame", offset, f"record (seq {expected}?) fails its checksum")
+        else:
+            try:
+                env = _decoder.decode(body)
+            except msgspec.DecodeError as exc:
+                problem("bad_frame", offset, f"record (seq {expected}?) is not an event ({exc})")
             else:
-                try:
-                    env = _decoder.decode(body)
-                except msgspec.DecodeError as exc:
-                    problem(
-                        "bad_frame", offset, f"record (seq {expected}?) is not an event ({exc})"
-                    )
-                else:
-                    if env.seq != expected:
-                        problem("seq_gap", offset, f"expected seq {expected}, found {env.seq}")
-                        expected = env.seq
-                    check.records += 1
-                    check.last_seq = max(check.last_seq, env.seq)
-                    if not damaged:
-                        check.intact_seq = env.seq
-            expected += 1
-            offset = end
-    finally:
-        body = None  # release the views before the mmap closes
-        data.release()
+                if env.seq != expected:
+                    problem("seq_gap", offset, f"expected seq {expected}, found {env.seq}")
+                    expected = env.seq
+                check.records += 1
+                check.last_seq = max(check.last_seq, env.seq)
+                if not damaged:
+                    check.intact_seq = env.seq
+        expected += 1
+        offset = end
