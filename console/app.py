@@ -544,8 +544,8 @@ class GatewayApp(App[None]):
         if load.error is None:
             return
         self.notify(
-            f"{len(load.problems)} settings problem(s); those entries use defaults "
-            "(the file is left as is):\n" + "\n".join(load.problems),
+            f"{load.source}: {len(load.problems)} problem(s); those entries use defaults "
+            "(the file is left as is):\n" + "\n".join(f"• {p}" for p in load.problems),
             severity="error",
             timeout=30,
         )

@@ -80,12 +80,13 @@ class SettingsLoad:
     every problem found, each naming its path."""
 
     settings: ConsoleSettings
-    problems: tuple[str, ...] = ()
+    problems: tuple[str, ...] = ()  # "field: why (got value)", or the file's whole problem
+    source: str = "settings.json"
 
     @property
     def error(self) -> str | None:
-        """All problems in one text (None when there are none)."""
-        return "; ".join(self.problems) if self.problems else None
+        """All problems in one text, after the file's path (None when there are none)."""
+        return f"{self.source}: " + "; ".join(self.problems) if self.problems else None
 
     @property
     def writable(self) -> bool:
@@ -102,18 +103,18 @@ def load_settings(path: Path) -> SettingsLoad:
     """
     from engine.json_input import JsonInputError, read_json_file
 
+    source = str(path)
     try:
         data = read_json_file(path)
     except FileNotFoundError:
-        return SettingsLoad(ConsoleSettings())
+        return SettingsLoad(ConsoleSettings(), source=source)
     except OSError as exc:
-        return SettingsLoad(ConsoleSettings(), (f"{path}: cannot read: {exc.strerror}",))
+        return SettingsLoad(ConsoleSettings(), (f"cannot read: {exc.strerror}",), source)
     except JsonInputError as exc:
-        return SettingsLoad(ConsoleSettings(), (f"{path}: {exc}",))
+        return SettingsLoad(ConsoleSettings(), (str(exc),), source)
     if not isinstance(data, dict):
-        return SettingsLoad(
-            ConsoleSettings(), (f"{path}: expected a JSON object, got {type(data).__name__}",)
-        )
+        problem = f"expected a JSON object, got {type(data).__name__}"
+        return SettingsLoad(ConsoleSettings(), (problem,), source)
     settings, problems = _validate_keeping_the_rest(data)
     from console.keymap_check import check_keymap
 
@@ -121,7 +122,7 @@ def load_settings(path: Path) -> SettingsLoad:
     if keymap_problems:
         settings = settings.model_copy(update={"keymap": keymap})
         problems += keymap_problems
-    return SettingsLoad(settings, tuple(f"{path}: {p}" for p in problems))
+    return SettingsLoad(settings, tuple(problems), source)
 
 
 def _validate_keeping_the_rest(data: dict[str, Any]) -> tuple[ConsoleSettings, list[str]]:
