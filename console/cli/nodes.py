@@ -47,11 +47,12 @@ def _store() -> ConfigStore:
     return ConfigStore(get_workspace())
 
 
-def _invalid(exc: ConfigInvalid, as_json: bool) -> None:
+def _invalid(exc: ConfigInvalid, as_json: bool, *, saving: bool = True) -> None:
     if as_json:
         issues_json(exc.issues, ok=False, source=exc.source)
     else:
-        click.echo("error: the config is invalid; nothing was saved", err=True)
+        tail = "; nothing was saved" if saving else ""
+        click.echo(f"error: the config is invalid{tail}", err=True)
         print_issues(exc.issues, exc.source)
     sys.exit(EXIT_INVALID)
 
@@ -194,7 +195,7 @@ def validate_cmd(target: str, mode: str | None, as_json: bool) -> None:
                 print_issues(report_issues, source)
             sys.exit(0 if stored.ok else EXIT_INVALID)
     except ConfigInvalid as exc:
-        _invalid(exc, as_json)
+        _invalid(exc, as_json, saving=False)
     except (NodeNotFound, AmbiguousNode) as exc:
         fail(f"{exc} (and no file {target!r})", EXIT_INVALID)
     if as_json:
