@@ -168,3 +168,12 @@ async def test_console_lists_every_problem_and_keeps_valid_keys(
         await wait_for(pilot, lambda: isinstance(app.screen, TemplatePicker))
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, MainScreen))
+
+
+def test_first_paint_never_binds_a_reserved_key_from_the_file(tmp_path: Path) -> None:
+    from console.quick_settings import peek_settings
+
+    path = tmp_path / "settings.json"
+    keymap = {"node.launch": "ctrl+q", "app.quit": "x", "node.stop": "", "node.edit": "ctrl+e"}
+    path.write_text(json.dumps({"keymap": keymap}))
+    assert peek_settings(path).keymap == {"node.edit": "ctrl+e"}
