@@ -139,14 +139,19 @@ def read_ticket(line: str | None, json_src: str | None, *, as_json: bool) -> Any
     return ticket
 
 
-def _read_source(src: str, *, as_json: bool) -> bytes:
-    # Bytes: load_ticket says which byte is not UTF-8 instead of a decode traceback.
+def _read_source(src: str, *, as_json: bool) -> str:
     if src == "-":
-        return sys.stdin.buffer.read()
+        return sys.stdin.read()
     try:
-        return Path(src).read_bytes()
+        return Path(src).read_text(encoding="utf-8")
     except OSError as exc:
-        _die(f"--json {src}: cannot read ({exc.strerror})", EXIT_INVALID, as_json=as_json)
+        _die(f"--json {src}: cannot read ({exc.strerror or exc})", EXIT_INVALID, as_json=as_json)
+    except UnicodeDecodeError as exc:
+        _die(
+            f"--json {src}: not UTF-8 text (byte {exc.start}), expected a JSON ticket",
+            EXIT_INVALID,
+            as_json=as_json,
+        )
 
 
 def preview_orders(ticket: AnyTicket) -> list[Any]:

@@ -12,6 +12,7 @@ Three layers, each adding issues with the field path:
 from __future__ import annotations
 
 import importlib
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -486,6 +487,7 @@ def strategy_config_issues(cls: Any, values: Mapping[str, Any], base: str) -> li
                 pending[key] = replacement
             continue
         issues += _value_issues(cls, parsed, values, base, {i.path for i in issues})
+        issues += _number_issues(cls, parsed, values, base, {i.path for i in issues})
         break
     return issues
 
@@ -512,8 +514,29 @@ def _placeholder(info: Any) -> Any:
 def _value_issues(
     cls: Any, parsed: Any, values: Mapping[str, Any], base: str, seen: set[str]
 ) -> list[ConfigIssue]:
-    """Rules Nautilus's parse does not enforce: numbers must be finite; sizes and
-    quantities positive and representable as a Nautilus ``Quantity``."""
+    """Rules Nautilus's parse does not enforce: sizes and quantities must be positive."""
+    import msgspec
+
+    issues = []
+    for f in msgspec.structs.fields(cls):
+        path = f"{base}.{f.name}"
+        value = getattr(parsed, f.name, None)
+        if path in seen or f.name not in values or not _SIZE_FIELD.search(f.name):
+            continue
+        if isinstance(value, Decimal | int | float) and not isinstance(value, bool):
+            # NaN first: comparing a Decimal NaN raises InvalidOperation (the node form's
+            # deep check died on trade_size "NaN"), and NaN or infinity is never a size.
+            finite = value.is_finite() if isinstance(value, Decimal) else math.isfinite(value)
+            if not finite or value <= 0:
+                issues.append(ConfigIssue(path, "expected a positive number", values[f.name]))
+    return issues
+
+
+def _number_issues(
+    cls: Any, parsed: Any, values: Mapping[str, Any], base: str, seen: set[str]
+) -> list[ConfigIssue]:
+    """Numbers Nautilus cannot hold: any number not finite; a size beyond ``Quantity``'s
+    maximum or precision (what validates must launch: 1e400 used to fail only there)."""
     import msgspec
 
     issues = []
@@ -537,7 +560,7 @@ def number_problem(value: Decimal | int | float, *, quantity: bool) -> str | Non
 
     number = Decimal(value) if isinstance(value, int) else Decimal(str(value))
     if not number.is_finite():
-        return "expected a finite number"
+        return "expected a finite positive number" if quantity else "expected a finite number"
     if not quantity:
         return None
     if number <= 0:

@@ -6,11 +6,12 @@ them from the wire with :func:`load_command`.
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from engine.orders.issues import OrderValidationError, issues_from_pydantic
+from engine.orders.issues import OrderIssue, OrderValidationError, issues_from_pydantic
 from engine.orders.tickets import TICKET_TYPES, Num, Side, Ticket, _normalise_type
 
 
@@ -88,18 +89,14 @@ def load_command(data: dict[str, Any] | str | bytes) -> AnyCommand:
     OrderValidationError
         With one issue per problem, paths like ``ticket.price`` or ``client_order_id``.
     """
-    if isinstance(data, str | bytes):
-        from engine.json_input import JsonInputError, parse_json
-
-        try:
-            data = parse_json(data)
-        except JsonInputError as exc:
-            from engine.orders.issues import OrderIssue
-
-            raise OrderValidationError([OrderIssue("", None, f"a JSON object ({exc})")]) from None
-    if isinstance(data, dict) and "ticket" in data:
-        data = {**data, "ticket": _normalise_type(data["ticket"])}
     try:
+        if isinstance(data, str | bytes):
+            data = json.loads(data)
+        if isinstance(data, dict) and "ticket" in data:
+            data = {**data, "ticket": _normalise_type(data["ticket"])}
         return _ADAPTER.validate_python(data)
     except ValidationError as exc:
         raise OrderValidationError(issues_from_pydantic(exc, (*TICKET_TYPES, *_ACTIONS))) from None
+    except (ValueError, RecursionError) as exc:  # not JSON, or nested too deeply
+        why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise OrderValidationError([OrderIssue("", None, f"an order command ({why})")]) from None

@@ -18,6 +18,7 @@ display quantity not above quantity, …) and against an instrument live in
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -390,19 +391,21 @@ def load_ticket(data: dict[str, Any] | str | bytes) -> AnyTicket:
         :func:`engine.orders.validation.validate_ticket`.
     """
     if isinstance(data, str | bytes):
-        from engine.json_input import JsonInputError, parse_json
-
         try:
-            data = parse_json(data)
-        except JsonInputError as exc:
+            data = json.loads(data)
+        except (ValueError, RecursionError) as exc:  # RecursionError: nesting too deep
             from engine.orders.issues import OrderIssue
 
-            raise OrderValidationError([OrderIssue("", None, f"a JSON object ({exc})")]) from None
-    data = _normalise_type(data)
+            why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+            raise OrderValidationError([OrderIssue("", None, f"a JSON object ({why})")]) from None
     try:
-        return _TICKET_ADAPTER.validate_python(data)
+        return _TICKET_ADAPTER.validate_python(_normalise_type(data))
     except ValidationError as exc:
         raise OrderValidationError(issues_from_pydantic(exc, TICKET_TYPES)) from None
+    except RecursionError:
+        from engine.orders.issues import OrderIssue
+
+        raise OrderValidationError([OrderIssue("", None, "a ticket (nested too deeply)")]) from None
 
 
 def _normalise_type(data: Any) -> Any:

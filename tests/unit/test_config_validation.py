@@ -248,9 +248,9 @@ class TestNautilusRules:
     @pytest.mark.parametrize(
         ("value", "words"),
         [
-            ("NaN", "finite"),
-            ("inf", "finite"),
-            ("-inf", "finite"),
+            ("NaN", "positive"),
+            ("inf", "positive"),
+            ("-inf", "positive"),
             ("1e400", "largest quantity"),
             ("9" * 400, "largest quantity"),
             ("0." + "1" * 39, "16 decimal places"),
@@ -264,6 +264,10 @@ class TestNautilusRules:
         doc = edit(demo_backtest(), ["strategies", 0, "config", "trade_size"], value)
         found = issues_by_path(doc, workspace)
         assert words in found["strategies[0].config.trade_size"].message
+
+    def test_a_non_size_number_must_be_finite(self, workspace: Workspace) -> None:
+        doc = edit(demo_backtest(), ["strategies", 0, "config", "fast_ema_period"], float("inf"))
+        assert "strategies[0].config.fast_ema_period" in issues_by_path(doc, workspace)
 
     def test_balance_beyond_money_range_is_refused(self, workspace: Workspace) -> None:
         doc = edit(demo_backtest(), ["venues", 0, "starting_balances"], ["1" + "0" * 400 + " USD"])
