@@ -3,10 +3,6 @@
 Nautilus's logger lives in Rust and writes the file from its own thread; Python never sees
 the lines, so the host reads the file back. The tailer runs on a thread, reads whatever
 was appended since the last poll, and publishes one ``LogLine`` per complete line.
-
-Nautilus opens every log with a header (its banner, the machine, package versions: ~50
-lines up to "Building system kernel"). It stays in the log file; as events it would bury a
-launch's output, so the tailer leaves it out.
 """
 
 from __future__ import annotations
@@ -21,8 +17,6 @@ import msgspec
 from engine.host.events import LOG_LINE, Publish
 
 POLL_S = 0.1
-HEADER_END = "Building system kernel"  # the kernel's first line after Nautilus's header
-MAX_HEADER_LINES = 200
 
 
 class _JsonLine(msgspec.Struct):
@@ -96,8 +90,6 @@ class LogTailer:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="gateway-logtail", daemon=True)
         self.lines = 0
-        self.header_lines = 0
-        self._header: bool | None = None  # unknown until the first line: a banner rule?
         self._lock = threading.Lock()
 
     def start(self) -> LogTailer:
@@ -135,24 +127,11 @@ class LogTailer:
             count = 0
             for raw in lines:
                 payload = parse_log_line(raw)
-                if payload is None or self._skip_header(payload["message"]):
-                    continue
-                self._publish("log", LOG_LINE, payload)
-                count += 1
+                if payload is not None:
+                    self._publish("log", LOG_LINE, payload)
+                    count += 1
             self.lines += count
             return count
-
-    def _skip_header(self, message: str) -> bool:
-        """Whether ``message`` belongs to Nautilus's opening header (see the module doc)."""
-        if self._header is None:
-            self._header = message.startswith("=====")
-        if not self._header:
-            return False
-        if message == HEADER_END or self.header_lines >= MAX_HEADER_LINES:
-            self._header = False  # (a cap: a later Nautilus may end its header otherwise)
-            return False
-        self.header_lines += 1
-        return True
 
     def last_lines(self, n: int = 20) -> list[str]:
         """The last ``n`` lines of the file as text (for error reports)."""

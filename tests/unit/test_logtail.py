@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -53,29 +52,3 @@ def test_the_tailer_publishes_complete_lines_only_and_the_rest_when_stopped(
     assert tailer.poll() == 1
     assert tailer.poll(final=True) == 1
     assert [p["message"] for p in got] == ["one", "two", "partial tail"]
-
-
-def test_nautilus_opening_header_stays_in_the_file_not_in_the_events(tmp_path: Path) -> None:
-    def line(message: str) -> bytes:
-        return json.dumps(
-            {"level": "INFO", "component": "TradingNode", "message": message}
-        ).encode()
-
-    header = ["=" * 65, " NAUTILUS TRADER - Automated Algorithmic Trading Platform", "=" * 65]
-    header += [f"python: 3.12.{i}" for i in range(40)]
-    body = ["Building system kernel", "=" * 65, "RUNNING"]
-    path = tmp_path / "nautilus.jsonl"
-    path.write_bytes(b"\n".join(line(m) for m in header + body) + b"\n")
-    got: list[dict[str, Any]] = []
-    tailer = LogTailer(path, lambda kind, type, payload, ts_ns=None: got.append(payload))
-    assert tailer.poll() == 3
-    # Only the opening block goes; a later rule line is an ordinary line.
-    assert [p["message"] for p in got] == body and tailer.header_lines == len(header)
-
-
-def test_a_log_without_the_header_loses_nothing(tmp_path: Path) -> None:
-    path = tmp_path / "nautilus.jsonl"
-    path.write_bytes(b'{"message":"first"}\n{"message":"=== not a header"}\n')
-    got: list[dict[str, Any]] = []
-    tailer = LogTailer(path, lambda kind, type, payload, ts_ns=None: got.append(payload))
-    assert tailer.poll() == 2 and tailer.header_lines == 0
