@@ -21,6 +21,8 @@ import msgspec
 from engine.journal.format import HEADER, JOURNAL_FILE, MAX_RECORD
 
 ProblemKind = Literal["truncated", "bad_frame", "bad_header", "seq_gap", "unreadable"]
+
+
 class _Head(msgspec.Struct):
     """The fields of an envelope the check reads; decoding skips the payload (4x faster)."""
 
