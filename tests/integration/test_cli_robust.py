@@ -171,6 +171,32 @@ def test_hostile_values_are_refused_with_the_field_or_launchable(
             line.strip().startswith("error: ") and ": " in line.strip()[7:]
             for line in result.output.splitlines()
         ), result.output
+    # create agrees with validate: the same verdict, and a refused config is not stored.
+    created = runner.invoke(
+        cli, ["-w", str(ws.root), "nodes", "create", "-f", "-", "--force"], input=text
+    )
+    assert created.exception is None or isinstance(created.exception, SystemExit)
+    assert created.exit_code == result.exit_code, created.output
+    stored = ws.nodes_dir / "hostile"
+    assert stored.exists() == (result.exit_code == 0 and field != ["node_id"])
+    if stored.exists():
+        shutil.rmtree(stored)
+
+
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    data=st.binary(max_size=2048)
+    | st.text(max_size=200).map(str.encode)
+    | st.sampled_from([b"{}", b"[]", b"1", b"null", b'{"node_id": {}}', b"\xef\xbb\xbf{}"])
+)
+def test_any_bytes_as_a_config_exit_2_naming_the_problem(ws: Workspace, data: bytes) -> None:
+    runner = CliRunner()
+    for args in (["nodes", "validate", "-"], ["nodes", "create", "-f", "-"]):
+        result = runner.invoke(cli, ["-w", str(ws.root), *args], input=data)
+        assert isinstance(result.exception, SystemExit), result.output
+        assert result.exit_code == 2 and "error: " in result.output, result.output
 
 
 def test_symlinked_node_dir_is_not_deleted_through(ws: Workspace, tmp_path: Path) -> None:
