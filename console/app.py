@@ -544,14 +544,19 @@ class GatewayApp(App[None]):
         if load.error is None:
             return
         self.notify(
-            f"settings not used (defaults instead; the file is left as is): {load.error}",
+            f"{load.source}: {len(load.problems)} problem(s); those entries use defaults "
+            "(the file is left as is):\n" + "\n".join(f"• {p}" for p in load.problems),
             severity="error",
-            timeout=15,
+            timeout=30,
         )
-        if self.settings != QuickSettings():  # painted with values from the invalid file
-            self.settings = QuickSettings()
-            self.set_keymap({})
-            self.theme = DEFAULT_THEME
+        checked = load.settings.quick()  # the valid entries, defaults for the refused
+        if self.settings != checked:  # painted with values from the file as it was
+            self.settings = checked
+            self.set_keymap(checked.keymap)
+            if checked.theme in self.available_themes:
+                self.theme = checked.theme
+            else:
+                self.theme = DEFAULT_THEME
 
     def _theme_changed(self, theme: Theme) -> None:
         if theme.name == self.settings.theme:

@@ -41,14 +41,30 @@ def peek_settings(path: Path) -> QuickSettings:
     ui: dict[str, Any] = _typed(data.get("ui"), dict, {})
     return QuickSettings(
         theme=_typed(data.get("theme"), str, DEFAULT_THEME),
-        keymap=(
-            {str(k): v for k, v in keymap.items() if isinstance(v, str)}
-            if isinstance(keymap, dict)
-            else {}
-        ),
+        keymap=_safe_keymap(keymap),
         max_lines=_ranged(log.get("max_lines"), 100, 1_000_000, DEFAULT_MAX_LINES),
         refresh_hz=float(_ranged(ui.get("refresh_hz"), 1, 30, DEFAULT_REFRESH_HZ)),
     )
+
+
+def _safe_keymap(keymap: Any) -> dict[str, str]:
+    """The keymap for the first paint, without entries that touch the reserved keys.
+
+    The whole keymap is checked right after (console.keymap_check); until then Ctrl+Q
+    must not launch a node because a file said so.
+    """
+    from console.keymap_check import FIXED_BINDINGS, RESERVED_KEYS
+
+    if not isinstance(keymap, dict):
+        return {}
+    out = {}
+    for binding_id, keys in keymap.items():
+        if not isinstance(keys, str) or binding_id in FIXED_BINDINGS:
+            continue
+        if any(k.strip() in RESERVED_KEYS or not k.strip() for k in keys.split(",")):
+            continue
+        out[str(binding_id)] = keys
+    return out
 
 
 def _typed(value: Any, kind: type, default: Any) -> Any:

@@ -207,12 +207,13 @@ class WorkspaceServices:
 
     def load_doc(self, node_id: str, mode: str) -> dict[str, Any]:
         path = self.store.path_for(node_id, mode)
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(data, dict):
-            from engine.config.issues import ConfigInvalid, ConfigIssue
+        from engine.config.issues import ConfigInvalid
+        from engine.config.store import parse_document
 
-            raise ConfigInvalid([ConfigIssue("", "expected a JSON object")], str(path))
-        return data
+        try:
+            return parse_document(path.read_bytes(), str(path))
+        except ConfigInvalid as exc:  # callers handle ValueError: not JSON, too deep …
+            raise ValueError(str(exc)) from None
 
     def check(self, doc: dict[str, Any], *, deep: bool) -> list[ConfigIssue]:
         from engine.config.validate import validate_node

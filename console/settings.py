@@ -6,11 +6,12 @@ write over it, so nothing the user typed is lost.
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -75,38 +76,105 @@ class ConsoleSettings(_Section):
 
 @dataclass(frozen=True, slots=True)
 class SettingsLoad:
-    """Settings read from disk: the model, and the problem if the file was unusable."""
+    """Settings read from disk: the model (defaults in place of every refused entry), and
+    every problem found, each naming its path."""
 
     settings: ConsoleSettings
-    error: str | None = None
+    problems: tuple[str, ...] = ()  # "field: why (got value)", or the file's whole problem
+    source: str = "settings.json"
+
+    @property
+    def error(self) -> str | None:
+        """All problems in one text, after the file's path (None when there are none)."""
+        return f"{self.source}: " + "; ".join(self.problems) if self.problems else None
 
     @property
     def writable(self) -> bool:
-        """Saving is allowed only when the file was valid or absent."""
-        return self.error is None
+        """Saving is allowed only when the file was valid or absent (nothing is lost)."""
+        return not self.problems
 
 
 def load_settings(path: Path) -> SettingsLoad:
-    """Read settings; a missing file gives defaults, a bad one defaults plus the error."""
+    """Read settings, checking the whole file at once.
+
+    A missing file gives defaults. Otherwise every invalid entry is reported (``path:
+    field: why (got value)``) and replaced by its default, while the valid ones are kept;
+    the keymap is checked against the console's bindings (:mod:`console.keymap_check`).
+    """
+    from engine.json_input import JsonInputError, read_json_file
+
+    source = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = read_json_file(path)
     except FileNotFoundError:
-        return SettingsLoad(ConsoleSettings())
+        return SettingsLoad(ConsoleSettings(), source=source)
     except OSError as exc:
-        return SettingsLoad(ConsoleSettings(), f"{path}: cannot read: {exc.strerror}")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        return SettingsLoad(
-            ConsoleSettings(), f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}"
-        )
-    try:
-        return SettingsLoad(ConsoleSettings.model_validate(data))
-    except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(document)"
-        value = "" if first["type"] == "missing" else f" (got {first.get('input')!r})"
-        return SettingsLoad(ConsoleSettings(), f"{path}: {where}: {first['msg']}{value}")
+        return SettingsLoad(ConsoleSettings(), (f"cannot read: {exc.strerror}",), source)
+    except JsonInputError as exc:
+        return SettingsLoad(ConsoleSettings(), (str(exc),), source)
+    if not isinstance(data, dict):
+        problem = f"expected a JSON object, got {type(data).__name__}"
+        return SettingsLoad(ConsoleSettings(), (problem,), source)
+    settings, problems = _validate_keeping_the_rest(data)
+    from console.keymap_check import check_keymap
+
+    keymap, keymap_problems = check_keymap(dict(settings.keymap))
+    if keymap_problems:
+        settings = settings.model_copy(update={"keymap": keymap})
+        problems += keymap_problems
+    return SettingsLoad(settings, tuple(problems), source)
+
+
+def _validate_keeping_the_rest(data: dict[str, Any]) -> tuple[ConsoleSettings, list[str]]:
+    """Validate; drop each entry pydantic refuses (its default takes over) and repeat."""
+    problems: list[str] = []
+    doc = copy.deepcopy(data)
+    for _ in range(100):  # each round drops at least one entry
+        try:
+            return ConsoleSettings.model_validate(doc), problems
+        except ValidationError as exc:
+            errors = exc.errors(include_url=False)
+        dropped = False
+        for err in errors:
+            loc = [p for p in err["loc"] if not (isinstance(p, str) and "[" in p)]
+            where = _render_loc(loc) or "(document)"
+            value = "" if err["type"] == "missing" else f" (got {_short(err.get('input'))})"
+            problems.append(f"{where}: {err['msg']}{value}")
+            dropped |= _drop(doc, loc)
+        if not dropped:
+            break
+    return ConsoleSettings(), problems
+
+
+def _render_loc(loc: list[int | str]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _drop(doc: Any, loc: list[int | str]) -> bool:
+    # Remove the value at loc (or the nearest container entry above it that exists).
+    parents = []
+    node = doc
+    for part in loc:
+        in_dict = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if in_dict or in_list:
+            parents.append((node, part))
+            node = node[part]
+        else:
+            break
+    if not parents:
+        return False
+    container, key = parents[-1]
+    del container[key]
+    return True
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def save_settings(path: Path, settings: ConsoleSettings) -> None:

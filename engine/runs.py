@@ -78,12 +78,22 @@ class RunMeta:
         return replace(self, **changes)
 
 
+BROKEN = "broken"  # the state shown for a run whose meta.json cannot be read
+
+
 @dataclass(frozen=True, slots=True)
 class Run:
-    """One run directory and its meta."""
+    """One run directory and its meta (for a broken meta.json: a stand-in, and why)."""
 
     path: Path
     meta: RunMeta
+    broken: str | None = None
+
+    @classmethod
+    def unreadable(cls, path: Path, problem: str) -> Run:
+        """A run directory whose meta.json is missing or damaged, named from its path."""
+        meta = RunMeta(path.parent.name, path.name, "?", BROKEN, error=problem)
+        return cls(path, meta, problem)
 
     @property
     def run_id(self) -> str:
@@ -104,7 +114,7 @@ class Run:
         return {k: self.path / v for k, v in REPORTS.items() if (self.path / v).is_file()}
 
     def to_dict(self) -> dict[str, Any]:
-        return {"path": str(self.path), **self.meta.to_dict()}
+        return {"path": str(self.path), **self.meta.to_dict(), "broken": self.broken}
 
 
 def utc_now_iso() -> str:
@@ -146,13 +156,36 @@ def write_meta(path: Path, meta: RunMeta) -> None:
 
 
 def read_meta(path: Path) -> RunMeta | None:
-    data = read_json(path / META_FILE)
-    if data is None:
+    try:
+        return load_meta(path)
+    except ValueError:
         return None
+
+
+def load_meta(path: Path) -> RunMeta:
+    """Read ``meta.json`` or raise ValueError saying what is wrong with it."""
+    from engine.json_input import JsonInputError, read_json_file
+
+    file = path / META_FILE
+    try:
+        data = read_json_file(file)
+    except FileNotFoundError:
+        raise ValueError(f"{META_FILE} is missing") from None
+    except OSError as exc:
+        raise ValueError(f"{META_FILE} cannot be read: {exc.strerror}") from None
+    except JsonInputError as exc:
+        raise ValueError(f"{META_FILE}: {exc}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{META_FILE}: expected a JSON object, got {type(data).__name__}")
+    missing = [k for k in ("node_id", "run_id", "mode") if not isinstance(data.get(k), str)]
+    if missing:
+        raise ValueError(f"{META_FILE}: {', '.join(missing)} missing or not text")
+    if data.get("state", "created") not in STATES:
+        raise ValueError(f"{META_FILE}: state {data.get('state')!r} is not one of {STATES}")
     try:
         return RunMeta.from_dict(data)
-    except TypeError:
-        return None
+    except TypeError as exc:
+        raise ValueError(f"{META_FILE}: {exc}") from None
 
 
 def update_meta(path: Path, **changes: Any) -> RunMeta:
@@ -196,8 +229,14 @@ def jsonable(value: Any) -> Any:
     return str(value)
 
 
-def list_runs(workspace: Workspace, node_id: str | None = None) -> list[Run]:
-    """Every run (of ``node_id``, if given), oldest first; unreadable directories are skipped."""
+def list_runs(
+    workspace: Workspace, node_id: str | None = None, *, include_broken: bool = False
+) -> list[Run]:
+    """Every run (of ``node_id``, if given), oldest first.
+
+    A run directory whose meta.json cannot be read is skipped, or with ``include_broken``
+    listed as :meth:`Run.unreadable` (state ``broken``, the reason in ``Run.broken``).
+    """
     base = workspace.runs_dir
     if not base.is_dir():
         return []
@@ -207,9 +246,13 @@ def list_runs(workspace: Workspace, node_id: str | None = None) -> list[Run]:
         if not node_dir.is_dir():
             continue
         for path in node_dir.iterdir():
-            meta = read_meta(path) if path.is_dir() else None
-            if meta is not None:
-                runs.append(Run(path, meta))
+            if not path.is_dir():
+                continue
+            try:
+                runs.append(Run(path, load_meta(path)))
+            except ValueError as exc:
+                if include_broken and _RUN_ID.fullmatch(path.name):
+                    runs.append(Run.unreadable(path, str(exc)))
     runs.sort(key=lambda r: (r.meta.run_id, r.meta.node_id))
     return runs
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,20 @@ import pytest
 from engine.workspace import Workspace
 
 
+@pytest.fixture(scope="session")
+def tiny_catalog(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A catalog with a few EUR/USD.SIM quotes, written once per session and copied."""
+    from engine.data.synth import synth
+
+    path = tmp_path_factory.mktemp("tiny-catalog") / "catalog"
+    synth(path, "EUR/USD.SIM", 10, seed=7)
+    return path
+
+
 @pytest.fixture
-def workspace(tmp_path: Path) -> Workspace:
-    """An empty, isolated workspace."""
-    return Workspace(tmp_path / ".gateway").ensure()
+def workspace(tmp_path: Path, tiny_catalog: Path) -> Workspace:
+    """An isolated workspace with no nodes; its catalog holds EUR/USD.SIM (the demo's
+    instrument), so a backtest config that validates could launch."""
+    ws = Workspace(tmp_path / ".gateway").ensure()
+    shutil.copytree(tiny_catalog, ws.catalog_dir, dirs_exist_ok=True)
+    return ws

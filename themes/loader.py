@@ -7,7 +7,6 @@ and the console falls back to the default theme instead of failing to start.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -88,11 +87,13 @@ def _check_colour(value: Any, where: str) -> None:
 
 def load_theme_file(path: Path) -> Theme:
     """Read one theme file."""
+    from engine.json_input import JsonInputError, read_json_file
+
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = read_json_file(path)
     except OSError as exc:
         raise ThemeFileError(f"{path}: cannot read: {exc.strerror}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except JsonInputError as exc:
         raise ThemeFileError(f"{path}: invalid JSON: {exc}") from None
     return theme_from_dict(data, str(path))
 

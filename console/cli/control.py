@@ -91,19 +91,40 @@ def ps(as_json: bool, show_all: bool) -> None:
 
 
 def _stream(ref: str, after_seq: int, printer: Any, *, follow: bool = True) -> None:
+    """Print a run's events; exit 1 with a warning if its journal turns out damaged."""
     from engine.manager import NodeManager
-    from engine.runs import RunNotFound
+    from engine.run_verify import journal_damage
+    from engine.runs import Run, RunNotFound
 
-    async def run() -> None:
-        async for batch in NodeManager(get_workspace()).attach(ref, after_seq, follow=follow):
+    workspace = get_workspace()
+
+    async def run() -> Run:
+        manager = NodeManager(workspace)
+        found = await manager.find_run(ref)
+        async for batch in manager.attach(found.run_id, after_seq, follow=follow):
             printer(batch)
+        return found
 
     try:
-        asyncio.run(run())
+        streamed = asyncio.run(run())
     except RunNotFound as exc:
         fail(str(exc), EXIT_INVALID)
+        return
     except KeyboardInterrupt:
         sys.exit(0)  # detaching never stops the node
+    damage = journal_damage(workspace, streamed)
+    if damage is not None:
+        # The reader stops at the first damaged record: say so rather than end as if
+        # the run had nothing more to tell.
+        click.echo(
+            f"warning: the journal of run {streamed.run_id} is damaged; events after seq "
+            f"{damage.intact_seq} are missing or unreliable:",
+            err=True,
+        )
+        for problem in damage.problems[:10]:
+            click.echo(f"  {problem.message}", err=True)
+        click.echo(f"  (gateway runs verify {streamed.run_id})", err=True)
+        sys.exit(EXIT_FAILURE)
 
 
 @click.command()

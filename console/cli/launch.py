@@ -123,11 +123,18 @@ async def follow_run(
 async def _run_detached(manager: Any, handle: Any, *, as_json: bool, follow: bool) -> str | None:
     """Stream a sandbox/live node's events until running (and on, with ``follow``)."""
     last = [0]
+    started = [False]
 
     def printer(batch: list[Envelope]) -> None:
         last[0] = batch[-1].seq
-        fmt = to_json_line if as_json else format_event
-        click.echo("\n".join(fmt(e) for e in batch))
+        if as_json:
+            click.echo("\n".join(to_json_line(e) for e in batch))
+            return
+        # Until the node runs, Nautilus logs its kernel's build at INFO (~100 lines):
+        # warnings and errors are shown, the rest is in `gateway logs NODE`.
+        shown = [e for e in batch if started[0] or not _startup_noise(e)]
+        if shown:
+            click.echo("\n".join(format_event(e) for e in shown))
 
     if not as_json:
         click.echo(f"launched {handle.node_id} run {handle.run_id} pid {handle.pid}")
@@ -144,9 +151,15 @@ async def _run_detached(manager: Any, handle: Any, *, as_json: bool, follow: boo
             err=follow,
         )
     if follow:
+        started[0] = True
         end = await follow_run(manager, handle.run_id, printer, after_seq=last[0])
         return "running" if end is None else end
     return final
+
+
+def _startup_noise(env: Envelope) -> bool:
+    level = str(env.payload.get("level", ""))
+    return env.kind == "log" and level not in ("WARN", "WARNING", "ERROR")
 
 
 class _TerminalView:

@@ -47,11 +47,12 @@ def _store() -> ConfigStore:
     return ConfigStore(get_workspace())
 
 
-def _invalid(exc: ConfigInvalid, as_json: bool) -> None:
+def _invalid(exc: ConfigInvalid, as_json: bool, *, saving: bool = True) -> None:
     if as_json:
         issues_json(exc.issues, ok=False, source=exc.source)
     else:
-        click.echo("error: the config is invalid; nothing was saved", err=True)
+        tail = "; nothing was saved" if saving else ""
+        click.echo(f"error: the config is invalid{tail}", err=True)
         print_issues(exc.issues, exc.source)
     sys.exit(EXIT_INVALID)
 
@@ -125,7 +126,7 @@ def show(node_id: str, mode: str | None, as_json: bool) -> None:
 def _read_source(file: str) -> tuple[dict[str, Any], str]:
     source = "<stdin>" if file == "-" else file
     try:
-        text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
+        text = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
     except OSError as exc:
         fail(f"cannot read {source}: {exc.strerror}", EXIT_INVALID)
     return parse_document(text, source), source
@@ -172,7 +173,7 @@ def validate_cmd(target: str, mode: str | None, as_json: bool) -> None:
     store = _store()
     workspace = store.workspace
     try:
-        if target == "-" or Path(target).is_file():
+        if target == "-" or _is_file(target):
             doc, source = _read_source(target)
             try:
                 doc, _ = migrate(doc)
@@ -194,7 +195,7 @@ def validate_cmd(target: str, mode: str | None, as_json: bool) -> None:
                 print_issues(report_issues, source)
             sys.exit(0 if stored.ok else EXIT_INVALID)
     except ConfigInvalid as exc:
-        _invalid(exc, as_json)
+        _invalid(exc, as_json, saving=False)
     except (NodeNotFound, AmbiguousNode) as exc:
         fail(f"{exc} (and no file {target!r})", EXIT_INVALID)
     if as_json:
@@ -205,6 +206,13 @@ def validate_cmd(target: str, mode: str | None, as_json: bool) -> None:
     else:
         print_issues(report.issues, source)
     sys.exit(0 if report.ok else EXIT_INVALID)
+
+
+def _is_file(target: str) -> bool:
+    try:
+        return Path(target).is_file()
+    except OSError:  # e.g. a name too long to be a path: then it is no file
+        return False
 
 
 @nodes.command("edit")
@@ -290,7 +298,11 @@ def delete(node_id: str, mode: str | None, yes: bool) -> None:
         if not sys.stdin.isatty():
             fail("refusing to delete without confirmation; pass --yes", EXIT_INVALID)
         click.confirm(f"Delete node {node_id} ({resolved.value})?", abort=True)
-    for path in store.delete(node_id, resolved):
+    try:
+        deleted = store.delete(node_id, resolved)
+    except (NodeNotFound, ConfigInvalid) as exc:
+        fail(str(exc), EXIT_INVALID)
+    for path in deleted:
         click.echo(f"deleted {path}")
 
 

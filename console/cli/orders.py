@@ -551,20 +551,31 @@ async def _collect(ref: str) -> list[OrderRow]:
 @pass_workspace_option
 def list_orders(ref: str, open_only: bool, as_json: bool) -> None:
     """List the orders of NODE's live or latest run (or a run id) with their status."""
-    from engine.runs import RunNotFound
+    from engine.run_verify import distrust_open_orders, journal_damage
+    from engine.runs import RunNotFound, find_run
 
     try:
-        rows = asyncio.run(_collect(ref))
+        run = find_run(get_workspace(), ref)
+        rows = asyncio.run(_collect(run.run_id))
     except RunNotFound as exc:
         _die(str(exc), EXIT_INVALID, as_json=as_json)
+    damage = journal_damage(get_workspace(), run)
+    if damage is not None:  # open orders may have moved on in the events lost
+        rows = distrust_open_orders(rows, damage)
+        click.echo(
+            f"warning: the journal of run {run.run_id} is damaged after seq "
+            f"{damage.intact_seq} ({damage.problems[0].message}); orders still open there "
+            "show status UNKNOWN and later orders are missing (gateway runs verify)",
+            err=True,
+        )
     if open_only:
         rows = [r for r in rows if r.is_open]
     if as_json:
         echo_json([r.to_dict() for r in rows])
-        return
+        sys.exit(EXIT_FAILURE if damage is not None else 0)
     if not rows:
         click.echo("no open orders" if open_only else "no orders")
-        return
+        sys.exit(EXIT_FAILURE if damage is not None else 0)
     click.echo(
         f"{'CLIENT ORDER ID':<34} {'SIDE':<4} {'TYPE':<20} {'QTY':>12} {'FILLED':>12} "
         f"{'PRICE':>10} {'TRIGGER':>10} {'STATUS':<16} INSTRUMENT"
@@ -575,6 +586,8 @@ def list_orders(ref: str, open_only: bool, as_json: bool) -> None:
             f"{r.filled_qty:>12} {r.price or '-':>10} {r.trigger_price or '-':>10} "
             f"{r.status:<16} {r.instrument_id}"
         )
+    if damage is not None:
+        sys.exit(EXIT_FAILURE)
 
 
 def _report(node_id: str, what: str, reply: dict[str, Any], as_json: bool) -> None:

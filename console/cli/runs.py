@@ -1,4 +1,5 @@
-"""`gateway runs list|show|delete|prune`: past and current runs, and removing old ones."""
+"""`gateway runs list|show|verify|delete|prune`: past and current runs, checking their
+files, and removing old ones."""
 
 from __future__ import annotations
 
@@ -33,11 +34,14 @@ def list_command(node_id: str | None, last: int | None, as_json: bool) -> None:
     """List runs (of NODE), oldest first, with each backtest's PnL, win rate and orders."""
     from console.stats_format import money, percent
 
-    found = list_runs(get_workspace(), node_id)
+    found = list_runs(get_workspace(), node_id, include_broken=True)
     if last is not None:
         found = found[-last:]
+    broken = [r for r in found if r.broken]
     if as_json:
         echo_json([r.to_dict() for r in found])
+        if broken:
+            sys.exit(EXIT_FAILURE)
         return
     if not found:
         click.echo("no runs" + (f" of {node_id}" if node_id else ""))
@@ -47,7 +51,7 @@ def list_command(node_id: str | None, last: int | None, as_json: bool) -> None:
         f"{'ORDERS':>7} {'WIN':>7}  PNL"
     )
     for run in found:
-        stats = run.stats() or {}
+        stats = (run.stats() or {}) if not run.broken else {}
         pnl = ", ".join(
             f"{money(v)} {k}" for k, v in (stats.get("pnl") or {}).items() if v is not None
         )
@@ -58,6 +62,49 @@ def list_command(node_id: str | None, last: int | None, as_json: bool) -> None:
             f"{m.run_id:<26} {m.node_id:<20} {m.mode:<9} {m.state:<10} {m.started or '':<24} "
             f"{'' if orders is None else orders:>7} {win:>7}  {pnl}"
         )
+    for run in broken:
+        click.echo(f"warning: run {run.run_id} ({run.node_id}) is broken: {run.broken}", err=True)
+    if broken:
+        click.echo("check every file of a run: gateway runs verify RUN", err=True)
+        sys.exit(EXIT_FAILURE)
+
+
+@runs.command("verify")
+@click.argument("run_refs", nargs=-1, metavar="[RUN...]")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_workspace_option
+def verify(run_refs: tuple[str, ...], as_json: bool) -> None:
+    """Check runs' files (all runs without RUN): meta.json, the event journal (torn tail,
+    bad frames, sequence gaps) and results. Exit 1 naming each problem found."""
+    from engine.run_verify import verify_run
+
+    workspace = get_workspace()
+    every = list_runs(workspace, include_broken=True)
+    try:
+        chosen = [find_run(workspace, ref, runs=every) for ref in run_refs] if run_refs else every
+    except RunNotFound as exc:
+        fail(str(exc), EXIT_INVALID)
+        return
+    unique = list({run.path: run for run in chosen}.values())
+    checks = [verify_run(workspace, run) for run in unique]
+    bad = [c for c in checks if not c.ok]
+    if as_json:
+        echo_json([c.to_dict() for c in checks])
+    else:
+        for c in checks:
+            head = f"{c.run.run_id} {c.run.node_id}"
+            if c.ok:
+                click.echo(f"{head}: ok ({c.journal.records} events)")
+                continue
+            click.echo(f"{head}: {len(c.problems)} problem(s) in {c.run.path}")
+            for problem in c.problems:
+                click.echo(f"  {problem.render()}")
+        if not checks:
+            click.echo("no runs")
+        elif bad:
+            click.echo(f"{len(bad)} of {len(checks)} run(s) damaged", err=True)
+    if bad:
+        sys.exit(EXIT_FAILURE)
 
 
 @runs.command("show")
@@ -66,11 +113,19 @@ def list_command(node_id: str | None, last: int | None, as_json: bool) -> None:
 @pass_workspace_option
 def show(run_ref: str, as_json: bool) -> None:
     """Show a run (by run id, id prefix, or node id for its latest run) and its results."""
+    workspace = get_workspace()
     try:
-        run = find_run(get_workspace(), run_ref)
+        run = find_run(workspace, run_ref, runs=list_runs(workspace, include_broken=True))
     except RunNotFound as exc:
         fail(str(exc), EXIT_INVALID)
         return
+    if run.broken:
+        if as_json:
+            echo_json(run.to_dict())
+        else:
+            click.echo(f"run {run.run_id}  node {run.node_id}  BROKEN: {run.broken}")
+            click.echo(f"  directory {run.path}  (gateway runs verify {run.run_id})")
+        sys.exit(EXIT_FAILURE)
     stats, error = run.stats(), run.error()
     reports = {k: str(v) for k, v in run.reports().items()}
     if as_json:

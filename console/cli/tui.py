@@ -11,8 +11,17 @@ from console.cli.context import pass_workspace_option
 @pass_workspace_option
 def console_command() -> None:
     """Open the full-screen console (keyboard-driven; Ctrl+P lists every action)."""
-    from console.cli.context import get_workspace
+    import sys
 
+    from console.cli.context import EXIT_INVALID, fail, get_workspace
+
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        # Textual would draw into the pipe and wait for keys that never come.
+        fail(
+            "the console needs a terminal on stdin and stdout; without one use the "
+            "headless commands (gateway --help: nodes, launch, ps, attach, orders, runs)",
+            EXIT_INVALID,
+        )
     workspace = get_workspace()
     from console.app import GatewayApp
     from console.services import WorkspaceServices

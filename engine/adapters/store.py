@@ -14,6 +14,7 @@ from engine.adapters.model import (
     parse_profile,
 )
 from engine.atomic import atomic_write_text
+from engine.json_input import JsonInputError, parse_json
 from engine.workspace import Workspace
 
 
@@ -107,14 +108,14 @@ class ProfileStore:
         """
         path = self.path(name)
         try:
-            text = path.read_text(encoding="utf-8")
+            raw = path.read_bytes()
         except FileNotFoundError:
             raise ProfileNotFound(name) from None
         except OSError as exc:
             raise ProfileCorrupt(path, f"cannot read: {exc.strerror}") from None
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
+            data = parse_json(raw)
+        except JsonInputError as exc:
             raise ProfileCorrupt(path, f"not valid JSON: {exc}") from None
         try:
             profile = parse_profile(data)

@@ -7,7 +7,9 @@ path while the other nodes still load.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 import shutil
 from dataclasses import dataclass
@@ -19,6 +21,7 @@ from engine.config.issues import ConfigInvalid, ConfigIssue
 from engine.config.migrations import MigrationError, migrate
 from engine.config.model import NODE_ID_PATTERN, Mode, NodeConfig
 from engine.config.validate import ValidationReport, validate_node
+from engine.json_input import JsonInputError, parse_json
 from engine.workspace import Workspace
 
 _NODE_ID = re.compile(NODE_ID_PATTERN)
@@ -67,15 +70,13 @@ def check_node_id(node_id: str) -> str:
     return node_id
 
 
-def parse_document(text: str, source: str) -> dict[str, Any]:
-    """Parse JSON text into a document, or raise ConfigInvalid naming line and column."""
+def parse_document(text: str | bytes, source: str) -> dict[str, Any]:
+    """Parse JSON text into a document, or raise ConfigInvalid saying what is wrong
+    (line and column, bytes that are not UTF-8, nesting too deep)."""
     try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigInvalid(
-            [ConfigIssue("", f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}")],
-            source,
-        ) from None
+        doc = parse_json(text)
+    except JsonInputError as exc:
+        raise ConfigInvalid([ConfigIssue("", str(exc))], source) from None
     if not isinstance(doc, dict):
         raise ConfigInvalid([ConfigIssue("", "expected a JSON object", type(doc).__name__)], source)
     return doc
@@ -146,11 +147,11 @@ class ConfigStore:
     def _load_path(self, path: Path, *, deep: bool) -> StoredNode:
         node_id, mode = path.parent.name, path.stem
         try:
-            doc = parse_document(path.read_text(encoding="utf-8"), str(path))
+            doc = parse_document(path.read_bytes(), str(path))
             doc, steps = migrate(doc)
         except ConfigInvalid as exc:
             return StoredNode(node_id, mode, path, None, tuple(exc.issues))
-        except (MigrationError, OSError, UnicodeDecodeError) as exc:
+        except (MigrationError, OSError) as exc:
             return StoredNode(
                 node_id,
                 mode,
@@ -204,11 +205,31 @@ class ConfigStore:
                 f"node {config.node_id!r} ({config.mode.value}) already exists at {path}"
             )
         text = json.dumps(config.to_json_dict(), indent=2) + "\n"
-        atomic_write_text(path, text)
+        new_dir = not path.parent.exists()
+        try:
+            atomic_write_text(path, text)
+        except OSError:
+            if new_dir:  # nothing half-written: no empty node directory left behind
+                with contextlib.suppress(OSError):
+                    path.parent.rmdir()
+            raise
         return report
 
     def delete(self, node_id: str, mode: Mode | str | None = None) -> list[Path]:
         """Delete one mode's file (or the only one); the node dir goes when it is empty."""
+        link = self.root / check_node_id(node_id)
+        if link.is_symlink():
+            # Deleting through the link would remove a file outside the workspace.
+            raise ConfigInvalid(
+                [
+                    ConfigIssue(
+                        "node_id",
+                        f"{link} is a symbolic link to {os.readlink(link)}; not deleted "
+                        f"through it (remove the link itself: rm {link})",
+                        node_id,
+                    )
+                ]
+            )
         mode = self.resolve_mode(node_id, mode)
         path = self.path_for(node_id, mode)
         path.unlink()

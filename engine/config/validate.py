@@ -12,6 +12,7 @@ Three layers, each adding issues with the field path:
 from __future__ import annotations
 
 import importlib
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -245,19 +246,9 @@ def nautilus_issues(config: NodeConfig, workspace: Workspace) -> list[ConfigIssu
             check_instrument(f"data[{i}].instrument_ids[{j}]", iid)
         for j, bar_type in enumerate(d.bar_types or []):
             issues += _parse_issue(f"data[{i}].bar_types[{j}]", bar_type, "BarType")
-        from engine.config.nautilus_build import catalog_path
-
-        path = catalog_path(d, workspace)
-        if not path.is_dir():
-            issues.append(
-                ConfigIssue(
-                    f"data[{i}].catalog_path",
-                    f"catalog {path} does not exist yet (create it: gateway demo init, or gateway "
-                    "data synth)",
-                    d.catalog_path,
-                    "warning",
-                )
-            )
+        seen = {issue.path for issue in issues}
+        issues += [c for c in catalog_issues(config, i, workspace) if c.path not in seen]
+    issues += balance_issues(config)
     for key in config.risk.max_notional_per_order:
         try:
             InstrumentId.from_str(key)
@@ -280,6 +271,97 @@ def nautilus_issues(config: NodeConfig, workspace: Workspace) -> list[ConfigIssu
         return issues
     issues += _build_issues(config, workspace)
     return issues
+
+
+def catalog_issues(config: NodeConfig, i: int, workspace: Workspace) -> list[ConfigIssue]:
+    """A backtest's data section must name a catalog that holds its instruments.
+
+    The host refuses the same things at launch (engine.host.backtest); checking here makes
+    a config that validates one that launches.
+    """
+    from engine.config.nautilus_build import catalog_path
+
+    spec = config.data[i]
+    field_path = f"data[{i}].catalog_path"
+    path = catalog_path(spec, workspace)
+    create = "create it: gateway demo init, or gateway data synth"
+    try:
+        path.stat()
+    except FileNotFoundError:
+        pass
+    except OSError as exc:  # a name too long, a loop of links, no permission …
+        reason = (exc.strerror or str(exc)).lower()
+        return [
+            ConfigIssue(field_path, f"cannot use this catalog path: {reason}", spec.catalog_path)
+        ]
+    if not path.exists():
+        return [
+            ConfigIssue(field_path, f"catalog {path} does not exist ({create})", spec.catalog_path)
+        ]
+    if not path.is_dir():
+        return [
+            ConfigIssue(
+                field_path, f"{path} is a file; expected a catalog directory", spec.catalog_path
+            )
+        ]
+    if not (path / "data").is_dir():
+        return [
+            ConfigIssue(
+                field_path,
+                f"{path} is not a data catalog (no data/ directory in it; {create})",
+                spec.catalog_path,
+            )
+        ]
+    try:
+        from nautilus_trader.persistence.catalog import ParquetDataCatalog
+
+        known = {inst.id.value for inst in ParquetDataCatalog(str(path)).instruments()}
+    except Exception as exc:  # a damaged catalog fails in pyarrow with many types
+        return [ConfigIssue(field_path, f"catalog {path} cannot be read: {exc}", spec.catalog_path)]
+    return [
+        ConfigIssue(
+            f"data[{i}].instrument_ids[{j}]",
+            f"instrument is not in catalog {path} (it has: {', '.join(sorted(known)) or 'none'})",
+            iid,
+        )
+        for j, iid in enumerate(spec.instrument_ids)
+        if iid not in known
+    ]
+
+
+def balance_issues(config: NodeConfig) -> list[ConfigIssue]:
+    """Starting balances Nautilus's Money can hold (its range and 16 decimals at most)."""
+    from nautilus_trader.model.objects import Money
+
+    issues = []
+    for i, venue in enumerate(config.venues):
+        for j, balance in enumerate(venue.starting_balances):
+            try:
+                Money.from_str(balance)
+            except Exception as exc:  # ValueError, or OverflowError beyond the Rust range
+                issues.append(
+                    ConfigIssue(
+                        f"venues[{i}].starting_balances[{j}]",
+                        f"expected an amount NautilusTrader can hold ({_short_reason(exc)})",
+                        balance,
+                    )
+                )
+    return issues
+
+
+def _decimal_places(number: Decimal) -> int:
+    # Not normalize(): it rounds to the context's 28 digits and would hide a 39th decimal.
+    _sign, digits, exponent = number.as_tuple()
+    if not isinstance(exponent, int) or exponent >= 0:
+        return 0
+    places = -exponent
+    trailing = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    return max(places - trailing, 0)
+
+
+def _short_reason(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 120 else text[:119] + "…"
 
 
 def _parse_issue(path: str, value: str, cls_name: str) -> list[ConfigIssue]:
@@ -405,6 +487,7 @@ def strategy_config_issues(cls: Any, values: Mapping[str, Any], base: str) -> li
                 pending[key] = replacement
             continue
         issues += _value_issues(cls, parsed, values, base, {i.path for i in issues})
+        issues += _number_issues(cls, parsed, values, base, {i.path for i in issues})
         break
     return issues
 
@@ -440,6 +523,55 @@ def _value_issues(
         value = getattr(parsed, f.name, None)
         if path in seen or f.name not in values or not _SIZE_FIELD.search(f.name):
             continue
-        if isinstance(value, Decimal | int | float) and not isinstance(value, bool) and value <= 0:
-            issues.append(ConfigIssue(path, "expected a positive number", values[f.name]))
+        if isinstance(value, Decimal | int | float) and not isinstance(value, bool):
+            # NaN first: comparing a Decimal NaN raises InvalidOperation (the node form's
+            # deep check died on trade_size "NaN"), and NaN or infinity is never a size.
+            finite = value.is_finite() if isinstance(value, Decimal) else math.isfinite(value)
+            if not finite or value <= 0:
+                issues.append(ConfigIssue(path, "expected a positive number", values[f.name]))
     return issues
+
+
+def _number_issues(
+    cls: Any, parsed: Any, values: Mapping[str, Any], base: str, seen: set[str]
+) -> list[ConfigIssue]:
+    """Numbers Nautilus cannot hold: any number not finite; a size beyond ``Quantity``'s
+    maximum or precision (what validates must launch: 1e400 used to fail only there)."""
+    import msgspec
+
+    issues = []
+    for f in msgspec.structs.fields(cls):
+        path = f"{base}.{f.name}"
+        value = getattr(parsed, f.name, None)
+        if path in seen or f.name not in values:
+            continue
+        if not isinstance(value, Decimal | int | float) or isinstance(value, bool):
+            continue
+        problem = number_problem(value, quantity=bool(_SIZE_FIELD.search(f.name)))
+        if problem:
+            issues.append(ConfigIssue(path, problem, values[f.name]))
+    return issues
+
+
+def number_problem(value: Decimal | int | float, *, quantity: bool) -> str | None:
+    """Why ``value`` cannot be used (None if it can): not finite; for a ``quantity``,
+    not positive, beyond ``Quantity``'s maximum, or finer than its precision."""
+    from nautilus_trader.model.objects import FIXED_PRECISION, QUANTITY_MAX, Quantity
+
+    number = Decimal(value) if isinstance(value, int) else Decimal(str(value))
+    if not number.is_finite():
+        return "expected a finite positive number" if quantity else "expected a finite number"
+    if not quantity:
+        return None
+    if number <= 0:
+        return "expected a positive number"
+    if number > Decimal(str(QUANTITY_MAX)):
+        return f"expected at most {QUANTITY_MAX:,.0f} (NautilusTrader's largest quantity)"
+    decimals = _decimal_places(number)
+    if decimals > FIXED_PRECISION:
+        return f"expected at most {FIXED_PRECISION} decimal places (got {decimals})"
+    try:
+        Quantity.from_str(format(number, "f"))
+    except Exception as exc:  # ValueError/OverflowError from the Rust side
+        return f"not a quantity NautilusTrader can hold ({_short_reason(exc)})"
+    return None

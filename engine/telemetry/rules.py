@@ -8,12 +8,12 @@ re-reads them when the file changes, so rules change while nodes run.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.json_input import JsonInputError, read_json_file
 from engine.telemetry.alerts import AlertRule, default_rules, parse_rules
 from engine.workspace import Workspace
 
@@ -26,10 +26,10 @@ def workspace_rules(workspace: Workspace) -> list[AlertRule]:
     """The ``alerts`` list of the workspace settings (empty when there is none)."""
     path = workspace.settings_path
     try:
-        data: Any = json.loads(path.read_text(encoding="utf-8"))
+        data: Any = read_json_file(path)
     except FileNotFoundError:
         return []
-    except (OSError, ValueError) as exc:
+    except (OSError, JsonInputError) as exc:
         raise RulesInvalid(f"{path}: cannot read settings: {exc}") from None
     raw = data.get("alerts", []) if isinstance(data, dict) else []
     if not isinstance(raw, list):

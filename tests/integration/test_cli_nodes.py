@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import stat
 from pathlib import Path
 
@@ -13,8 +14,11 @@ from tests.integration.cli import gateway, json_arg
 
 
 @pytest.fixture
-def ws(tmp_path: Path) -> Path:
-    return tmp_path / ".gateway"
+def ws(tmp_path: Path, tiny_catalog: Path) -> Path:
+    # The demo backtest validates only with its instrument in the workspace's catalog.
+    root = tmp_path / ".gateway"
+    shutil.copytree(tiny_catalog, root / "catalog")
+    return root
 
 
 def create(ws: Path, doc: object, *extra: str) -> tuple[int, str, str]:

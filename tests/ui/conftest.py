@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -161,9 +162,11 @@ def metrics_sample(i: int, equity: float) -> dict[str, object]:
 
 
 @pytest.fixture
-def workspace(tmp_path: Path) -> Workspace:
-    # The demo nodes without init_demo's catalog: the UI tests need configs, not data.
+def workspace(tmp_path: Path, tiny_catalog: Path) -> Workspace:
+    # The demo nodes and a tiny catalog with their instrument (a backtest form validates
+    # only with it), not init_demo's 30,000 ticks: the UI tests need configs, not data.
     ws = Workspace(tmp_path / ".gateway").ensure()
+    shutil.copytree(tiny_catalog, ws.catalog_dir, dirs_exist_ok=True)
     store = ConfigStore(ws)
     for make in DEMO_NODES:
         store.save(make(), deep=False)

@@ -250,7 +250,7 @@ def _palette_text(app: object) -> str:
     return " ".join(str(options.get_option_at_index(i).prompt) for i in range(options.option_count))
 
 
-async def test_settings_checked_after_first_paint_drop_an_invalid_files_values(
+async def test_settings_checked_after_first_paint_drop_only_the_invalid_values(
     workspace: Workspace,
 ) -> None:
     from console.app import GatewayApp
@@ -261,7 +261,8 @@ async def test_settings_checked_after_first_paint_drop_an_invalid_files_values(
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: app.settings_load is not None)
         await pilot.pause()
-        assert app.theme == "gateway-dark"  # painted light, then dropped with the file
+        assert app.theme == "gateway-light"  # a valid entry is kept …
+        assert app.settings.refresh_hz == 10.0  # … the invalid one falls back to its default
         messages = " ".join(n.message for n in app._notifications)
         assert "ui.refresh_hz" in messages and "got 0" in messages
 

@@ -47,7 +47,7 @@ def backtest_configs(draw: st.DrawFn) -> dict[str, Any]:
         ],
         data=[
             {
-                "catalog_path": draw(st.sampled_from(["catalog", "/tmp/elsewhere"])),
+                "catalog_path": "catalog",
                 "data_type": draw(st.sampled_from(["QuoteTick", "TradeTick"])),
                 "instrument_ids": [f"EUR/USD.{venues[0]}"],
             }
@@ -71,12 +71,23 @@ def backtest_configs(draw: st.DrawFn) -> dict[str, Any]:
     return doc
 
 
+def _catalog_with(workspace: Workspace, instrument_id: str) -> None:
+    # Deep validation wants the backtest's instrument in its catalog (as launch does).
+    from nautilus_trader.persistence.catalog import ParquetDataCatalog
+
+    from engine.data.synth import provider_instrument
+
+    catalog = ParquetDataCatalog(str(workspace.catalog_dir))
+    catalog.write_data([provider_instrument(instrument_id)])
+
+
 @SETTINGS
 @given(doc=backtest_configs())
 def test_valid_configs_round_trip_through_the_store_unchanged(
     tmp_path_factory: Any, doc: dict[str, Any]
 ) -> None:
     workspace = Workspace(tmp_path_factory.mktemp("ws")).ensure()
+    _catalog_with(workspace, doc["data"][0]["instrument_ids"][0])
     store = ConfigStore(workspace)
     report = store.save(doc)
     assert report.ok, [i.render() for i in report.issues]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -217,11 +218,60 @@ class TestNautilusRules:
         assert "BarType" in found["data[0].bar_types[0]"].message
         assert "instrument id" in found["risk.max_notional_per_order.EURUSD"].message
 
-    def test_missing_catalog_is_a_warning_not_an_error(self, workspace: Workspace) -> None:
+    def test_missing_catalog_is_refused(self, workspace: Workspace) -> None:
+        # A backtest with no data cannot launch: validation refuses what launch would.
         doc = edit(demo_backtest(), ["data", 0, "catalog_path"], "no-such-catalog")
         report = validate_node(doc, workspace)
-        assert report.ok
-        assert [w.path for w in report.warnings] == ["data[0].catalog_path"]
+        assert not report.ok
+        (error,) = report.errors
+        assert error.path == "data[0].catalog_path"
+        assert "does not exist" in error.message
+
+    def test_catalog_path_that_is_not_a_catalog_is_refused(
+        self, workspace: Workspace, tmp_path: Path
+    ) -> None:
+        a_file = tmp_path / "file"
+        a_file.write_text("x")
+        for path, words in (("/etc", "not a data catalog"), (str(a_file), "is a file")):
+            report = validate_node(
+                edit(demo_backtest(), ["data", 0, "catalog_path"], path), workspace
+            )
+            assert [(e.path, words in e.message) for e in report.errors] == [
+                ("data[0].catalog_path", True)
+            ], path
+
+    def test_instrument_missing_from_the_catalog_is_refused(self, workspace: Workspace) -> None:
+        doc = edit(demo_backtest(), ["data", 0, "instrument_ids"], ["GBP/USD.SIM"])
+        found = issues_by_path(doc, workspace)
+        assert "not in catalog" in found["data[0].instrument_ids[0]"].message
+
+    @pytest.mark.parametrize(
+        ("value", "words"),
+        [
+            ("NaN", "positive"),
+            ("inf", "positive"),
+            ("-inf", "positive"),
+            ("1e400", "largest quantity"),
+            ("9" * 400, "largest quantity"),
+            ("0." + "1" * 39, "16 decimal places"),
+            ("-0", "positive"),
+            ("0", "positive"),
+        ],
+    )
+    def test_sizes_nautilus_cannot_represent_are_refused(
+        self, workspace: Workspace, value: str, words: str
+    ) -> None:
+        doc = edit(demo_backtest(), ["strategies", 0, "config", "trade_size"], value)
+        found = issues_by_path(doc, workspace)
+        assert words in found["strategies[0].config.trade_size"].message
+
+    def test_a_non_size_number_must_be_finite(self, workspace: Workspace) -> None:
+        doc = edit(demo_backtest(), ["strategies", 0, "config", "fast_ema_period"], float("inf"))
+        assert "strategies[0].config.fast_ema_period" in issues_by_path(doc, workspace)
+
+    def test_balance_beyond_money_range_is_refused(self, workspace: Workspace) -> None:
+        doc = edit(demo_backtest(), ["venues", 0, "starting_balances"], ["1" + "0" * 400 + " USD"])
+        assert "venues[0].starting_balances[0]" in issues_by_path(doc, workspace)
 
     def test_valid_config_builds_real_nautilus_objects(self, workspace: Workspace) -> None:
         from nautilus_trader.config import BacktestRunConfig

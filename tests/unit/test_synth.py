@@ -67,7 +67,8 @@ def test_instruments_come_from_the_test_provider() -> None:
     assert provider_instrument("BTCUSDT.BINANCE").id.value == "BTCUSDT.BINANCE"
 
 
-def test_demo_catalog_is_written_once(workspace: Workspace) -> None:
+def test_demo_catalog_is_written_once(tmp_path: Path) -> None:
+    workspace = Workspace(tmp_path / ".gateway").ensure()  # no catalog yet
     first = write_demo_catalog(workspace)
     assert first is not None and first.instrument_id == "EUR/USD.SIM"
     assert write_demo_catalog(workspace) is None  # already there: left alone
