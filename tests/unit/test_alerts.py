@@ -120,7 +120,15 @@ def test_failed_node_rule_from_state_changes_only() -> None:
 
 def test_defaults_cover_drawdown_latency_memory_stale_feed_failed_node() -> None:
     rules = {r.name: r for r in default_rules()}
-    assert set(rules) == {"drawdown", "latency-p99", "memory", "stale-feed", "node-failed"}
+    assert set(rules) == {
+        "drawdown",
+        "latency-p99",
+        "memory",
+        "stale-feed",
+        "node-failed",
+        "trading-halted",
+        "trading-reducing",
+    }
     eng = AlertEngine(notify_default=False)
     events = eng.evaluate(
         "n1",
@@ -134,6 +142,25 @@ def test_defaults_cover_drawdown_latency_memory_stale_feed_failed_node() -> None
     )
     assert sorted(e.payload["rule"] for e in events) == ["drawdown", "stale-feed"]
     assert all(e.payload["clear_threshold"] < e.payload["threshold"] for e in events)
+
+
+def test_trading_state_rules_raise_on_halt_and_resolve_on_resume() -> None:
+    eng = AlertEngine(notify_default=False)
+    [raised] = eng.risk_state("n1", "HALTED", 1 * S)
+    assert (raised.type, raised.payload["rule"], raised.payload["severity"]) == (
+        "AlertRaised",
+        "trading-halted",
+        "critical",
+    )
+    events = eng.risk_state("n1", "REDUCING", 2 * S)
+    assert {(e.type, e.payload["rule"]) for e in events} == {
+        ("AlertResolved", "trading-halted"),
+        ("AlertRaised", "trading-reducing"),
+    }
+    [resolved] = eng.risk_state("n1", "ACTIVE", 3 * S)
+    assert (resolved.type, resolved.payload["rule"]) == ("AlertResolved", "trading-reducing")
+    # Metric samples do not touch the risk rules.
+    assert eng.evaluate("n1", sample(4, process={"rss_bytes": 1})) == []
 
 
 def test_set_rules_keeps_unchanged_and_resolves_changed_or_removed() -> None:
