@@ -115,6 +115,23 @@ class GatewayApp(App[None]):
             tooltip="Venue adapter profiles and their credentials",
             id="app.adapters",
         ),
+        Binding(
+            "ctrl+r",
+            "risk",
+            "Risk",
+            show=False,
+            tooltip="Trading state and risk limits of the selected node",
+            id="app.risk",
+        ),
+        Binding(
+            "ctrl+k",
+            "kill_switch",
+            "Halt all",
+            show=False,
+            tooltip="Kill switch: halt every running node (asks once)",
+            priority=True,
+            id="app.kill-switch",
+        ),
     ]
 
     def __init__(
@@ -485,6 +502,45 @@ class GatewayApp(App[None]):
         """Open a ticket pre-filled from one line of order syntax (the palette)."""
         side = line.strip().split(" ", 1)[0].upper()
         self.orders.open_ticket(side if side in {"BUY", "SELL"} else "BUY", line.strip())
+
+    def action_risk(self) -> None:
+        """The selected node's risk view (ctrl+r)."""
+        from console.screens.risk import RiskScreen
+
+        node_id = self.orders.focused_node_id()
+        if node_id is None:
+            self.notify("no node selected", severity="warning")
+            return
+        self.push_screen(RiskScreen(self.services.workspace, node_id))
+
+    def action_kill_switch(self) -> None:
+        """Halt every running sandbox and live node, after one question (ctrl+k)."""
+        from console.screens.confirm import ConfirmModal
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.run_worker(self._halt_all(), group="kill-switch", exit_on_error=False)
+
+        self.push_screen(
+            ConfirmModal(
+                "Halt every running node? No strategy can place orders after.", "Halt all"
+            ),
+            answered,
+        )
+
+    async def _halt_all(self) -> None:
+        from engine.principal import Principal
+        from engine.risk import service
+
+        outcomes = await service.halt_all(self.services.workspace, Principal.local("console"))
+        halted = [o.node_id for o in outcomes if o.ok]
+        failed = [f"{o.node_id} ({o.message})" for o in outcomes if not o.ok]
+        if not outcomes:
+            self.notify("kill switch: no running sandbox or live node", severity="warning")
+        if halted:
+            self.notify(f"HALTED (confirmed): {', '.join(halted)}", severity="warning")
+        if failed:
+            self.notify(f"NOT halted: {', '.join(failed)}", severity="error", timeout=30)
 
     def action_adapters(self) -> None:
         from console.screens.adapters import AdaptersScreen
