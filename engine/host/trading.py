@@ -188,6 +188,9 @@ async def _run(host: NodeHost, node: NodeConfig, loop: asyncio.AbstractEventLoop
         GatewayStrategyConfig(bracket_mode="managed" if node.mode.value == "sandbox" else "native")
     )
     trading.trader.add_strategy(strategy)
+    strategy.find_strategy = lambda sid: next(
+        (s for s in trading.trader.strategies() if s.id == sid), None
+    )
     host.strategy = strategy
     telemetry = attach_telemetry(trading, node, host.workspace, host.publish)
     host.channel.set_command_handler(host.handle_command, loop=loop)

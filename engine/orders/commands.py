@@ -56,21 +56,28 @@ class CancelAllOrders(_Command):
 
 
 class ClosePosition(_Command):
-    """Close one position (by id) or every open position of an instrument, at market."""
+    """Close one position (by id) or every open position of an instrument, at market.
+
+    ``cancel_orders`` first cancels the working orders that could reopen it: every
+    strategy's in the instrument, or the position's strategy's for one position.
+    """
 
     action: Literal["close_position"] = "close_position"
     position_id: str | None = None
     instrument_id: str | None = None
+    cancel_orders: bool = False
 
 
 class FlattenAll(_Command):
     """Cancel every working order and close every open position at market.
 
-    ``all_strategies`` (the default) includes what other strategies of the node hold.
+    ``all_strategies`` (the default) includes what other strategies of the node hold;
+    ``cancel_orders`` (the default) cancels working orders before closing.
     """
 
     action: Literal["flatten_all"] = "flatten_all"
     all_strategies: bool = True
+    cancel_orders: bool = True
 
 
 type AnyCommand = (

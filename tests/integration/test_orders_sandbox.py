@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from console.cli.orders import OrderSession
+from engine.orders.session import OrderSession
 from engine.config.store import ConfigStore
 from engine.demo import demo_sandbox
 from engine.manager import NodeManager
