@@ -108,6 +108,15 @@ class GatewayApp(App[None]):
             id="app.order-sell",
         ),
         Binding(
+            "ctrl+k",
+            "kill_switch",
+            "Kill switch",
+            show=False,
+            priority=True,
+            tooltip="Flatten every strategy on every running node (asks once)",
+            id="app.kill-switch",
+        ),
+        Binding(
             "A",
             "adapters",
             "Adapters",
@@ -485,6 +494,10 @@ class GatewayApp(App[None]):
         """Open a ticket pre-filled from one line of order syntax (the palette)."""
         side = line.strip().split(" ", 1)[0].upper()
         self.orders.open_ticket(side if side in {"BUY", "SELL"} else "BUY", line.strip())
+
+    def action_kill_switch(self) -> None:
+        """Ask once, then flatten every strategy on every running sandbox/live node."""
+        self.orders.kill_switch()
 
     def action_adapters(self) -> None:
         from console.screens.adapters import AdaptersScreen
