@@ -15,9 +15,10 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from engine.orders.status import OrderRow
     from engine.orders.tickets import AnyTicket
 
+FC = TypeVar("FC", bound=Callable[..., Any])
 _refused = refused  # older names, for code written against them
 _verdict = verdict
 
@@ -404,7 +406,7 @@ _no_wait_option = click.option(
 )
 
 
-def _timeout_option(default: float, what: str) -> Any:
+def _timeout_option(default: float, what: str) -> Callable[[FC], FC]:
     return click.option(
         "--timeout",
         "timeout_s",

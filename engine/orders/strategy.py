@@ -520,7 +520,8 @@ class GatewayStrategy(Strategy):  # type: ignore[misc]
             tags=[tag],
         )
         owner.submit_order(order, position_id=position.id)
-        return order.client_order_id  # type: ignore[no-any-return]
+        coid: ClientOrderId = order.client_order_id
+        return coid
 
     def _owner(self, strategy_id: StrategyId) -> Any:
         if strategy_id == self.id:

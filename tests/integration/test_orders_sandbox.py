@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from engine.orders.session import OrderSession
 from engine.config.store import ConfigStore
 from engine.demo import demo_sandbox
 from engine.manager import NodeManager
+from engine.orders.session import OrderSession
 from engine.workspace import Workspace
 from tests.integration.cli import gateway
 from tests.integration.market_wait import wait_for_quotes
