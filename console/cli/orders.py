@@ -13,6 +13,7 @@ a terminal unless ``--yes`` is given.
 from __future__ import annotations
 
 import asyncio
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -406,11 +407,39 @@ _no_wait_option = click.option(
 )
 
 
+class _Seconds(click.ParamType):
+    """Seconds as plain ASCII decimal, finite, within [lo, hi] (NaN, inf, '١٢٣' refused)."""
+
+    name = "seconds"
+
+    def __init__(self, lo: float, hi: float) -> None:
+        self.lo, self.hi = lo, hi
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        if isinstance(value, float):
+            return value
+        text = str(value).strip()
+        ok = bool(text) and len(text) <= 32 and text.isascii()
+        try:
+            seconds = float(text) if ok else math.nan
+        except ValueError:
+            seconds = math.nan
+        if not (math.isfinite(seconds) and self.lo <= seconds <= self.hi):
+            self.fail(
+                f"got {str(value)[:40]!r}, expected seconds from {self.lo:g} to {self.hi:g}",
+                param,
+                ctx,
+            )
+        return seconds
+
+
 def _timeout_option(default: float, what: str) -> Callable[[FC], FC]:
     return click.option(
         "--timeout",
         "timeout_s",
-        type=click.FloatRange(min=0.1, max=3600),
+        type=_Seconds(0.1, 3600),
         default=default,
         show_default=True,
         help=f"Seconds to wait for {what}.",

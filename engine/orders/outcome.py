@@ -531,6 +531,8 @@ def _net_text(value: Any) -> str:
         d = Decimal(str(value))
     except ArithmeticError:
         return str(value)
+    if not d.is_finite():
+        return str(value)
     if d == 0:
         return "0"
     return f"{'LONG' if d > 0 else 'SHORT'} {abs(d).normalize():f}"
