@@ -365,6 +365,8 @@ class _Closer:
             open_canceling = [c for c in canceling if not self._settled(c, self.base)]
             if (not open_closing and not open_canceling) or now >= deadline:
                 return
+            if not self.session.following:
+                return  # the node's stream ended (it stopped): the cache read will say
             for coid in open_closing:
                 row = self.session.table.get(coid)
                 seq = 0 if row is None else row.seq

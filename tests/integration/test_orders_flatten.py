@@ -12,6 +12,7 @@ that cannot finish in its time exits 1 naming what is left.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import json
 from collections.abc import Iterator
@@ -23,8 +24,10 @@ import pytest
 
 from engine.config.store import ConfigStore
 from engine.demo import demo_sandbox
-from engine.manager import NodeManager
+from engine.journal import JournalReader
+from engine.manager import NodeManager, NodeNotRunning
 from engine.orders.session import OrderSession
+from engine.runs import latest_run
 from engine.workspace import Workspace
 from tests.integration.cli import gateway
 from tests.integration.market_wait import wait_for_quotes
@@ -76,7 +79,8 @@ def node(
     try:
         yield ws, node_id
     finally:
-        asyncio.run(NodeManager(ws).stop(node_id, timeout_s=20))
+        with contextlib.suppress(NodeNotRunning):  # the last test stops it itself
+            asyncio.run(NodeManager(ws).stop(node_id, timeout_s=20))
 
 
 def exposure(ws: Workspace, node_id: str) -> dict[str, Any]:
@@ -228,3 +232,25 @@ def test_kill_switch_flattens_every_running_node(node: tuple[Workspace, str]) ->
     assert out["ok"] is True and [n["node_id"] for n in out["nodes"]] == [node_id], out
     assert out["nodes"][0]["positions_left"] == [] and out["nodes"][0]["orders_left"] == []
     assert exposure(ws, node_id)["positions"] == []
+
+
+def test_stop_with_flatten_closes_what_stalls_and_reports_what_is_left(
+    node: tuple[Workspace, str],
+) -> None:
+    ws, node_id = node
+    for _ in range(3):
+        buy(ws, node_id, "900000")
+    buy(ws, node_id, "2000000", "SELL")  # and one above the quote's size the other way
+    assert exposure(ws, node_id)["positions"]
+    run = latest_run(ws, node_id)
+    assert run is not None
+
+    r = gateway("stop", node_id, "--flatten", "--json", workspace=ws.root, timeout=120)
+    assert r.code == 0, r.err
+    reader = JournalReader(run.path)
+    try:
+        events = reader.read(0, 1_000_000)
+    finally:
+        reader.close()
+    (flattened,) = [e for e in events if e.type == "StopFlattened"]
+    assert flattened.payload["closed"] and flattened.payload["left"] == [], flattened.payload
