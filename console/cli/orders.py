@@ -407,7 +407,7 @@ _no_wait_option = click.option(
 )
 
 
-class _Seconds(click.ParamType):
+class _Seconds(click.ParamType[float]):
     """Seconds as plain ASCII decimal, finite, within [lo, hi] (NaN, inf, '١٢٣' refused)."""
 
     name = "seconds"
