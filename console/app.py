@@ -111,8 +111,7 @@ class GatewayApp(App[None]):
             "ctrl+k",
             "kill_switch",
             "Kill switch",
-            show=False,
-            priority=True,
+            show=False,  # not priority: in a text field ctrl+k deletes to the end of the line
             tooltip="Flatten every strategy on every running node (asks once)",
             id="app.kill-switch",
         ),
