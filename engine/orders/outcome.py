@@ -38,6 +38,9 @@ CLOSE_TIMEOUT_S = 30.0
 ANSWER_TIMEOUT_S = 10.0
 STALL_S = 1.0  # a closing order working this long without a fill is canceled and re-sent
 POLL_S = 0.1
+# The node's reply to a command only says it took it; a short --timeout bounds the wait
+# for the outcome, not this (a loaded machine may take a moment to answer).
+REPLY_TIMEOUT_S = 5.0
 CLOSING_ACTIONS = frozenset({"close_position", "flatten_all"})
 ANSWERED_ACTIONS = frozenset({"modify", "cancel", "cancel_all"})
 TRADING_MODES = frozenset({"sandbox", "live"})
@@ -258,7 +261,7 @@ async def _answered(
     verb = _VERB[action]
     started = time.perf_counter()
     base = session.last_seq
-    reply = await session.send(command, timeout_s)
+    reply = await session.send(command, max(timeout_s, REPLY_TIMEOUT_S))
     if refused(reply):
         return _refusal(session.node_id, action, reply, started)
     ids = (
@@ -378,7 +381,7 @@ class _Closer:
                     self.cancel_sent[coid] = self.session.last_seq
                     reply = await self.session.send(
                         {"action": "cancel", "client_order_id": coid},
-                        max(0.5, deadline - now),
+                        REPLY_TIMEOUT_S,
                     )
                     if refused(reply) and reply.get("code") == "order_not_open":
                         continue  # it ended meanwhile; its event is on the way
@@ -441,7 +444,7 @@ async def _close_out(session: OrderSession, command: dict[str, Any], timeout_s: 
         before, _ = _in_scope(await _exposure(session, instrument_id), position_id)
     except _ExposureUnavailable as exc:
         return _refusal(session.node_id, action, exc.reply, started)
-    first = reply = await session.send(command, timeout_s)
+    first = reply = await session.send(command, max(timeout_s, REPLY_TIMEOUT_S))
     if refused(reply):
         return _refusal(session.node_id, action, reply, started)
     closer = _Closer(session, base)
@@ -465,7 +468,7 @@ async def _close_out(session: OrderSession, command: dict[str, Any], timeout_s: 
             break
         if all(p.get("position_id") in skipped for p in left):
             break  # only positions no order can close (their strategy is gone)
-        reply = await session.send(again, max(1.0, deadline - time.perf_counter()))
+        reply = await session.send(again, REPLY_TIMEOUT_S)
         if refused(reply):
             break  # e.g. unknown_position: it closed meanwhile; the cache read says
         skipped = {str(i) for i in reply.get("skipped") or ()}
