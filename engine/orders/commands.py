@@ -9,10 +9,23 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from engine.orders.issues import OrderValidationError, issues_from_pydantic
 from engine.orders.tickets import TICKET_TYPES, Num, Side, Ticket, _normalise_type
+
+ID_MAX = 200
+
+
+def _identifier(value: str) -> str:
+    # Nautilus identifiers are ASCII: a non-ASCII client order id panics in its Rust core
+    # and aborts the whole node host, so an id is checked before it reaches the node.
+    if not (0 < len(value) <= ID_MAX and value.isascii() and value.isprintable()) or (" " in value):
+        raise ValueError(f"an id of 1 to {ID_MAX} printable ASCII characters without spaces")
+    return value
+
+
+Identifier = Annotated[str, AfterValidator(_identifier)]
 
 
 class _Command(BaseModel):
@@ -30,7 +43,7 @@ class ModifyOrder(_Command):
     """Change the quantity, limit price and/or trigger price of a working order."""
 
     action: Literal["modify"] = "modify"
-    client_order_id: str
+    client_order_id: Identifier
     quantity: Num | None = None
     price: Num | None = None
     trigger_price: Num | None = None
@@ -40,7 +53,7 @@ class CancelOrder(_Command):
     """Cancel one working order."""
 
     action: Literal["cancel"] = "cancel"
-    client_order_id: str
+    client_order_id: Identifier
 
 
 class CancelAllOrders(_Command):
@@ -50,7 +63,7 @@ class CancelAllOrders(_Command):
     """
 
     action: Literal["cancel_all"] = "cancel_all"
-    instrument_id: str | None = None
+    instrument_id: Identifier | None = None
     side: Side | None = None
     all_strategies: bool = False
 
@@ -63,8 +76,8 @@ class ClosePosition(_Command):
     """
 
     action: Literal["close_position"] = "close_position"
-    position_id: str | None = None
-    instrument_id: str | None = None
+    position_id: Identifier | None = None
+    instrument_id: Identifier | None = None
     cancel_orders: bool = False
 
 

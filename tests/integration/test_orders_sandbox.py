@@ -258,6 +258,20 @@ def test_cli_modify_and_cancel_wait_for_the_venues_answer(node: Workspace) -> No
     r = gateway("orders", "cancel", NODE, coid, "--yes", workspace=root)
     assert r.code == 1 and "order_not_open" in r.err, r.err
 
+    # A non-ASCII id would panic in Nautilus's Rust core and abort the node host: it is
+    # refused naming the field, by the CLI (exit 2) and by the host for any other client.
+    r = gateway("orders", "cancel", NODE, "é", "--yes", workspace=root)
+    assert r.code == 2 and "client_order_id: got 'é'" in r.err, r.err
+
+    async def raw() -> dict[str, Any]:
+        return await NodeManager(node).command(
+            NODE, "order", command={"action": "cancel", "client_order_id": "١٢٣"}
+        )
+
+    reply = asyncio.run(raw())
+    assert reply["code"] == "invalid_order" and reply["issues"][0]["path"] == "client_order_id"
+    assert asyncio.run(NodeManager(node).command(NODE, "status"))["state"] == "running"
+
     # --no-wait: the node took it; the venue's answer is not awaited.
     r = gateway("order", NODE, f"buy 10000 {IID} limit 1.07", "-o", "json", workspace=root)
     (coid,) = json.loads(r.out)["client_order_ids"]

@@ -183,3 +183,19 @@ def test_timeout_is_finite_plain_seconds_or_an_error_naming_the_value(text: str)
 def test_hostile_timeouts_are_refused(text: str) -> None:
     with pytest.raises(click.BadParameter):
         _Seconds(0.1, 3600).convert(text, None, None)
+
+
+@given(st.one_of(_hostile, st.text(alphabet=st.characters(max_codepoint=0x7F), max_size=300)))
+def test_ids_reaching_the_node_are_printable_ascii_or_refused_naming_the_field(text: str) -> None:
+    from engine.orders.commands import load_command
+    from engine.orders.issues import OrderValidationError
+
+    for action, key in (("cancel", "client_order_id"), ("close_position", "position_id")):
+        try:
+            command = load_command({"action": action, key: text})
+        except OrderValidationError as exc:
+            assert [i.path for i in exc.issues] == [key]
+            continue
+        value = getattr(command, key)
+        assert value.isascii() and value.isprintable() and " " not in value
+        assert 0 < len(value) <= 200
