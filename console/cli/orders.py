@@ -31,8 +31,10 @@ from console.cli.context import (
     pass_workspace_option,
 )
 
-# The session lives in the engine (engine.orders.session); the CLI only calls it.
+# The session lives in the engine (engine.orders.session); the CLI only calls it. Its
+# names stay importable from here for code written against them.
 from engine.orders.session import WAIT_CHOICES, refused, submit_and_wait, verdict
+from engine.orders.session import OrderSession as OrderSession
 
 if TYPE_CHECKING:
     from engine.orders.issues import OrderIssue
