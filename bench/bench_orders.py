@@ -21,10 +21,10 @@ NODE = "bench-orders"
 
 
 async def _run(root: Path, n: int) -> list[float]:
-    from console.cli.orders import OrderSession
     from engine.config.store import ConfigStore
     from engine.demo import demo_sandbox
     from engine.manager import NodeManager
+    from engine.orders.session import OrderSession
     from engine.workspace import Workspace
 
     ws = Workspace(root / ".gateway").ensure()

@@ -108,6 +108,14 @@ class GatewayApp(App[None]):
             id="app.order-sell",
         ),
         Binding(
+            "ctrl+k",
+            "kill_switch",
+            "Kill switch",
+            show=False,  # not priority: in a text field ctrl+k deletes to the end of the line
+            tooltip="Kill switch: flatten every running node, then halt it (asks once)",
+            id="app.kill-switch",
+        ),
+        Binding(
             "A",
             "adapters",
             "Adapters",
@@ -122,15 +130,6 @@ class GatewayApp(App[None]):
             show=False,
             tooltip="Trading state and risk limits of the selected node",
             id="app.risk",
-        ),
-        Binding(
-            "ctrl+k",
-            "kill_switch",
-            "Halt all",
-            show=False,
-            tooltip="Kill switch: halt every running node (asks once)",
-            priority=True,
-            id="app.kill-switch",
         ),
     ]
 
@@ -514,33 +513,8 @@ class GatewayApp(App[None]):
         self.push_screen(RiskScreen(self.services.workspace, node_id))
 
     def action_kill_switch(self) -> None:
-        """Halt every running sandbox and live node, after one question (ctrl+k)."""
-        from console.screens.confirm import ConfirmModal
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self.run_worker(self._halt_all(), group="kill-switch", exit_on_error=False)
-
-        self.push_screen(
-            ConfirmModal(
-                "Halt every running node? No strategy can place orders after.", "Halt all"
-            ),
-            answered,
-        )
-
-    async def _halt_all(self) -> None:
-        from engine.principal import Principal
-        from engine.risk import service
-
-        outcomes = await service.halt_all(self.services.workspace, Principal.local("console"))
-        halted = [o.node_id for o in outcomes if o.ok]
-        failed = [f"{o.node_id} ({o.message})" for o in outcomes if not o.ok]
-        if not outcomes:
-            self.notify("kill switch: no running sandbox or live node", severity="warning")
-        if halted:
-            self.notify(f"HALTED (confirmed): {', '.join(halted)}", severity="warning")
-        if failed:
-            self.notify(f"NOT halted: {', '.join(failed)}", severity="error", timeout=30)
+        """Ask once; then on every running node: no new exposure, flatten, HALTED (ctrl+k)."""
+        self.orders.kill_switch()
 
     def action_adapters(self) -> None:
         from console.screens.adapters import AdaptersScreen

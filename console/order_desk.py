@@ -1,8 +1,11 @@
 """Order entry and order actions of the console: tickets, modify, cancel, close, flatten.
 
 Which node an action is for comes from the focused pane (the selected node, order or
-position); commands go to the node's host from an async worker via
-``Services.order_command`` and a refusal is shown naming its fields.
+position). A ticket goes to the node's host from an async worker via
+``Services.order_command`` and a refusal is shown naming its fields; modify, cancel,
+close and flatten go through ``Services.order_action`` (``engine.orders.outcome``), which
+waits for the venue's answer or until flat, and the notification says what is done and
+what remains.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from widgets.node_list import NodeList
 
 if TYPE_CHECKING:
     from console.app import GatewayApp
+    from engine.orders.outcome import Outcome
 
 TRADING_MODES = frozenset({"sandbox", "live"})
 DEFAULT_CONFIRM_ABOVE = Decimal(1_000_000)
@@ -221,7 +225,7 @@ class OrderDesk:
 
             def modified(command: dict[str, Any] | None) -> None:
                 if command is not None:
-                    self.send(node.node_id, command, f"modify {row.client_order_id}")
+                    self.act(node.node_id, command, f"modify {row.client_order_id}")
 
             self.app.push_screen(ModifyOrderModal(row.client_order_id, current), modified)
         elif action == "cancel" and row is not None:
@@ -272,13 +276,70 @@ class OrderDesk:
         )
 
     def confirm_send(self, question: str, node_id: str, command: dict[str, Any], what: str) -> None:
-        """Ask first (these cannot be undone), then send."""
+        """Ask first (these cannot be undone), then carry it out and show the outcome."""
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self.send(node_id, command, what)
+                self.act(node_id, command, what)
 
         self.app.push_screen(ConfirmModal(question, "Send", "Keep"), answered)
+
+    def kill_switch(self) -> None:
+        """Ask once; then every running sandbox/live node: REDUCING, flat, HALTED."""
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.app.notify("kill switch: flattening every running node…", timeout=5)
+                self.app.run_worker(self._kill_switch(), group="orders", exit_on_error=False)
+
+        self.app.push_screen(
+            ConfirmModal(
+                "KILL SWITCH: cancel every order, close every position of every strategy "
+                "at market and HALT trading on EVERY running sandbox/live node?",
+                "Flatten and halt",
+                "Keep",
+            ),
+            answered,
+        )
+
+    async def _kill_switch(self) -> None:
+        try:
+            outcomes = await self.app.services.kill_switch()
+        except Exception as exc:
+            self.app.notify(f"kill switch failed: {exc}", severity="error", timeout=15)
+            return
+        if not outcomes:
+            self.app.notify("kill switch: no running sandbox or live node", severity="warning")
+        for outcome in outcomes:
+            text = "kill switch — " + "\n".join(outcome.lines()[:7])
+            if outcome.ok:
+                self.app.notify(text, severity="warning", timeout=10)
+            else:
+                self.app.notify(text, severity="error", timeout=30)
+
+    # -- outcomes ----------------------------------------------------------------------
+    def act(self, node_id: str, command: dict[str, Any], what: str) -> None:
+        """Carry out a modify/cancel/close/flatten from a worker; show its verified outcome."""
+        if command.get("action") in {"close_position", "flatten_all"}:
+            self.app.notify(f"{node_id}: {what}: working until flat…", timeout=4)
+        self.app.run_worker(self._act(node_id, command, what), group="orders", exit_on_error=False)
+
+    async def _act(self, node_id: str, command: dict[str, Any], what: str) -> None:
+        try:
+            outcome = await self.app.services.order_action(node_id, command)
+        except Exception as exc:  # not running, channel closed: say so, keep the console
+            self.app.notify(f"{node_id}: {what} failed: {exc}", severity="error", timeout=12)
+            return
+        self._show(outcome, what)
+
+    def _show(self, outcome: Outcome, what: str) -> None:
+        lines = outcome.lines()
+        shown = lines[:6] + ([f"  … and {len(lines) - 6} more"] if len(lines) > 6 else [])
+        text = f"{what} — " + "\n".join(shown)
+        if outcome.ok:
+            self.app.notify(text, timeout=6)
+        else:
+            self.app.notify(text, severity="error", timeout=20)
 
     # -- sending ---------------------------------------------------------------------
     def send(self, node_id: str, command: dict[str, Any], what: str) -> None:

@@ -22,6 +22,8 @@ from widgets.data import NodeRow
 if TYPE_CHECKING:  # engine.config builds its pydantic models on import: ~1 s of start-up
     from engine.config.issues import ConfigIssue
     from engine.config.store import ConfigStore
+    from engine.orders.outcome import Outcome
+    from engine.risk.service import KillOutcome
 
 REPORT_ROW_LIMIT = 2000
 RECENT_EVENTS = 2000  # shown from a running node's journal when the console attaches
@@ -110,6 +112,9 @@ class Services(Protocol):
     async def stop(self, node_id: str) -> None: ...
     async def live_nodes(self) -> list[LiveNode]: ...
     async def order_command(self, node_id: str, command: dict[str, Any]) -> dict[str, Any]: ...
+    async def order_action(self, node_id: str, command: dict[str, Any]) -> Outcome: ...
+    async def flatten_everywhere(self) -> list[Outcome]: ...
+    async def kill_switch(self) -> list[KillOutcome]: ...
     async def market(self, node_id: str, instrument_id: str) -> dict[str, Any]: ...
     def feed(self) -> EventFeed | None: ...
     async def close(self, *, stop_live: bool) -> None: ...
@@ -311,6 +316,25 @@ class WorkspaceServices:
             node_id, "order", command=command
         )
         return reply
+
+    async def order_action(self, node_id: str, command: dict[str, Any]) -> Outcome:
+        """Modify, cancel, close or flatten and follow it to its verified outcome."""
+        from engine.orders.outcome import run_action
+
+        return await run_action(self.workspace, node_id, command)
+
+    async def flatten_everywhere(self) -> list[Outcome]:
+        """The kill switch: flatten every strategy on every running sandbox/live node."""
+        from engine.orders.outcome import flatten_everywhere
+
+        return await flatten_everywhere(self.workspace)
+
+    async def kill_switch(self) -> list[KillOutcome]:
+        """Every running sandbox/live node: REDUCING, flattened, then HALTED."""
+        from engine.principal import Principal
+        from engine.risk.service import kill_switch
+
+        return await kill_switch(self.workspace, Principal.local("console"))
 
     async def market(self, node_id: str, instrument_id: str) -> dict[str, Any]:
         """An instrument's trading rules and latest quote from a running node."""

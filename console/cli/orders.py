@@ -15,11 +15,12 @@ a terminal unless ``--yes`` is given.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import math
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -31,31 +32,22 @@ from console.cli.context import (
     pass_workspace_option,
 )
 
+# The session lives in the engine (engine.orders.session); the CLI only calls it. Its
+# names stay importable from here for code written against them.
+from engine.orders.session import WAIT_CHOICES, refused, submit_and_wait, verdict
+from engine.orders.session import OrderSession as OrderSession
+
 if TYPE_CHECKING:
     from engine.orders.dryrun import DryRun
     from engine.orders.issues import OrderIssue
+    from engine.orders.outcome import Outcome
     from engine.orders.status import OrderRow
     from engine.orders.tickets import AnyTicket
     from engine.orders.validation import InstrumentRules
-    from engine.workspace import Workspace
 
-WAIT_CHOICES = ("none", "accepted", "filled")
-# Statuses at or past acceptance: the order is working (or done) at the venue or emulator.
-_ACCEPTED_OR_LATER = frozenset(
-    {
-        "ACCEPTED",
-        "TRIGGERED",
-        "EMULATED",
-        "PENDING_UPDATE",
-        "PENDING_CANCEL",
-        "PARTIALLY_FILLED",
-        "FILLED",
-        "CANCELED",
-        "EXPIRED",
-    }
-)
-_REFUSED = frozenset({"DENIED", "REJECTED"})
-
+FC = TypeVar("FC", bound=Callable[..., Any])
+_refused = refused  # older names, for code written against them
+_verdict = verdict
 
 # --- output helpers ------------------------------------------------------------------------
 
@@ -76,10 +68,6 @@ def _die_issues(issues: list[OrderIssue], code: int, *, as_json: bool, what: str
         for issue in issues:
             click.echo(f"  {issue}", err=True)
     sys.exit(code)
-
-
-def _refused(reply: dict[str, Any]) -> bool:
-    return reply.get("ok") is False or "error" in reply or "code" in reply
 
 
 # Node answers that mean "your input is invalid": exit 2 like the same input refused here.
@@ -189,141 +177,6 @@ def _wait_targets(ticket: AnyTicket, ids: list[str]) -> tuple[list[str], bool]:
     if isinstance(ticket, BracketTicket | OtoTicket):
         return ids[:1], False  # the entry / parent: the others wait on it
     return ids, isinstance(ticket, OcoTicket)
-
-
-def _verdict(row: OrderRow | None, wait: str) -> str | None:
-    """``done`` / ``failed`` once `row` settles what --wait waits for, else ``None``."""
-    if row is None:
-        return None
-    if row.status in _REFUSED:
-        return "failed"
-    if wait == "accepted":
-        return "done" if row.status in _ACCEPTED_OR_LATER else None
-    if row.status == "FILLED":
-        return "done"
-    return "failed" if not row.is_open else None
-
-
-class OrderSession:
-    """One attached client of a node: sends order commands, follows order status.
-
-    The stream is subscribed from the host's current end *before* any command is sent,
-    so no event of a new order is missed, however fast the node answers. Used by
-    ``gateway order --wait``, the sandbox tests and ``bench/bench_orders.py``.
-    """
-
-    def __init__(self, client: Any) -> None:
-        from engine.orders.status import OrderStatusTable
-
-        self.client = client
-        self.table = OrderStatusTable()
-        self.changed = asyncio.Event()
-        self.last_seq = client.host_last_seq
-        self._consumer = asyncio.create_task(self._consume())
-
-    @classmethod
-    async def open(cls, workspace: Workspace, node_id: str) -> OrderSession:
-        """Attach to `node_id`'s live host (``NodeNotRunning`` when there is none)."""
-        from engine.channel import NodeClient
-        from engine.channel.errors import ChannelError
-        from engine.host.paths import socket_path
-        from engine.manager import NodeNotRunning
-
-        try:
-            client = await NodeClient.connect(socket_path(workspace, node_id))
-        except (OSError, ChannelError, TimeoutError):
-            raise NodeNotRunning(f"node {node_id!r} is not running (see: gateway ps)") from None
-        return cls(client)
-
-    async def _consume(self) -> None:
-        async for batch in self.client.events(after_seq=self.client.host_last_seq):
-            self.last_seq = batch[-1].seq
-            if self.table.apply(batch):
-                self.changed.set()
-
-    async def send(self, command: dict[str, Any], timeout_s: float = 10.0) -> dict[str, Any]:
-        """Send one order command (``load_command`` data); return the node's reply."""
-        reply: dict[str, Any] = await self.client.command(
-            "order", command=command, reply_timeout=timeout_s
-        )
-        return reply
-
-    async def wait_for(
-        self, ids: list[str], wait: str, timeout_s: float, *, any_one: bool = False
-    ) -> bool:
-        """Wait until every order of `ids` (or one, with `any_one`) settles for `wait`.
-
-        Returns whether they settled before `timeout_s`; see :func:`_verdict`.
-        """
-        deadline = time.perf_counter() + timeout_s
-        while True:
-            verdicts = [_verdict(self.table.get(i), wait) for i in ids]
-            if (any_one and "done" in verdicts) or all(v is not None for v in verdicts):
-                return True
-            remaining = deadline - time.perf_counter()
-            if remaining <= 0 or self._consumer.done():
-                return False
-            self.changed.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.changed.wait(), remaining)
-
-    async def close(self) -> None:
-        """Detach (the node keeps running)."""
-        self._consumer.cancel()
-        with contextlib.suppress(BaseException):
-            await self._consumer
-        await self.client.close()
-
-
-async def submit_and_wait(
-    workspace: Workspace,
-    node_id: str,
-    command: dict[str, Any],
-    *,
-    wait: str,
-    timeout_s: float,
-    targets: Any = None,
-) -> tuple[dict[str, Any], list[OrderRow], float | None]:
-    """Send an order command; with ``wait``, follow the stream until the orders settle.
-
-    Returns
-    -------
-    tuple
-        The node's reply, the followed orders' rows, and seconds from sending to the
-        last verdict (``None`` without waiting, on a refusal or a timeout).
-    """
-    session = await OrderSession.open(workspace, node_id)
-    try:
-        started = time.perf_counter()
-        reply = await session.send(command, timeout_s)
-        ids = [str(i) for i in reply.get("client_order_ids") or ()]
-        if wait == "none" or _refused(reply) or not ids:
-            return reply, [], None
-        follow, any_one = targets(ids) if targets is not None else (ids, False)
-        left = max(0.0, started + timeout_s - time.perf_counter())
-        settled = await session.wait_for(follow, wait, left, any_one=any_one)
-        elapsed = time.perf_counter() - started if settled else None
-        rows = [r for i in follow if (r := session.table.get(i)) is not None]
-        return reply, rows, elapsed
-    finally:
-        await session.close()
-
-
-def _send(node_id: str, command: dict[str, Any], *, as_json: bool) -> dict[str, Any]:
-    """Send one order command and return the reply; exit 1 when it fails or is refused."""
-    from engine.channel.errors import ChannelError
-    from engine.manager import NodeManager, NodeNotRunning
-
-    manager = NodeManager(get_workspace())
-    try:
-        reply = asyncio.run(manager.command(node_id, "order", command=command))
-    except NodeNotRunning as exc:
-        _die(str(exc), EXIT_FAILURE, as_json=as_json)
-    except ChannelError as exc:
-        _die(f"node {node_id!r}: {exc}", EXIT_FAILURE, as_json=as_json)
-    if _refused(reply):
-        _die_refused(reply, as_json=as_json)
-    return reply
 
 
 def _load(data: dict[str, Any], *, as_json: bool) -> dict[str, Any]:
@@ -453,12 +306,10 @@ def order(
         _die(str(exc), EXIT_FAILURE, as_json=as_json)
     except ChannelError as exc:
         _die(f"node {node_id!r}: {exc}", EXIT_FAILURE, as_json=as_json)
-    if _refused(reply):
+    if refused(reply):
         _die_refused(reply, as_json=as_json)
     ids = [str(i) for i in reply.get("client_order_ids") or ()]
-    failed = wait != "none" and (
-        elapsed is None or any(_verdict(r, wait) == "failed" for r in rows)
-    )
+    failed = wait != "none" and (elapsed is None or any(verdict(r, wait) == "failed" for r in rows))
     if as_json:
         echo_json(
             {
@@ -590,20 +441,80 @@ def list_orders(ref: str, open_only: bool, as_json: bool) -> None:
         sys.exit(EXIT_FAILURE)
 
 
-def _report(node_id: str, what: str, reply: dict[str, Any], as_json: bool) -> None:
+def _carry_out(
+    node_id: str, command: dict[str, Any], *, wait: bool, timeout_s: float | None, as_json: bool
+) -> None:
+    """Run an order action through the engine, print its verified outcome, exit 0 or 1."""
+    from engine.orders.outcome import run_action
+
+    outcome = asyncio.run(
+        run_action(get_workspace(), node_id, command, wait=wait, timeout_s=timeout_s)
+    )
+    _print_outcomes([outcome], as_json=as_json)
+    sys.exit(outcome.exit_code)
+
+
+def _print_outcomes(outcomes: list[Outcome], *, as_json: bool, many: bool = False) -> None:
     if as_json:
-        echo_json({"node_id": node_id, **reply})
+        if many:
+            echo_json({"ok": all(o.ok for o in outcomes), "nodes": [o.to_dict() for o in outcomes]})
+        else:
+            echo_json(outcomes[0].to_dict())
         return
-    details = []
-    for key in ("client_order_ids", "canceled", "position_ids", "closed"):
-        if key in reply:
-            values = reply[key] or []
-            details.append(f"{key.replace('_', ' ')}: {', '.join(map(str, values)) or 'none'}")
-    click.echo(f"{node_id}: {what}" + (f" ({'; '.join(details)})" if details else ""))
+    for outcome in outcomes:
+        lines = outcome.lines()
+        if outcome.ok:
+            click.echo("\n".join(lines))
+        else:
+            click.echo("error: " + "\n".join(lines), err=True)
 
 
 _yes_option = click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 _json_flag = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+_no_wait_option = click.option(
+    "--no-wait",
+    is_flag=True,
+    help="Send and return without waiting for the venue's answer (exit 0 once the node took it).",
+)
+
+
+class _Seconds(click.ParamType[float]):
+    """Seconds as plain ASCII decimal, finite, within [lo, hi] (NaN, inf, '١٢٣' refused)."""
+
+    name = "seconds"
+
+    def __init__(self, lo: float, hi: float) -> None:
+        self.lo, self.hi = lo, hi
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        if isinstance(value, float):
+            return value
+        text = str(value).strip()
+        ok = bool(text) and len(text) <= 32 and text.isascii()
+        try:
+            seconds = float(text) if ok else math.nan
+        except ValueError:
+            seconds = math.nan
+        if not (math.isfinite(seconds) and self.lo <= seconds <= self.hi):
+            self.fail(
+                f"got {str(value)[:40]!r}, expected seconds from {self.lo:g} to {self.hi:g}",
+                param,
+                ctx,
+            )
+        return seconds
+
+
+def _timeout_option(default: float, what: str) -> Callable[[FC], FC]:
+    return click.option(
+        "--timeout",
+        "timeout_s",
+        type=_Seconds(0.1, 3600),
+        default=default,
+        show_default=True,
+        help=f"Seconds to wait for {what}.",
+    )
 
 
 @orders.command()
@@ -612,6 +523,8 @@ _json_flag = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--price", help="New limit price.")
 @click.option("--quantity", help="New quantity.")
 @click.option("--trigger-price", help="New trigger price.")
+@_no_wait_option
+@_timeout_option(10.0, "the venue's answer")
 @_json_flag
 @pass_workspace_option
 def modify(
@@ -620,9 +533,15 @@ def modify(
     price: str | None,
     quantity: str | None,
     trigger_price: str | None,
+    no_wait: bool,
+    timeout_s: float,
     as_json: bool,
 ) -> None:
-    """Change the price, quantity and/or trigger price of a working order."""
+    """Change the price, quantity and/or trigger price of a working order.
+
+    Waits for the venue's answer: exit 0 once the order is updated, 1 when the node or
+    the venue rejects it (with its reason), 2 on a bad value (the field is named).
+    """
     if price is None and quantity is None and trigger_price is None:
         _die(
             "give at least one of --price, --quantity, --trigger-price",
@@ -638,7 +557,7 @@ def modify(
     }
     command = _load({k: v for k, v in data.items() if v is not None}, as_json=as_json)
     _check_modify(command, as_json=as_json)
-    _report(node_id, "modify sent", _send(node_id, command, as_json=as_json), as_json)
+    _carry_out(node_id, command, wait=not no_wait, timeout_s=timeout_s, as_json=as_json)
 
 
 def _check_modify(command: dict[str, Any], *, as_json: bool) -> None:
@@ -663,13 +582,17 @@ def _check_modify(command: dict[str, Any], *, as_json: bool) -> None:
 @click.argument("node_id", metavar="NODE")
 @click.argument("client_order_id")
 @_yes_option
+@_no_wait_option
+@_timeout_option(10.0, "the venue's answer")
 @_json_flag
 @pass_workspace_option
-def cancel(node_id: str, client_order_id: str, yes: bool, as_json: bool) -> None:
-    """Cancel one working order."""
+def cancel(
+    node_id: str, client_order_id: str, yes: bool, no_wait: bool, timeout_s: float, as_json: bool
+) -> None:
+    """Cancel one working order; exit 0 once the venue canceled it, 1 if it refused."""
     command = _load({"action": "cancel", "client_order_id": client_order_id}, as_json=as_json)
     _confirm(f"Cancel order {client_order_id} on {node_id}?", yes, as_json=as_json)
-    _report(node_id, "cancel sent", _send(node_id, command, as_json=as_json), as_json)
+    _carry_out(node_id, command, wait=not no_wait, timeout_s=timeout_s, as_json=as_json)
 
 
 @orders.command("cancel-all")
@@ -679,52 +602,135 @@ def cancel(node_id: str, client_order_id: str, yes: bool, as_json: bool) -> None
     "--side", type=click.Choice(["buy", "sell"], case_sensitive=False), help="Only this side."
 )
 @_yes_option
+@_no_wait_option
+@_timeout_option(10.0, "the venue's answers")
 @_json_flag
 @pass_workspace_option
 def cancel_all(
-    node_id: str, instrument_id: str | None, side: str | None, yes: bool, as_json: bool
+    node_id: str,
+    instrument_id: str | None,
+    side: str | None,
+    yes: bool,
+    no_wait: bool,
+    timeout_s: float,
+    as_json: bool,
 ) -> None:
-    """Cancel every working order of NODE (or of one instrument / side)."""
+    """Cancel every working order of NODE's gateway strategy (or of one instrument / side).
+
+    Exit 0 once the venue canceled every one; 1 naming each it refused.
+    """
     data: dict[str, Any] = {"action": "cancel_all", "instrument_id": instrument_id}
     if side is not None:
         data["side"] = side.upper()
     command = _load({k: v for k, v in data.items() if v is not None}, as_json=as_json)
     scope = f" in {instrument_id}" if instrument_id else ""
     _confirm(f"Cancel every working order{scope} on {node_id}?", yes, as_json=as_json)
-    _report(node_id, "cancel-all sent", _send(node_id, command, as_json=as_json), as_json)
+    _carry_out(node_id, command, wait=not no_wait, timeout_s=timeout_s, as_json=as_json)
+
+
+_CLOSE_HELP = """
+
+    Each position (whichever strategy opened it; NETTING or HEDGING) is closed by a
+    reduce-only market order; a closing order that stops filling is canceled and the rest
+    closed again until flat or --timeout. Exit 0 only when the node's cache shows it flat
+    (and, with orders canceled, none working); 1 with what remains; 2 on bad input."""
 
 
 @orders.command()
 @click.argument("node_id", metavar="NODE")
 @click.option("--position", "position_id", help="The position to close.")
 @click.option("--instrument", "instrument_id", help="Close every open position of this instrument.")
+@click.option(
+    "--cancel-orders",
+    is_flag=True,
+    help="First cancel the working orders that could reopen it (the instrument's, or the "
+    "position's strategy's).",
+)
 @_yes_option
+@_timeout_option(30.0, "the position to be flat")
 @_json_flag
 @pass_workspace_option
 def close(
-    node_id: str, position_id: str | None, instrument_id: str | None, yes: bool, as_json: bool
+    node_id: str,
+    position_id: str | None,
+    instrument_id: str | None,
+    cancel_orders: bool,
+    yes: bool,
+    timeout_s: float,
+    as_json: bool,
 ) -> None:
-    """Close a position (or every position of an instrument) at market."""
+    """Close a position (or every position of an instrument) at market and wait until flat."""
     if (position_id is None) == (instrument_id is None):
         _die("give exactly one of --position ID or --instrument ID", EXIT_INVALID, as_json=as_json)
-    data = {"action": "close_position", "position_id": position_id, "instrument_id": instrument_id}
+    data = {
+        "action": "close_position",
+        "position_id": position_id,
+        "instrument_id": instrument_id,
+        "cancel_orders": cancel_orders,
+    }
     command = _load({k: v for k, v in data.items() if v is not None}, as_json=as_json)
     what = f"position {position_id}" if position_id else f"every position in {instrument_id}"
     _confirm(f"Close {what} on {node_id} at market?", yes, as_json=as_json)
-    _report(node_id, "close sent", _send(node_id, command, as_json=as_json), as_json)
+    _carry_out(node_id, command, wait=True, timeout_s=timeout_s, as_json=as_json)
+
+
+close.help = (close.help or "") + _CLOSE_HELP
 
 
 @orders.command()
-@click.argument("node_id", metavar="NODE")
+@click.argument("node_id", metavar="NODE", required=False)
+@click.option(
+    "--all",
+    "all_nodes",
+    is_flag=True,
+    help="Kill switch: flatten every strategy on every running sandbox/live node.",
+)
+@click.option(
+    "--keep-orders", is_flag=True, help="Do not cancel working orders (only close positions)."
+)
 @_yes_option
+@_timeout_option(30.0, "every position to be flat")
 @_json_flag
 @pass_workspace_option
-def flatten(node_id: str, yes: bool, as_json: bool) -> None:
-    """Cancel every working order and close every open position of NODE at market."""
-    command = _load({"action": "flatten_all"}, as_json=as_json)
+def flatten(
+    node_id: str | None,
+    all_nodes: bool,
+    keep_orders: bool,
+    yes: bool,
+    timeout_s: float,
+    as_json: bool,
+) -> None:
+    """Cancel every working order and close every position of NODE (or --all) and wait.
+
+    \b
+    gateway orders flatten NODE --yes
+    gateway orders flatten --all --yes      # every running node, at once
+    """
+    if (node_id is None) == (not all_nodes):
+        _die("give either NODE or --all", EXIT_INVALID, as_json=as_json)
+    command = _load({"action": "flatten_all", "cancel_orders": not keep_orders}, as_json=as_json)
+    what = "close every position" if keep_orders else "cancel every order and close every position"
+    if node_id is not None:
+        _confirm(f"{what.capitalize()} on {node_id} at market?", yes, as_json=as_json)
+        _carry_out(node_id, command, wait=True, timeout_s=timeout_s, as_json=as_json)
+    from engine.orders.outcome import flatten_everywhere
+
     _confirm(
-        f"Cancel every order and close every position on {node_id} at market?",
+        f"Kill switch: {what} on EVERY running node at market?",
         yes,
         as_json=as_json,
     )
-    _report(node_id, "flatten sent", _send(node_id, command, as_json=as_json), as_json)
+    outcomes = asyncio.run(
+        flatten_everywhere(get_workspace(), timeout_s=timeout_s, cancel_orders=not keep_orders)
+    )
+    if not outcomes:
+        if as_json:
+            echo_json({"ok": True, "nodes": []})
+        else:
+            click.echo("no running sandbox or live node: nothing to flatten")
+        return
+    _print_outcomes(outcomes, as_json=as_json, many=True)
+    sys.exit(0 if all(o.ok for o in outcomes) else EXIT_FAILURE)
+
+
+flatten.help = (flatten.help or "") + _CLOSE_HELP

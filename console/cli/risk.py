@@ -150,10 +150,18 @@ risk.add_command(_state_command("ACTIVE", "Let NODE trade again (ACTIVE)."))
 @click.argument("node_id", required=False)
 @click.option("--all", "all_nodes", is_flag=True, help="The kill switch: every running node.")
 @click.option("--reason", default="", help="Why (kept with the change and in the audit log).")
+@click.option(
+    "--flatten",
+    is_flag=True,
+    help="With --all: first only reductions, cancel every order and close every position "
+    "(followed until flat), then halt. The kill switch.",
+)
 @click.option("--yes", is_flag=True, help="Do not ask before halting every node.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_workspace_option
-def halt(node_id: str | None, all_nodes: bool, reason: str, yes: bool, as_json: bool) -> None:
+def halt(
+    node_id: str | None, all_nodes: bool, flatten: bool, reason: str, yes: bool, as_json: bool
+) -> None:
     """Halt NODE (no new orders from any strategy), or with --all every running node."""
     from engine.risk import service
 
@@ -161,6 +169,8 @@ def halt(node_id: str | None, all_nodes: bool, reason: str, yes: bool, as_json: 
     workspace = get_workspace()
     if all_nodes == (node_id is not None):
         fail("give NODE or --all (not both)", EXIT_INVALID)
+    if flatten and not all_nodes:
+        fail("--flatten goes with --all (for one node: gateway orders flatten NODE)", EXIT_INVALID)
     if node_id is not None:
         outcome = asyncio.run(service.set_state(workspace, node_id, "HALTED", who, reason))
         _print(outcome, as_json, "halted")
@@ -168,7 +178,18 @@ def halt(node_id: str | None, all_nodes: bool, reason: str, yes: bool, as_json: 
     if not yes:
         if not sys.stdin.isatty():
             fail("halt --all asks first: pass --yes to run it without a terminal", EXIT_INVALID)
-        click.confirm("Halt every running node?", abort=True)
+        question = "Flatten and halt" if flatten else "Halt"
+        click.confirm(f"{question} every running node?", abort=True)
+    if flatten:
+        kills = asyncio.run(service.kill_switch(workspace, who))
+        if as_json:
+            echo_json([k.to_dict() for k in kills])
+        else:
+            if not kills:
+                click.echo("no running sandbox or live node")
+            for k in kills:
+                click.echo("\n".join(k.lines()), err=not k.ok)
+        sys.exit(0 if all(k.ok for k in kills) else EXIT_FAILURE)
     outcomes = asyncio.run(service.halt_all(workspace, who, reason))
     if as_json:
         echo_json([o.to_dict() for o in outcomes])

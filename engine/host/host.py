@@ -22,6 +22,9 @@ Channel commands (``NodeManager.command(node_id, cmd, **args)``; each answer is 
         ``cancel_all``, ``close_position``, ``flatten_all``). It runs on the node's event
         loop through the node's ``GatewayStrategy`` (brackets ``managed`` in sandbox,
         ``native`` live), so its orders carry that strategy's id.
+    ``{"cmd": "exposure", "instrument_id": str | null}`` (sandbox/live nodes)
+        -> ``{"ok": true, "positions": [...], "net": {instrument: signed qty},
+        "open_orders": [...]}`` from the node's cache (``GatewayStrategy.exposure``).
     ``{"cmd": "market", "instrument_id": "EUR/USD.SIM"}`` (sandbox/live nodes)
         -> ``{"ok": true, "instrument": InstrumentRules.to_dict(), "quote": {"bid", "ask"}
         | null}``: what an order ticket is checked against; the node follows the
@@ -201,7 +204,9 @@ class NodeHost:
             return self.risk_command(command)
         if name in ("positions", "balances"):
             return self.portfolio_command(name)
-        expected = "expected status, stop, order, market, risk, positions or balances"
+        if name == "exposure":
+            return self.exposure_command(command.get("instrument_id"))
+        expected = "expected status, stop, order, market, risk, positions, balances or exposure"
         return {
             "ok": False,
             "code": "unknown_command",
@@ -252,6 +257,19 @@ class NodeHost:
         build = positions_snapshot if name == "positions" else balances_snapshot
         try:
             return jsonable(build(strategy.cache, strategy.clock.timestamp_ns()))  # type: ignore[no-any-return]
+        except Exception as exc:
+            return _order_error("internal_error", f"{type(exc).__name__}: {exc}")
+
+    def exposure_command(self, instrument_id: Any) -> dict[str, Any]:
+        """Open positions, net per instrument and open orders (``GatewayStrategy.exposure``)."""
+        strategy = self.strategy
+        if strategy is None or self.state != "running":
+            return _order_error(
+                "not_running",
+                f"node {self.node_id} has no positions now (state {self.state}, mode {self.mode})",
+            )
+        try:
+            return jsonable(strategy.exposure(instrument_id or None))  # type: ignore[no-any-return]
         except Exception as exc:
             return _order_error("internal_error", f"{type(exc).__name__}: {exc}")
 

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 CONNECTION_POLL_S = 0.5
 STOP_SETTLE_S = 0.5  # after cancel/flatten: let the venue answer before strategies stop
+STOP_FLATTEN_ROUNDS = 6  # closing rounds of a stop with --flatten
 START_TIMEOUT_S = 30.0
 RISK_CHECK_S = 0.05  # loss limits (daily loss, drawdown) are checked this often
 
@@ -193,6 +194,9 @@ async def _run(host: NodeHost, node: NodeConfig, loop: asyncio.AbstractEventLoop
         GatewayStrategyConfig(bracket_mode="managed" if node.mode.value == "sandbox" else "native")
     )
     trading.trader.add_strategy(strategy)
+    strategy.find_strategy = lambda sid: next(
+        (s for s in trading.trader.strategies() if s.id == sid), None
+    )
     host.strategy = strategy
     host.risk = install_risk_guard(trading.kernel, host, node)
     telemetry = attach_telemetry(trading, node, host.workspace, host.publish)
@@ -299,6 +303,23 @@ async def _start_or_connect_failure(
     return start.result()
 
 
+async def _close_rest(strategy: Any) -> list[str]:
+    """Close again what a flatten left open (a closing order that stopped filling, as the
+    sandbox's L1 book leaves one above the quote's size), a few rounds; what is left."""
+    from engine.orders.commands import FlattenAll
+
+    for round_ in range(STOP_FLATTEN_ROUNDS + 1):
+        await asyncio.sleep(STOP_SETTLE_S)
+        if not strategy.cache.positions_open() or round_ == STOP_FLATTEN_ROUNDS:
+            break
+        for order in strategy.cache.orders_open():
+            if "GATEWAY_FLATTEN" in (order.tags or ()):
+                strategy.cancel_order(order)
+        await asyncio.sleep(STOP_SETTLE_S / 5)
+        strategy.flatten_all(FlattenAll(all_strategies=True, cancel_orders=False))
+    return [p.id.value for p in strategy.cache.positions_open()]
+
+
 async def _wind_down(host: NodeHost, strategy: Any) -> None:
     """Cancel orders / flatten positions as the stop asked, before strategies stop."""
     from engine.orders.commands import CancelAllOrders, FlattenAll
@@ -308,8 +329,8 @@ async def _wind_down(host: NodeHost, strategy: Any) -> None:
     try:
         if options.get("flatten"):
             done = strategy.flatten_all(FlattenAll(all_strategies=True))
+            done["left"] = await _close_rest(strategy)
             host.publish("node", "StopFlattened", done)
-            acted = True
         elif options.get("cancel_orders"):
             canceled = strategy.cancel_all(CancelAllOrders(all_strategies=True))
             host.publish("node", "StopCanceledOrders", {"canceled": [c.value for c in canceled]})

@@ -9,10 +9,23 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from engine.orders.issues import OrderIssue, OrderValidationError, issues_from_pydantic
 from engine.orders.tickets import TICKET_TYPES, Num, Side, Ticket, _normalise_type
+
+ID_MAX = 200
+
+
+def _identifier(value: str) -> str:
+    # Nautilus identifiers are ASCII: a non-ASCII client order id panics in its Rust core
+    # and aborts the whole node host, so an id is checked before it reaches the node.
+    if not (0 < len(value) <= ID_MAX and value.isascii() and value.isprintable()) or (" " in value):
+        raise ValueError(f"an id of 1 to {ID_MAX} printable ASCII characters without spaces")
+    return value
+
+
+Identifier = Annotated[str, AfterValidator(_identifier)]
 
 
 class _Command(BaseModel):
@@ -30,7 +43,7 @@ class ModifyOrder(_Command):
     """Change the quantity, limit price and/or trigger price of a working order."""
 
     action: Literal["modify"] = "modify"
-    client_order_id: str
+    client_order_id: Identifier
     quantity: Num | None = None
     price: Num | None = None
     trigger_price: Num | None = None
@@ -40,7 +53,7 @@ class CancelOrder(_Command):
     """Cancel one working order."""
 
     action: Literal["cancel"] = "cancel"
-    client_order_id: str
+    client_order_id: Identifier
 
 
 class CancelAllOrders(_Command):
@@ -50,27 +63,34 @@ class CancelAllOrders(_Command):
     """
 
     action: Literal["cancel_all"] = "cancel_all"
-    instrument_id: str | None = None
+    instrument_id: Identifier | None = None
     side: Side | None = None
     all_strategies: bool = False
 
 
 class ClosePosition(_Command):
-    """Close one position (by id) or every open position of an instrument, at market."""
+    """Close one position (by id) or every open position of an instrument, at market.
+
+    ``cancel_orders`` first cancels the working orders that could reopen it: every
+    strategy's in the instrument, or the position's strategy's for one position.
+    """
 
     action: Literal["close_position"] = "close_position"
-    position_id: str | None = None
-    instrument_id: str | None = None
+    position_id: Identifier | None = None
+    instrument_id: Identifier | None = None
+    cancel_orders: bool = False
 
 
 class FlattenAll(_Command):
     """Cancel every working order and close every open position at market.
 
-    ``all_strategies`` (the default) includes what other strategies of the node hold.
+    ``all_strategies`` (the default) includes what other strategies of the node hold;
+    ``cancel_orders`` (the default) cancels working orders before closing.
     """
 
     action: Literal["flatten_all"] = "flatten_all"
     all_strategies: bool = True
+    cancel_orders: bool = True
 
 
 type AnyCommand = (

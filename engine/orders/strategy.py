@@ -10,8 +10,11 @@ kernel's event loop (never from another thread):
 ``modify(ModifyOrder) -> None``                    quantity / price / trigger of a working order
 ``cancel(CancelOrder) -> None``                    cancel one working order
 ``cancel_all(CancelAllOrders) -> list[ClientOrderId]``  ids it asked to cancel
-``close_position(ClosePosition) -> list[PositionId]``   positions it sent closing orders for
-``flatten_all(FlattenAll) -> dict``                ``{"canceled": [...], "closed": [...]}``
+``close_position(ClosePosition) -> dict``         ``position_ids``, closing ``client_order_ids``,
+                                                   ``canceled``, ``skipped``
+``flatten_all(FlattenAll) -> dict``                ``canceled``, ``closed``, ``client_order_ids``,
+                                                   ``skipped``
+``exposure(instrument_id) -> dict``                open positions, net per instrument, open orders
 ``execute(command) -> dict``                       any of the above from an ``OrderCommand``,
                                                    returning JSON-safe data
 =================================================  =============================================
@@ -41,11 +44,13 @@ list) to an instrument's quotes at its first ticket; quote checks need a cached 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Literal
 
 from nautilus_trader.config import StrategyConfig
-from nautilus_trader.model.enums import ContingencyType, OrderSide
+from nautilus_trader.model.enums import ContingencyType, OrderSide, PositionSide
 from nautilus_trader.model.events import (
     OrderCanceled,
     OrderDenied,
@@ -54,7 +59,7 @@ from nautilus_trader.model.events import (
     OrderRejected,
     PositionClosed,
 )
-from nautilus_trader.model.identifiers import ClientOrderId, InstrumentId, PositionId
+from nautilus_trader.model.identifiers import ClientOrderId, InstrumentId, PositionId, StrategyId
 from nautilus_trader.model.orders import Order, OrderList
 from nautilus_trader.trading.strategy import Strategy
 
@@ -182,6 +187,8 @@ class GatewayStrategy(Strategy):  # type: ignore[misc]
         self._managed_exits: dict[ClientOrderId, tuple[ClientOrderId, ...]] = {}
         self._quote_limit: int = config.quote_limit
         self.quoted: set[InstrumentId] = set()  # instruments whose quotes are subscribed
+        # Set by the node host: the node's strategy of an id (closing orders go out as it).
+        self.find_strategy: Callable[[StrategyId], Any] | None = None
 
     def on_start(self) -> None:
         """Subscribe to quotes of every loaded instrument, up to ``quote_limit`` of them.
@@ -354,14 +361,18 @@ class GatewayStrategy(Strategy):  # type: ignore[misc]
         order = self._open_order(command.client_order_id)
         self.cancel_order(order)
 
-    def cancel_all(self, command: CancelAllOrders | None = None) -> list[ClientOrderId]:
-        """Cancel working orders (this strategy's, or all with ``all_strategies``)."""
+    def cancel_all(
+        self, command: CancelAllOrders | None = None, *, strategy_id: StrategyId | None = None
+    ) -> list[ClientOrderId]:
+        """Cancel working orders (this strategy's, all with ``all_strategies``, or only
+        `strategy_id`'s); return the ids it asked to cancel."""
         command = command or CancelAllOrders()
         instrument_id = (
             None if command.instrument_id is None else InstrumentId.from_str(command.instrument_id)
         )
         side = OrderSide.NO_ORDER_SIDE if command.side is None else OrderSide[command.side]
-        strategy_id = None if command.all_strategies else self.id
+        if strategy_id is None:
+            strategy_id = None if command.all_strategies else self.id
         orders = self.cache.orders_open(
             instrument_id=instrument_id, strategy_id=strategy_id, side=side
         ) + self.cache.orders_emulated(
@@ -396,8 +407,18 @@ class GatewayStrategy(Strategy):  # type: ignore[misc]
 
     # --- positions ------------------------------------------------------------------------
 
-    def close_position(self, command: ClosePosition) -> list[PositionId]:
+    def close_position(self, command: ClosePosition) -> dict[str, list[str]]:
         """Close one position by id, or every open position of an instrument, at market.
+
+        Each position is closed by a reduce-only market order of the strategy that holds
+        it, on its position id (see :meth:`_close`); with ``cancel_orders`` the working
+        orders that could reopen it are canceled first.
+
+        Returns
+        -------
+        dict
+            ``position_ids`` closing orders went out for, their ``client_order_ids``,
+            ``canceled`` order ids, and ``skipped`` positions no order could close.
 
         Raises
         ------
@@ -425,20 +446,134 @@ class GatewayStrategy(Strategy):  # type: ignore[misc]
                 )
         else:
             raise OrderValidationError([OrderIssue("", None, "a position_id or an instrument_id")])
-        for position in positions:
-            super().close_position(position, tags=["GATEWAY_CLOSE"])
-        return [p.id for p in positions]
+        canceled: list[str] = []
+        if command.cancel_orders:
+            for position in positions:
+                scope = CancelAllOrders(
+                    instrument_id=position.instrument_id.value, all_strategies=True
+                )
+                only = None if command.position_id is None else position.strategy_id
+                canceled += [c.value for c in self.cancel_all(scope, strategy_id=only)]
+        return {**self._close_all(positions, "GATEWAY_CLOSE"), "canceled": canceled}
 
     def flatten_all(self, command: FlattenAll | None = None) -> dict[str, list[str]]:
-        """Cancel every working order and close every open position at market."""
+        """Cancel working orders (``cancel_orders``) and close every open position at market.
+
+        Returns ``canceled`` and ``closed`` (position ids) as before, plus the closing
+        orders' ``client_order_ids`` and the ``skipped`` positions.
+        """
         command = command or FlattenAll()
-        canceled = self.cancel_all(CancelAllOrders(all_strategies=command.all_strategies))
+        canceled: list[ClientOrderId] = []
+        if command.cancel_orders:
+            canceled = self.cancel_all(CancelAllOrders(all_strategies=command.all_strategies))
         strategy_id = None if command.all_strategies else self.id
-        closed = []
-        for position in self.cache.positions_open(strategy_id=strategy_id):
-            super().close_position(position, tags=["GATEWAY_FLATTEN"])
-            closed.append(position.id.value)
-        return {"canceled": [c.value for c in canceled], "closed": closed}
+        positions = self.cache.positions_open(strategy_id=strategy_id)
+        done = self._close_all(positions, "GATEWAY_FLATTEN")
+        return {
+            "canceled": [c.value for c in canceled],
+            "closed": done["position_ids"],
+            "client_order_ids": done["client_order_ids"],
+            "skipped": done["skipped"],
+        }
+
+    def _close_all(self, positions: list[Any], tag: str) -> dict[str, list[str]]:
+        closed: list[str] = []
+        orders: list[str] = []
+        skipped: list[str] = []
+        for position in positions:
+            coid = self._close(position, tag)
+            if coid is None:
+                skipped.append(position.id.value)
+            else:
+                closed.append(position.id.value)
+                orders.append(coid.value)
+        return {"position_ids": closed, "client_order_ids": orders, "skipped": skipped}
+
+    def _close(self, position: Any, tag: str) -> ClientOrderId | None:
+        """Send one reduce-only market order closing `position`; its id (None: cannot).
+
+        Nautilus keys a NETTING position by ``{instrument}-{strategy}`` and denies an order
+        that names another strategy's position id, and the venue caps (or cancels) a
+        reduce-only order by the position of the order's own strategy. So the order is
+        built and submitted by the strategy that holds the position, on its id; that
+        closes it on NETTING and HEDGING alike. A position whose strategy is gone can
+        still be closed on HEDGING (custom position ids are allowed there), not on NETTING.
+        """
+        if position.is_closed:
+            return None
+        owner = self._owner(position.strategy_id)
+        if owner is None:
+            netting_id = f"{position.instrument_id}-{position.strategy_id}"
+            if position.id.value == netting_id:
+                self.log.warning(f"cannot close {position.id}: its strategy is gone")
+                return None
+            owner = self
+        order = owner.order_factory.market(
+            instrument_id=position.instrument_id,
+            order_side=Order.closing_side(position.side),
+            quantity=position.quantity,
+            reduce_only=True,
+            tags=[tag],
+        )
+        owner.submit_order(order, position_id=position.id)
+        coid: ClientOrderId = order.client_order_id
+        return coid
+
+    def _owner(self, strategy_id: StrategyId) -> Any:
+        if strategy_id == self.id:
+            return self
+        return None if self.find_strategy is None else self.find_strategy(strategy_id)
+
+    def exposure(self, instrument_id: str | None = None) -> dict[str, Any]:
+        """What is open at this node: positions (all strategies), net per instrument, orders.
+
+        Read from the node's cache, so a client reports what the node holds after its
+        orders settled rather than what it sent.
+        """
+        iid = None if not instrument_id else InstrumentId.from_str(instrument_id)
+        positions = self.cache.positions_open(instrument_id=iid)
+        net: dict[str, Decimal] = {}
+        for p in positions:
+            net[p.instrument_id.value] = net.get(p.instrument_id.value, Decimal(0)) + Decimal(
+                str(p.signed_decimal_qty())
+            )
+        orders = self.cache.orders_open(instrument_id=iid) + self.cache.orders_emulated(
+            instrument_id=iid
+        )
+        seen: set[str] = set()
+        open_orders = []
+        for o in orders:
+            if o.client_order_id.value in seen or o.is_closed:
+                continue
+            seen.add(o.client_order_id.value)
+            open_orders.append(
+                {
+                    "client_order_id": o.client_order_id.value,
+                    "instrument_id": o.instrument_id.value,
+                    "strategy_id": o.strategy_id.value,
+                    "side": o.side_string(),
+                    "order_type": o.type_string(),
+                    "status": o.status_string(),
+                    "quantity": str(o.quantity),
+                    "filled_qty": str(o.filled_qty),
+                }
+            )
+        return {
+            "ok": True,
+            "positions": [
+                {
+                    "position_id": p.id.value,
+                    "instrument_id": p.instrument_id.value,
+                    "strategy_id": p.strategy_id.value,
+                    "side": PositionSide(p.side).name,
+                    "quantity": str(p.quantity),
+                    "signed_qty": str(p.signed_decimal_qty()),
+                }
+                for p in positions
+            ],
+            "net": {k: str(v) for k, v in net.items()},
+            "open_orders": open_orders,
+        }
 
     # --- any command ----------------------------------------------------------------------
 
@@ -461,7 +596,7 @@ class GatewayStrategy(Strategy):  # type: ignore[misc]
         if isinstance(command, CancelAllOrders):
             return {"ok": True, "canceled": [i.value for i in self.cancel_all(command)]}
         if isinstance(command, ClosePosition):
-            return {"ok": True, "position_ids": [p.value for p in self.close_position(command)]}
+            return {"ok": True, **self.close_position(command)}
         return {"ok": True, **self.flatten_all(command)}
 
     # --- managed brackets -----------------------------------------------------------------

@@ -138,3 +138,66 @@ def _audit(
     AuditLog.of(workspace).append(
         who, action, target={"node_id": node_id}, request=request, result=result
     )
+
+
+@dataclass(frozen=True, slots=True)
+class KillOutcome:
+    """The kill switch at one node: flattened (verified) and HALTED (confirmed)."""
+
+    node_id: str
+    halted: RiskOutcome
+    flattened: Any = None  # engine.orders.outcome.Outcome, when asked to flatten
+
+    @property
+    def ok(self) -> bool:
+        return self.halted.ok and (self.flattened is None or self.flattened.ok)
+
+    def lines(self) -> list[str]:
+        state = "HALTED" if self.halted.ok else f"NOT halted ({self.halted.message})"
+        out = [f"{self.node_id}: {state}"]
+        if self.flattened is not None:
+            out += self.flattened.lines()
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "node_id": self.node_id,
+            "ok": self.ok,
+            "halted": self.halted.to_dict(),
+            "flattened": None if self.flattened is None else self.flattened.to_dict(),
+        }
+
+
+async def kill_switch(
+    workspace: Workspace, who: Principal, *, flatten: bool = True, timeout_s: float | None = None
+) -> list[KillOutcome]:
+    """Every running sandbox and live node: no new exposure, flat, then HALTED.
+
+    REDUCING first, so no strategy opens anything while the positions are closed (HALTED
+    would refuse the closing orders too); then every working order canceled and every
+    position closed, followed to the end; then HALTED. Each step is confirmed by the node.
+    """
+    import asyncio
+
+    from engine.manager import NodeManager
+    from engine.orders.outcome import run_action
+
+    hosts = [s for s in await NodeManager(workspace).ps() if s.alive and s.mode != "backtest"]
+
+    async def one(node_id: str) -> KillOutcome:
+        flattened = None
+        if flatten:
+            await set_state(workspace, node_id, "REDUCING", who, "kill switch: flattening")
+            command = {"action": "flatten_all", "cancel_orders": True}
+            flattened = await run_action(workspace, node_id, command, timeout_s=timeout_s)
+            AuditLog.of(workspace).append(
+                who,
+                "orders.flatten",
+                target={"node_id": node_id},
+                request=command,
+                result={"ok": flattened.ok, "code": flattened.code, "message": flattened.summary},
+            )
+        halted = await set_state(workspace, node_id, "HALTED", who, "kill switch")
+        return KillOutcome(node_id, halted, flattened)
+
+    return list(await asyncio.gather(*(one(s.node_id) for s in hosts)))

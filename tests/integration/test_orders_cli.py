@@ -90,3 +90,29 @@ def test_modify_and_close_check_their_arguments(workspace: Workspace) -> None:
 def test_list_of_an_unknown_node_exits_2(workspace: Workspace) -> None:
     r = gateway("orders", "list", "nope", workspace=workspace.root)
     assert r.code == 2 and "nope" in r.err
+
+
+def test_flatten_needs_a_node_or_all_and_timeouts_are_checked(workspace: Workspace) -> None:
+    for args in ((), ("n1", "--all")):
+        r = gateway("orders", "flatten", *args, "--yes", workspace=workspace.root)
+        assert r.code == 2 and "NODE or --all" in r.err, args
+    for bad in ("nan", "inf", "1e400", "-0", "0", "-1", "١٢٣", "", "9" * 400):
+        r = gateway(
+            "orders",
+            "close",
+            "n1",
+            "--instrument",
+            "X.Y",
+            "--timeout",
+            bad,
+            "--yes",
+            workspace=workspace.root,
+        )
+        assert r.code == 2 and "--timeout" in r.err and "expected seconds" in r.err, (bad, r.err)
+    # No node running: the kill switch has nothing to flatten, and says so.
+    r = gateway("orders", "flatten", "--all", "--yes", workspace=workspace.root)
+    assert r.code == 0 and "nothing to flatten" in r.out, r.err
+    r = gateway("orders", "modify", "n1", "O-1", "--price", "1", "--yes", workspace=workspace.root)
+    assert r.code == 2  # modify takes no --yes
+    r = gateway("orders", "modify", "n1", "O-1", "--price", "1", workspace=workspace.root)
+    assert r.code == 1 and "not running" in r.err, r.err

@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from console.cli.orders import OrderSession
 from engine.config.store import ConfigStore
 from engine.demo import demo_sandbox
 from engine.manager import NodeManager
+from engine.orders.session import OrderSession
 from engine.workspace import Workspace
 from tests.integration.cli import gateway
 from tests.integration.market_wait import wait_for_quotes
@@ -235,3 +235,46 @@ def test_market_command_gives_rules_and_the_latest_quote(node: Workspace) -> Non
     unknown = asyncio.run(ask("GBP/JPY.SIM"))
     assert unknown["ok"] is False and unknown["code"] == "unknown_instrument"
     assert unknown["field"] == "instrument_id" and unknown["value"] == "GBP/JPY.SIM"
+
+
+def test_cli_modify_and_cancel_wait_for_the_venues_answer(node: Workspace) -> None:
+    root = node.root
+    r = gateway("order", NODE, f"buy 10000 {IID} limit 1.07", "-o", "json", workspace=root)
+    assert r.code == 0, r.err
+    (coid,) = json.loads(r.out)["client_order_ids"]
+
+    # The venue refuses a negative price: exit 1 with its reason, not "modify sent".
+    r = gateway("orders", "modify", NODE, coid, "--price", "-1", workspace=root)
+    assert r.code == 1, (r.out, r.err)
+    assert "rejected by the venue" in r.err and "not positive" in r.err, r.err
+
+    r = gateway("orders", "modify", NODE, coid, "--price", "1.06", "--json", workspace=root)
+    assert r.code == 0, r.err
+    out = json.loads(r.out)
+    assert out["ok"] is True and out["answers"][0]["event"] == "OrderUpdated", out
+
+    r = gateway("orders", "cancel", NODE, coid, "--yes", "--json", workspace=root)
+    assert r.code == 0, r.err
+    assert json.loads(r.out)["canceled"] == [coid]
+    r = gateway("orders", "cancel", NODE, coid, "--yes", workspace=root)
+    assert r.code == 1 and "order_not_open" in r.err, r.err
+
+    # A non-ASCII id would panic in Nautilus's Rust core and abort the node host: it is
+    # refused naming the field, by the CLI (exit 2) and by the host for any other client.
+    r = gateway("orders", "cancel", NODE, "é", "--yes", workspace=root)
+    assert r.code == 2 and "client_order_id: got 'é'" in r.err, r.err
+
+    async def raw() -> dict[str, Any]:
+        return await NodeManager(node).command(
+            NODE, "order", command={"action": "cancel", "client_order_id": "١٢٣"}
+        )
+
+    reply = asyncio.run(raw())
+    assert reply["code"] == "invalid_order" and reply["issues"][0]["path"] == "client_order_id"
+    assert asyncio.run(NodeManager(node).command(NODE, "status"))["state"] == "running"
+
+    # --no-wait: the node took it; the venue's answer is not awaited.
+    r = gateway("order", NODE, f"buy 10000 {IID} limit 1.07", "-o", "json", workspace=root)
+    (coid,) = json.loads(r.out)["client_order_ids"]
+    r = gateway("orders", "cancel", NODE, coid, "--yes", "--no-wait", workspace=root)
+    assert r.code == 0 and "not waiting" in r.out, r.err

@@ -21,7 +21,9 @@ from console.screens.order_ticket import OrderTicketScreen
 from console.services import WorkspaceServices
 from console.settings import load_settings
 from engine.orders.commands import load_command
+from engine.orders.outcome import Outcome
 from engine.orders.syntax import parse_ticket
+from engine.risk.service import KillOutcome, RiskOutcome
 from engine.workspace import Workspace
 from tests.ui.conftest import FROZEN_NOW, sample_envelopes
 from tests.ui.helpers import wait_for
@@ -38,11 +40,27 @@ class RecordingServices(WorkspaceServices):
         super().__init__(workspace)
         self.sent: list[tuple[str, dict[str, Any]]] = []
         self.reply = reply or {"ok": True}
+        self.outcome: Outcome | None = None
 
     async def order_command(self, node_id: str, command: dict[str, Any]) -> dict[str, Any]:
         load_command(command)  # what a host would accept
         self.sent.append((node_id, command))
         return self.reply
+
+    async def order_action(self, node_id: str, command: dict[str, Any]) -> Outcome:
+        load_command(command)
+        self.sent.append((node_id, command))
+        return self.outcome or Outcome(node_id, str(command["action"]), True, "done")
+
+    async def flatten_everywhere(self) -> list[Outcome]:
+        self.sent.append(("*", {"action": "flatten_all"}))
+        return [Outcome("demo-sandbox", "flatten_all", True, "flat: closed X")]
+
+    async def kill_switch(self) -> list[KillOutcome]:
+        self.sent.append(("*", {"action": "flatten_all"}))
+        halted = RiskOutcome("demo-sandbox", True, risk={"trading_state": "HALTED"})
+        flat = Outcome("demo-sandbox", "flatten_all", True, "flat: closed X")
+        return [KillOutcome("demo-sandbox", halted, flat)]
 
 
 def make(workspace: Workspace, reply: dict[str, Any] | None = None) -> GatewayApp:
@@ -207,6 +225,46 @@ async def test_order_and_position_actions_send_their_commands_after_confirmation
         await pilot.press("y")
         await wait_for(pilot, lambda: len(sent(app)) == 5)
         assert sent(app)[-1] == ("demo-sandbox", {"action": "flatten_all"})
+
+
+async def test_outcomes_are_shown_and_the_kill_switch_asks_once(workspace: Workspace) -> None:
+    app = make(workspace)
+    assert isinstance(app.services, RecordingServices)
+    app.services.outcome = Outcome(
+        "demo-sandbox",
+        "close_position",
+        False,
+        "NOT flat after 30.0 s: 1 position(s) still open (net EUR/USD.SIM LONG 500000)",
+        code="not_flat",
+        positions_left=(
+            {
+                "position_id": "EUR/USD.SIM-EMACross-000",
+                "side": "LONG",
+                "quantity": "500000",
+                "strategy_id": "EMACross-000",
+            },
+        ),
+    )
+    async with app.run_test(size=(120, 44)) as pilot:
+        await started(app, pilot)
+        await pilot.press("4", "x")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: "NOT flat" in notes(app))
+        assert "still open: EUR/USD.SIM-EMACross-000 LONG 500000" in notes(app)
+        errors = [n for n in app._notifications if n.severity == "error"]
+        assert errors and "NOT flat" in str(errors[-1].message)
+
+        await pilot.press("ctrl+k")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        await pilot.press("n")  # kept: nothing sent
+        await pilot.pause()
+        assert ("*", {"action": "flatten_all"}) not in sent(app)
+        await pilot.press("ctrl+k")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: "flat: closed X" in notes(app))
+        assert sent(app)[-1] == ("*", {"action": "flatten_all"})
 
 
 async def test_adapters_screen_opens_from_its_key(workspace: Workspace) -> None:

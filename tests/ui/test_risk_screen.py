@@ -93,7 +93,7 @@ async def test_risk_view_halts_edits_a_limit_and_resumes_and_the_kill_switch_hal
             await pilot.press("y")
             await wait_for(
                 pilot,
-                lambda: any("HALTED (confirmed)" in str(n.message) for n in app._notifications),
+                lambda: any(f"{NODE}: HALTED" in str(n.message) for n in app._notifications),
             )
             assert _state(workspace)["trading_state"] == "HALTED"
     finally:
