@@ -120,6 +120,7 @@ class NodeHost:
             self.run_dir / LOG_FILE,
             self.publish,
             poll_s=BACKTEST_LOG_POLL_S if mode == "backtest" else LOG_POLL_S,
+            line_time=mode != "backtest",  # a backtest's lines carry simulated time
         )
         self.standby = standby
         self.strategy: Any = None  # the GatewayStrategy while a trading node runs
