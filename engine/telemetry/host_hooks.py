@@ -72,7 +72,9 @@ def attach_telemetry(
             return
         now = time.time_ns()
         events = alerts.set_rules(changed, now)
-        publish("alert", RULES_CHANGED, {"rules": [r.name for r in changed]}, now)
+        names = [r.name for r in changed]
+        message = f"alert rules changed in settings.json: {len(names)} rule(s) in force"
+        publish("alert", RULES_CHANGED, {"rules": names, "message": message}, now)
         for event in events:
             publish(event.kind, event.type, event.payload, event.ts_ns)
 
