@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -102,3 +103,20 @@ def test_a_dead_host_is_journaled_failed_with_the_node_failed_alert(workspace: W
     with JournalReader(run.path) as reader:
         assert len(reader.read()) == len(events)
     assert read_meta(run.path).state == "failed"  # type: ignore[union-attr]
+
+
+def test_a_settings_rewrite_with_the_same_rules_is_no_change(workspace: Workspace) -> None:
+    # The console rewrites settings.json for each theme switch: the rules stay as they
+    # were, so a running node must not journal AlertRulesChanged (a row in the alerts pane).
+    rule = {"name": "memory", "metric": "process.rss_bytes", "threshold": 1, "enabled": False}
+    workspace.settings_path.write_text(json.dumps({"theme": "gateway-dark", "alerts": [rule]}))
+    watcher = RulesWatcher(workspace)
+    watcher.prime()
+    for n, theme in enumerate(("gateway-light", "gateway-contrast", "gateway-dark"), 1):
+        workspace.settings_path.write_text(json.dumps({"theme": theme, "alerts": [rule]}))
+        os.utime(workspace.settings_path, ns=(n * 10**9, n * 10**9))  # a new stamp each time
+        assert watcher.changed() is None
+    workspace.settings_path.write_text(json.dumps({"alerts": [{**rule, "threshold": 2}]}))
+    changed = watcher.changed()
+    assert changed is not None
+    assert {r.name: r for r in changed}["memory"].threshold == 2
