@@ -152,6 +152,7 @@ class GatewayApp(App[None]):
         self._folding: asyncio.Task[None] | None = None
         self._rest_ticks = 0  # ticks left to skip after a burst
         self.nodes_loaded = 0  # how many times the node list was loaded (tests wait on it)
+        self.workspace_seen = 0  # workspace changes applied, the first scan included (same)
         self._main = MainScreen(self.settings.max_lines)
         self.orders = OrderDesk(self)
         for theme in self.theme_load.themes:
@@ -255,6 +256,7 @@ class GatewayApp(App[None]):
             self.runs.pop(node_id, None)
         if change.runs or change.runs_removed:
             self._refresh_rows()
+        self.workspace_seen += 1
 
     def _refresh_rows(self) -> None:
         now = self.clock()
