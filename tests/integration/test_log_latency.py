@@ -28,7 +28,10 @@ from engine.workspace import Workspace
 
 NODE = "demo-sandbox"
 LATENCY_S = 1.0
-LINES = 12  # log lines of the running node to measure (about 4 s of its logging)
+LINES = 8  # log lines of the running node to measure (about 3 s of its logging)
+# The start-up burst fills Nautilus's buffer at once, so its lines came out fast even
+# before the fix; the steady trickle after it is what waited.
+STEADY_AFTER_NS = 2_000_000_000
 
 
 def _kill_from(path: Path) -> None:
@@ -39,14 +42,14 @@ def _kill_from(path: Path) -> None:
 
 async def _measure(manager: NodeManager) -> list[tuple[Envelope, int]]:
     handle = await manager.launch(NODE)
-    running = False
+    steady: int | None = None  # lines written from then on: past the start-up burst
     got: list[tuple[Envelope, int]] = []
     async for batch in manager.attach(handle.run_id):
         now = time.time_ns()
         for env in batch:
             if env.type == "NodeStateChanged" and env.payload["state"] == "running":
-                running = True
-            elif running and env.kind == "log":
+                steady = env.ts_ns + STEADY_AFTER_NS
+            elif steady is not None and env.kind == "log" and env.ts_ns >= steady:
                 got.append((env, now))
         if len(got) >= LINES:
             return got
