@@ -113,8 +113,10 @@ def utc_now_iso() -> str:
 
 def new_run_id() -> str:
     """A sortable, unique run id: UTC time to the millisecond plus random hex."""
-    now = time.time()
-    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f"{int(now * 1000) % 1000:03d}"
+    # Seconds and milliseconds from one integer: from the float apart, 12.99999999 s gave
+    # second 12 with millisecond 000, an id that sorted before the one made 1 ms earlier.
+    secs, ms = divmod(time.time_ns() // 1_000_000, 1000)
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(secs)) + f"{ms:03d}"
     return f"{stamp}Z-{secrets.token_hex(2)}"
 
 
