@@ -168,7 +168,11 @@ class WorkspaceWatcher:
                         if known is not None and known[0] == stamp and st.st_mtime_ns < racy:
                             found[key] = known
                         else:
-                            found[key] = (stamp, zlib.crc32(Path(entry.path).read_bytes()))
+                            try:
+                                crc = zlib.crc32(Path(entry.path).read_bytes())
+                            except OSError:  # unreadable: still there (the list says why)
+                                crc = -1
+                            found[key] = (stamp, crc)
         self.configs = found
         added = tuple(sorted(k for k in found if k not in old))
         changed = tuple(sorted(k for k in found if k in old and old[k][1] != found[k][1]))

@@ -65,6 +65,12 @@ def test_configs_added_changed_and_removed_and_temp_files_ignored(workspace: Wor
     assert watcher.scan().configs_changed == (("a", "sandbox"),)
     path.write_text('{"a": 2}')
     assert not watcher.scan()
+    # An entry that cannot be read is still there (the node list says what is wrong).
+    (workspace.nodes_dir / "a" / "live.json").mkdir()
+    assert watcher.scan() == WorkspaceChange(configs_added=(("a", "live"),))
+    assert not watcher.scan()
+    (workspace.nodes_dir / "a" / "live.json").rmdir()
+    assert watcher.scan() == WorkspaceChange(configs_removed=(("a", "live"),))
     path.unlink()
     assert watcher.scan() == WorkspaceChange(configs_removed=(("a", "sandbox"),))
 
