@@ -38,6 +38,7 @@ REPORTS = {
 STATES = ("created", "starting", "running", "stopping", "stopped", "completed", "failed")
 TERMINAL_STATES = frozenset({"stopped", "completed", "failed"})
 _RUN_ID = re.compile(r"^\d{8}T\d{6}(?:\d{3})?Z-[0-9a-f]{4,8}$")
+RUN_ID_PATTERN = _RUN_ID  # what a run directory's name looks like (new_run_id's shape)
 
 
 class RunNotFound(KeyError):

@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import re
 import time
 import zlib
 from collections.abc import AsyncIterator
@@ -29,12 +28,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
-from engine.runs import META_FILE, TERMINAL_STATES, read_meta
+from engine.runs import META_FILE, RUN_ID_PATTERN, TERMINAL_STATES, read_meta
 from engine.workspace import Workspace
 
 POLL_S = 0.25
 MAX_QUEUED = 256  # changes a subscriber may have unread before it gets the view instead
-_RUN_ID = re.compile(r"^\d{8}T\d{6}(?:\d{3})?Z-[0-9a-f]{4,8}$")
 
 type ConfigKey = tuple[str, str]  # (node_id, mode)
 type Stamp = tuple[int, int, int]  # (mtime_ns, size, inode): an atomic rename changes inode
@@ -266,7 +264,8 @@ class WorkspaceWatcher:
             self._subscribers.remove(queue)
 
     async def changes(self) -> AsyncIterator[WorkspaceChange]:
-        """Yield changes as :meth:`run` finds them, the current view first."""
+        """Yield changes as :meth:`run` (started once, as a task) finds them, the current
+        view first."""
         async with self.subscribe() as queue:
             while True:
                 yield await queue.get()
@@ -299,7 +298,7 @@ def _subdirs(path: Path) -> list[str]:
 
 def _latest_run_id(node_dir: Path) -> str | None:
     try:
-        names = [e.name for e in os.scandir(node_dir) if _RUN_ID.fullmatch(e.name)]
+        names = [e.name for e in os.scandir(node_dir) if RUN_ID_PATTERN.fullmatch(e.name)]
     except OSError:
         return None
     return max(names) if names else None
