@@ -163,6 +163,10 @@ async def test_the_console_follows_cli_launches_crashes_restarts_and_config_file
             )
             assert app.feed_state.nodes[NODE].run_id == second  # its events, not only meta
             assert app.feed_state.nodes[NODE].state == "running"
+            # The death raised node-failed; running again resolves it (no stale "active").
+            failure = f"{NODE}:node-failed:node.state"
+            await _until(pilot, lambda: failure in app.feed_state.alerts, 10)
+            await _until(pilot, lambda: app.feed_state.alerts[failure].state == "resolved", 10)
 
             # 3. Configs created and deleted by the CLI appear and disappear.
             doc = demo_sandbox()

@@ -11,7 +11,8 @@ from engine.config.store import ConfigStore
 from engine.demo import demo_backtest
 from engine.journal import JournalReader
 from engine.manager import mark_dead
-from engine.runs import create_run, read_meta, update_meta
+from engine.runs import create_run, new_run_id, read_meta, update_meta
+from engine.telemetry.host_hooks import resolve_previous_failure
 from engine.telemetry.rules import RulesInvalid, RulesWatcher, effective_rules
 from engine.workspace import Workspace
 
@@ -120,3 +121,26 @@ def test_a_settings_rewrite_with_the_same_rules_is_no_change(workspace: Workspac
     changed = watcher.changed()
     assert changed is not None
     assert {r.name: r for r in changed}["memory"].threshold == 2
+
+
+def test_a_node_running_again_resolves_the_failure_its_dead_run_raised(
+    workspace: Workspace,
+) -> None:
+    ConfigStore(workspace).save(demo_backtest())
+    dead = create_run(workspace, "demo-backtest", "backtest")
+    update_meta(dead.path, state="running", pid=999_999)
+    mark_dead(dead.path, -9)
+    with JournalReader(dead.path) as reader:
+        raised = next(e for e in reader.read() if e.type == "AlertRaised")
+    later = new_run_id()
+    while later <= dead.run_id:
+        later = new_run_id()
+    now = raised.ts_ns + 5_000_000_000
+    (resolved,) = resolve_previous_failure(workspace, "demo-backtest", later, [], now)
+    assert resolved.type == "AlertResolved"
+    assert resolved.payload["alert_id"] == raised.payload["alert_id"]
+    assert resolved.payload["reason"] == "cleared" and resolved.payload["duration_s"] == 5.0
+    # The dead run's own view, and a previous run that ended otherwise: nothing to resolve.
+    assert resolve_previous_failure(workspace, "demo-backtest", dead.run_id, [], now) == []
+    update_meta(dead.path, state="completed")
+    assert resolve_previous_failure(workspace, "demo-backtest", later, [], now) == []
