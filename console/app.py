@@ -46,6 +46,7 @@ from widgets.positions_table import PositionsTable
 if TYPE_CHECKING:
     from console.settings import SettingsLoad
     from engine.config.issues import ConfigIssue
+    from engine.watch import RunState, WorkspaceChange
 
 CSS_FILE = BUILTIN_DIR / "console.tcss"
 LIVE_POLL_S = 2.0
@@ -161,11 +162,13 @@ class GatewayApp(App[None]):
         self.feed_state = FeedState()
         self.configs: list[NodeRow] = []
         self.live: dict[str, LiveNode] = {}
+        self.runs: dict[str, RunState] = {}  # each node's latest run, from the workspace watcher
         self.node_rows: list[NodeRow] = []
         self.events_in = 0  # envelopes drained from the feed (the ingest benchmark reads it)
         self._folding: asyncio.Task[None] | None = None
         self._rest_ticks = 0  # ticks left to skip after a burst
         self.nodes_loaded = 0  # how many times the node list was loaded (tests wait on it)
+        self.workspace_seen = 0  # workspace changes applied, the first scan included (same)
         self._main = MainScreen(self.settings.max_lines)
         self.orders = OrderDesk(self)
         for theme in self.theme_load.themes:
@@ -237,6 +240,7 @@ class GatewayApp(App[None]):
             return
         if attached:
             self.notify(f"attached to running node(s): {', '.join(attached)}")
+        self.run_worker(self._follow_workspace(), group="watch", exit_on_error=False)
         while True:
             try:
                 live = await self.services.live_nodes()
@@ -248,13 +252,51 @@ class GatewayApp(App[None]):
                     self._refresh_rows()
             await asyncio.sleep(LIVE_POLL_S)
 
+    async def _follow_workspace(self) -> None:
+        """Follow what other processes change: configs (CLI, editors) and runs (a
+        supervisor's restart, a launch from the CLI or another console)."""
+        async for change in self.services.watch():
+            self._workspace_changed(change)
+
+    def _workspace_changed(self, change: WorkspaceChange) -> None:
+        if change.initial:  # what the watcher saw first, against what the list shows
+            shown = {(r.node_id, r.mode) for r in self.configs}
+            configs_changed = set(change.configs_added) != shown
+        else:
+            configs_changed = change.configs
+        if configs_changed:
+            self.refresh_nodes()
+        for run in change.runs:
+            self.runs[run.node_id] = run
+        for node_id in change.runs_removed:
+            self.runs.pop(node_id, None)
+        if change.runs or change.runs_removed:
+            self._refresh_rows()
+        self.workspace_seen += 1
+
     def _refresh_rows(self) -> None:
         now = self.clock()
         rows = []
         for row in self.configs:
             status = self.feed_state.nodes.get(row.node_id)
             live = self.live.get(row.node_id)
-            if status is None and live is not None and live.mode == row.mode:
+            run = self.runs.get(row.node_id)
+            if (
+                run is not None
+                and run.mode == row.mode
+                and (status is None or status.run_id < run.run_id)
+            ):
+                # A run whose events have not come (yet): its meta says how it stands.
+                end = run.ended_s if run.terminal and run.ended_s else now
+                row = NodeRow(
+                    row.node_id,
+                    row.mode,
+                    run.state if row.state != "invalid" else "invalid",
+                    uptime_s=max(0.0, end - run.started_s) if run.started_s else None,
+                    run_id=run.run_id,
+                    problem=row.problem,
+                )
+            elif status is None and live is not None and live.mode == row.mode:
                 uptime = live.uptime_s
                 row = NodeRow(
                     row.node_id,

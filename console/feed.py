@@ -265,6 +265,8 @@ class FeedState:
 
     def _status(self, env: Any, **changes: Any) -> None:
         prev = self.nodes.get(env.node_id)
+        if prev is not None and env.run_id < prev.run_id:
+            return  # the rest of an older run's journal: the row shows the newer run
         if prev is None or prev.run_id != env.run_id:
             base = {"state": "running", "mode": None, "since_ns": None, "until_ns": None}
             if prev is not None and "state" not in changes:

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import csv
 import json
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -24,6 +25,7 @@ if TYPE_CHECKING:  # engine.config builds its pydantic models on import: ~1 s of
     from engine.config.store import ConfigStore
     from engine.orders.outcome import Outcome
     from engine.risk.service import KillOutcome
+    from engine.watch import WorkspaceChange, WorkspaceWatcher
 
 REPORT_ROW_LIMIT = 2000
 RECENT_EVENTS = 2000  # shown from a running node's journal when the console attaches
@@ -111,6 +113,7 @@ class Services(Protocol):
     async def launch(self, node_id: str, mode: str) -> str: ...
     async def stop(self, node_id: str) -> None: ...
     async def live_nodes(self) -> list[LiveNode]: ...
+    def watch(self) -> AsyncIterator[WorkspaceChange]: ...
     async def order_command(self, node_id: str, command: dict[str, Any]) -> dict[str, Any]: ...
     async def order_action(self, node_id: str, command: dict[str, Any]) -> Outcome: ...
     async def flatten_everywhere(self) -> list[Outcome]: ...
@@ -150,6 +153,9 @@ class WorkspaceServices:
         self._store: ConfigStore | None = None
         self._manager: Any = None
         self._attached: dict[str, asyncio.Task[None]] = {}
+        self._relayed: dict[str, int] = {}  # run id -> last seq relayed to the bus
+        self._watcher: WorkspaceWatcher | None = None
+        self._watching: asyncio.Task[None] | None = None
         self._bus = bus
         self._max_queue = max_queue
         self._feed: EventFeed | None = None
@@ -282,16 +288,49 @@ class WorkspaceServices:
         return attached
 
     def _follow(self, run_id: str, after_seq: int = 0) -> None:
-        """Relay a run's events (journal first, then its channel) to the bus."""
+        """Relay a run's events (journal first, then its channel) to the bus.
+
+        A run followed before goes on after the last event relayed: no duplicate.
+        """
         if run_id in self._attached and not self._attached[run_id].done():
             return
+        after_seq = max(after_seq, self._relayed.get(run_id, 0))
         self._attached[run_id] = asyncio.create_task(
             self._relay(run_id, after_seq), name=f"attach-{run_id}"
         )
 
     async def _relay(self, run_id: str, after_seq: int) -> None:
         async for batch in self._require_manager().attach(run_id, after_seq, follow=True):
+            self._relayed[run_id] = batch[-1].seq
             self.bus.publish(batch)
+
+    async def watch(self) -> AsyncIterator[WorkspaceChange]:
+        """The workspace's changes (the whole picture first), as other processes make them.
+
+        Runs of other launchers are relayed to the feed as they appear: a supervisor's
+        restart after a crash, a launch from the CLI or another console. A run already
+        followed is followed again when its meta changes (it ended, or its host came up),
+        which picks up what its journal got after its channel closed.
+        """
+        from engine.watch import WorkspaceWatcher
+
+        if self._watcher is None:
+            self._watcher = WorkspaceWatcher(self.workspace)
+            self._watching = asyncio.create_task(self._watcher.run(), name="workspace-watch")
+        known: dict[str, str] = {}  # node id -> the newest run id seen
+        async for change in self._watcher.changes():
+            for run in change.runs:
+                newer = run.run_id > known.get(run.node_id, "")
+                if change.initial:
+                    if run.alive:  # already running (open() attached it, if it could)
+                        path = self.workspace.runs_dir / run.node_id / run.run_id
+                        last = await asyncio.to_thread(_last_seq, path)
+                        self._follow(run.run_id, after_seq=max(0, last - RECENT_EVENTS))
+                elif newer or run.run_id in self._attached:
+                    self._follow(run.run_id)
+                if newer:
+                    known[run.node_id] = run.run_id
+            yield change
 
     async def launch(self, node_id: str, mode: str) -> str:
         handle = await self._require_manager().launch(node_id, mode)
@@ -357,6 +396,8 @@ class WorkspaceServices:
         for task in self._attached.values():
             task.cancel()
         self._attached.clear()
+        if self._watching is not None:
+            self._watching.cancel()
 
 
 def read_results(

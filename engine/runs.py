@@ -38,6 +38,7 @@ REPORTS = {
 STATES = ("created", "starting", "running", "stopping", "stopped", "completed", "failed")
 TERMINAL_STATES = frozenset({"stopped", "completed", "failed"})
 _RUN_ID = re.compile(r"^\d{8}T\d{6}(?:\d{3})?Z-[0-9a-f]{4,8}$")
+RUN_ID_PATTERN = _RUN_ID  # what a run directory's name looks like (new_run_id's shape)
 
 
 class RunNotFound(KeyError):
@@ -123,8 +124,10 @@ def utc_now_iso() -> str:
 
 def new_run_id() -> str:
     """A sortable, unique run id: UTC time to the millisecond plus random hex."""
-    now = time.time()
-    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f"{int(now * 1000) % 1000:03d}"
+    # Seconds and milliseconds from one integer: from the float apart, 12.99999999 s gave
+    # second 12 with millisecond 000, an id that sorted before the one made 1 ms earlier.
+    secs, ms = divmod(time.time_ns() // 1_000_000, 1000)
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(secs)) + f"{ms:03d}"
     return f"{stamp}Z-{secrets.token_hex(2)}"
 
 

@@ -76,10 +76,30 @@ class _TailLog(Log):
             super().__init__()
             self.at_end = at_end
 
+    follow = False  # kept at the end by the parent while it follows
+
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
         if round(old_value) != round(new_value):
             self.post_message(self.Moved(self.is_vertical_scroll_end))
+
+    def on_resize(self) -> None:
+        if self.follow:  # shorter now (the search field opened): the end moved down
+            self.scroll_to_end()
+
+    def scroll_to_end(self) -> None:
+        """Go to the last line now, and again once a pending layout has settled.
+
+        Not Log's ``write_lines(scroll_end=True)``: it scrolls only if the view is at the
+        end already, so once a resize left the view short of the end it never scrolled
+        again while the status said "following".
+        """
+        self.scroll_end(animate=False, immediate=True, x_axis=False)
+        self.call_after_refresh(self._settle_at_end)
+
+    def _settle_at_end(self) -> None:
+        if self.follow:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
 
 
 class EventLog(Vertical, can_focus=False):
@@ -142,10 +162,11 @@ class EventLog(Vertical, can_focus=False):
         yield _TailLog(max_lines=self.max_lines, auto_scroll=False, id="event-lines")
 
     def on_mount(self) -> None:
+        self.log_widget.follow = self.following
         self._update_status()
 
     @property
-    def log_widget(self) -> Log:
+    def log_widget(self) -> _TailLog:
         return self.query_one(_TailLog)
 
     @property
@@ -177,8 +198,10 @@ class EventLog(Vertical, can_focus=False):
         if not shown:
             return
         log = self.log_widget
-        log.write_lines(shown, scroll_end=self.following)
-        if not self.following:
+        log.write_lines(shown, scroll_end=False)
+        if self.following:
+            log.scroll_to_end()
+        else:
             self.pending += len(shown)
 
     def set_filter(self, event_filter: EventFilter) -> None:
@@ -188,14 +211,16 @@ class EventLog(Vertical, can_focus=False):
         log = self.log_widget
         log.clear()
         log.write_lines(
-            [line.render() for line in self._lines if event_filter.matches(line)], scroll_end=True
+            [line.render() for line in self._lines if event_filter.matches(line)], scroll_end=False
         )
         self.following = True
+        log.scroll_to_end()
         self.pending = 0
         self._update_status()
         self.post_message(self.FilterChanged(event_filter))
 
-    def watch_following(self) -> None:
+    def watch_following(self, following: bool) -> None:
+        self.log_widget.follow = following
         self._update_status()
 
     def watch_pending(self) -> None:
@@ -259,6 +284,6 @@ class EventLog(Vertical, can_focus=False):
         self.filter = EventFilter()
 
     def action_follow(self) -> None:
-        self.log_widget.scroll_end(animate=False, immediate=True)
         self.following = True
+        self.log_widget.scroll_to_end()
         self.pending = 0

@@ -109,7 +109,12 @@ def preflight(node: NodeConfig, workspace: Workspace) -> tuple[int | None, int |
 
 
 def logging_config(run_dir: Path, level: str) -> Any:
-    """Nautilus logging to a JSON file in the run directory only (nothing on stdout)."""
+    """Nautilus logging to a JSON file in the run directory only (nothing on stdout).
+
+    The host's log tailer has the file flushed several times a second so lines reach
+    clients at once (``engine.host.logtail``); an fsync on each of those flushes would
+    only cost disk writes (the host's journal is what must survive a crash).
+    """
     from nautilus_trader.config import LoggingConfig
 
     return LoggingConfig(
@@ -119,6 +124,7 @@ def logging_config(run_dir: Path, level: str) -> Any:
         log_file_name=LOG_FILE_STEM,
         log_file_format="JSON",
         bypass_logging=False,
+        fileout_sync_on_flush=False,
     )
 
 

@@ -53,6 +53,7 @@ import json
 import os
 import signal
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -130,6 +131,7 @@ class NodeHost:
             self.run_dir / LOG_FILE,
             self.publish,
             poll_s=BACKTEST_LOG_POLL_S if mode == "backtest" else LOG_POLL_S,
+            line_time=mode != "backtest",  # a backtest's lines carry simulated time
         )
         self.standby = standby
         self.strategy: Any = None  # the GatewayStrategy while a trading node runs
@@ -174,6 +176,23 @@ class NodeHost:
                 "reason": reason,
             },
         )
+        if state == "running":
+            self._resolve_previous_failure()
+
+    def _resolve_previous_failure(self) -> None:
+        """Running again after the previous run died: resolve its ``node-failed`` alert."""
+        from engine.config.store import ConfigStore
+        from engine.telemetry.host_hooks import resolve_previous_failure
+
+        try:
+            rules = ConfigStore(self.workspace).get(self.node_id, self.mode).alerts
+            events = resolve_previous_failure(
+                self.workspace, self.node_id, self.run_id, rules, time.time_ns()
+            )
+        except Exception:  # alerts are informative here: they must never fail the run
+            return
+        for event in events:
+            self.publish(event.kind, event.type, event.payload, event.ts_ns)
 
     def stop_requested(self) -> bool:
         return self._stop.is_set()

@@ -3,12 +3,28 @@
 Nautilus's logger lives in Rust and writes the file from its own thread; Python never sees
 the lines, so the host reads the file back. The tailer runs on a thread, reads whatever
 was appended since the last poll, and publishes one ``LogLine`` per complete line.
+
+Nautilus's file writer is a ``BufWriter`` (8 KiB) that its logging thread flushes only
+when the buffer is full or when asked (``crates/common/src/logging/writer.rs`` and
+``logger.rs``: ``LogEvent::Flush``): a node logging a few lines a second left lines in
+the buffer for up to 13 s. So before each read the tailer asks for a flush
+(:func:`flush_nautilus_log`, a message to the logging thread; the host turns off its
+fsync on flush). A line read on this poll was flushed on the one before: about
+``2 * poll_s`` from write to event.
+
+With ``line_time`` each event carries the time Nautilus wrote its line (the line's
+``timestamp``) instead of the time it was read. Backtests leave it off: their lines carry
+the simulated time.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import sys
 import threading
+from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +33,48 @@ import msgspec
 from engine.host.events import LOG_LINE, Publish
 
 POLL_S = 0.1
+_EPOCH_DAY = date(1970, 1, 1).toordinal()
+_INT64 = 2**63
+# RFC 3339 as Nautilus writes it (2026-12-07T04:58:47.298834381Z); ASCII digits only.
+_TIMESTAMP = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})"
+    r"(?:\.([0-9]{1,9}))?(Z|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
+def timestamp_ns(text: str) -> int | None:
+    """UNIX nanoseconds of an RFC 3339 timestamp; None if it is not one (or out of range)."""
+    match = _TIMESTAMP.fullmatch(text)
+    if match is None:
+        return None
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    try:
+        days = date(int(year), int(month), int(day)).toordinal() - _EPOCH_DAY
+    except ValueError:
+        return None
+    h, m, s = int(hour), int(minute), int(second)
+    if h > 23 or m > 59 or s > 60:  # 60: a leap second
+        return None
+    secs = days * 86_400 + h * 3600 + m * 60 + s
+    if zone != "Z":
+        off_h, off_m = int(zone[1:3]), int(zone[4:6])
+        if off_h > 23 or off_m > 59:
+            return None
+        offset = off_h * 3600 + off_m * 60
+        secs -= offset if zone[0] == "+" else -offset
+    ns = secs * 1_000_000_000 + int((fraction or "0").ljust(9, "0"))
+    return ns if 0 <= ns < _INT64 else None  # an envelope's ts_ns is an int64
+
+
+def flush_nautilus_log() -> None:
+    """Ask Nautilus's logging thread to flush its file buffer (no-op before Nautilus loads).
+
+    Never imports Nautilus itself: the tail thread must not race the main thread's import.
+    """
+    component = sys.modules.get("nautilus_trader.common.component")
+    flush = getattr(component, "flush_logger", None)
+    if flush is not None:
+        flush()
 
 
 class _JsonLine(msgspec.Struct):
@@ -79,12 +137,26 @@ class LogTailer:
     poll_s
         Seconds between reads of the file. Each wake takes the GIL from the kernel's
         thread, so a backtest host polls less often than a live one.
+    flush
+        Called before each read to have the writer's buffer flushed (None: not asked).
+    line_time
+        Events carry the time in each line (when Nautilus wrote it), not the read time.
     """
 
-    def __init__(self, path: Path, publish: Publish, *, poll_s: float = POLL_S) -> None:
+    def __init__(
+        self,
+        path: Path,
+        publish: Publish,
+        *,
+        poll_s: float = POLL_S,
+        flush: Callable[[], None] | None = flush_nautilus_log,
+        line_time: bool = True,
+    ) -> None:
         self.path = path
         self._publish = publish
         self._poll_s = poll_s
+        self._flush = flush
+        self._line_time = line_time
         self._offset = 0
         self._partial = b""
         self._stop = threading.Event()
@@ -104,6 +176,11 @@ class LogTailer:
 
     def _loop(self) -> None:
         while not self._stop.wait(self._poll_s):
+            if self._flush is not None:
+                try:
+                    self._flush()
+                except Exception:  # a failing flush only delays lines; never stop tailing
+                    self._flush = None
             self.poll()
 
     def poll(self, *, final: bool = False) -> int:
@@ -128,7 +205,9 @@ class LogTailer:
             for raw in lines:
                 payload = parse_log_line(raw)
                 if payload is not None:
-                    self._publish("log", LOG_LINE, payload)
+                    stamp = payload["timestamp"]
+                    ts = timestamp_ns(stamp) if self._line_time and stamp else None
+                    self._publish("log", LOG_LINE, payload, ts)
                     count += 1
             self.lines += count
             return count

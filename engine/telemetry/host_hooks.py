@@ -8,12 +8,12 @@ fills after actors stop, so only the final sample has the run's true figures.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from engine.telemetry.alerts import AlertEngine, default_rules
-from engine.telemetry.rules import RulesInvalid, RulesWatcher, merge_rules
+from engine.telemetry.alerts import AlertEngine, AlertEvent, AlertRule, default_rules, notify
+from engine.telemetry.rules import RulesInvalid, RulesWatcher, effective_rules, merge_rules
 from engine.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -24,6 +24,7 @@ Publish = Callable[..., Any]  # publish(kind, type, payload, ts_ns=None)
 
 RULES_CHANGED = "AlertRulesChanged"
 RULES_INVALID = "AlertRulesInvalid"
+DEATH_TAIL = 200  # events read back from a dead run's journal end (its death is the last few)
 
 
 @dataclass
@@ -82,7 +83,9 @@ def attach_telemetry(
             return
         now = time.time_ns()
         events = alerts.set_rules(changed, now)
-        publish("alert", RULES_CHANGED, {"rules": [r.name for r in changed]}, now)
+        names = [r.name for r in changed]
+        message = f"alert rules changed in settings.json: {len(names)} rule(s) in force"
+        publish("alert", RULES_CHANGED, {"rules": names, "message": message}, now)
         for event in events:
             publish(event.kind, event.type, event.payload, event.ts_ns)
 
@@ -98,3 +101,56 @@ def attach_telemetry(
 
     actor = install(target, publish_with_alerts, MetricsActorConfig(interval_secs=interval_secs))
     return Telemetry(actor, alerts, node.node_id, publish)
+
+
+def resolve_previous_failure(
+    workspace: Workspace, node_id: str, run_id: str, node_rules: Sequence[AlertRule], now: int
+) -> list[AlertEvent]:
+    """Resolve the node-state alerts the node's previous run left active when it died.
+
+    A host that dies cannot resolve anything: :func:`engine.manager.mark_dead` raises
+    ``node-failed`` in its journal, and a restart (the supervisor's, or a launch by hand)
+    starts a new run with a fresh alert engine, so the alert stayed active while the node
+    ran again. The new run, once running, journals the resolutions; the rule's command or
+    webhook hears of them as of any resolution.
+    """
+    from engine.journal import JournalReader
+    from engine.runs import list_runs
+
+    earlier = [r for r in list_runs(workspace, node_id) if r.run_id < run_id]
+    if not earlier or earlier[-1].meta.state != "failed":
+        return []
+    active: dict[str, int] = {}  # alert id -> raised at (ns)
+    try:
+        with JournalReader(earlier[-1].path) as reader:
+            tail = reader.read(max(0, reader.last_seq() - DEATH_TAIL))
+    except (OSError, ValueError):
+        return []
+    for env in tail:
+        payload = env.payload
+        if env.kind != "alert" or str(payload.get("metric", "")).split(".")[0] != "node":
+            continue
+        if env.type == "AlertRaised":
+            active[str(payload.get("alert_id"))] = int(payload.get("raised_ts_ns") or env.ts_ns)
+        elif env.type == "AlertResolved":
+            active.pop(str(payload.get("alert_id")), None)
+    if not active:
+        return []
+    try:
+        rules = effective_rules(workspace, node_rules)
+    except RulesInvalid:
+        rules = merge_rules(default_rules(), node_rules)
+    seeding = [True]  # the dead run's raise was notified already: only the resolution now
+
+    def notifier(rule: AlertRule, event: AlertEvent) -> None:
+        if not seeding[0]:
+            notify(rule, event)
+
+    engine = AlertEngine(rules, notifier=notifier)
+    engine.node_state(node_id, "failed", min(active.values()))
+    seeding[0] = False
+    return [
+        event
+        for event in engine.node_state(node_id, "running", now)
+        if event.payload.get("alert_id") in active
+    ]

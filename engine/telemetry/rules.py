@@ -61,6 +61,7 @@ class RulesWatcher:
     workspace: Workspace
     node_rules: Sequence[AlertRule] = ()
     _stamp: tuple[int, int] | None = field(default=None, init=False)
+    _rules: list[AlertRule] | None = field(default=None, init=False)
 
     def _current_stamp(self) -> tuple[int, int] | None:
         try:
@@ -72,10 +73,12 @@ class RulesWatcher:
     def prime(self) -> list[AlertRule]:
         """The rules now, remembering the file's stamp."""
         self._stamp = self._current_stamp()
-        return effective_rules(self.workspace, self.node_rules)
+        self._rules = effective_rules(self.workspace, self.node_rules)
+        return self._rules
 
     def changed(self) -> list[AlertRule] | None:
-        """New rules if settings.json changed since the last call, else ``None``.
+        """New rules if settings.json changed since the last call and its rules differ
+        from those in force, else ``None`` (the console rewrites the file for a theme).
 
         An unreadable or invalid file keeps the rules in force (raises RulesInvalid so
         the caller can report it once).
@@ -84,4 +87,8 @@ class RulesWatcher:
         if stamp == self._stamp:
             return None
         self._stamp = stamp
-        return effective_rules(self.workspace, self.node_rules)
+        rules = effective_rules(self.workspace, self.node_rules)
+        if rules == self._rules:
+            return None
+        self._rules = rules
+        return rules

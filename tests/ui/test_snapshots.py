@@ -150,7 +150,8 @@ def test_snapshot(
     steps = _view_steps(app, view)
 
     async def run_before(pilot: Pilot[Any]) -> None:
-        await wait_for(pilot, lambda: app.nodes_loaded > 0)
+        # The node list, and the run on disk that the workspace watcher shows in it.
+        await wait_for(pilot, lambda: app.nodes_loaded > 0 and app.workspace_seen > 0)
         app.ingest(sample_envelopes())
         await pilot.pause()
         await steps(pilot)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -10,7 +11,8 @@ from engine.config.store import ConfigStore
 from engine.demo import demo_backtest
 from engine.journal import JournalReader
 from engine.manager import mark_dead
-from engine.runs import create_run, read_meta, update_meta
+from engine.runs import create_run, new_run_id, read_meta, update_meta
+from engine.telemetry.host_hooks import resolve_previous_failure
 from engine.telemetry.rules import RulesInvalid, RulesWatcher, effective_rules
 from engine.workspace import Workspace
 
@@ -102,3 +104,43 @@ def test_a_dead_host_is_journaled_failed_with_the_node_failed_alert(workspace: W
     with JournalReader(run.path) as reader:
         assert len(reader.read()) == len(events)
     assert read_meta(run.path).state == "failed"  # type: ignore[union-attr]
+
+
+def test_a_settings_rewrite_with_the_same_rules_is_no_change(workspace: Workspace) -> None:
+    # The console rewrites settings.json for each theme switch: the rules stay as they
+    # were, so a running node must not journal AlertRulesChanged (a row in the alerts pane).
+    rule = {"name": "memory", "metric": "process.rss_bytes", "threshold": 1, "enabled": False}
+    workspace.settings_path.write_text(json.dumps({"theme": "gateway-dark", "alerts": [rule]}))
+    watcher = RulesWatcher(workspace)
+    watcher.prime()
+    for n, theme in enumerate(("gateway-light", "gateway-contrast", "gateway-dark"), 1):
+        workspace.settings_path.write_text(json.dumps({"theme": theme, "alerts": [rule]}))
+        os.utime(workspace.settings_path, ns=(n * 10**9, n * 10**9))  # a new stamp each time
+        assert watcher.changed() is None
+    workspace.settings_path.write_text(json.dumps({"alerts": [{**rule, "threshold": 2}]}))
+    changed = watcher.changed()
+    assert changed is not None
+    assert {r.name: r for r in changed}["memory"].threshold == 2
+
+
+def test_a_node_running_again_resolves_the_failure_its_dead_run_raised(
+    workspace: Workspace,
+) -> None:
+    ConfigStore(workspace).save(demo_backtest())
+    dead = create_run(workspace, "demo-backtest", "backtest")
+    update_meta(dead.path, state="running", pid=999_999)
+    mark_dead(dead.path, -9)
+    with JournalReader(dead.path) as reader:
+        raised = next(e for e in reader.read() if e.type == "AlertRaised")
+    later = new_run_id()
+    while later <= dead.run_id:
+        later = new_run_id()
+    now = raised.ts_ns + 5_000_000_000
+    (resolved,) = resolve_previous_failure(workspace, "demo-backtest", later, [], now)
+    assert resolved.type == "AlertResolved"
+    assert resolved.payload["alert_id"] == raised.payload["alert_id"]
+    assert resolved.payload["reason"] == "cleared" and resolved.payload["duration_s"] == 5.0
+    # The dead run's own view, and a previous run that ended otherwise: nothing to resolve.
+    assert resolve_previous_failure(workspace, "demo-backtest", dead.run_id, [], now) == []
+    update_meta(dead.path, state="completed")
+    assert resolve_previous_failure(workspace, "demo-backtest", later, [], now) == []
