@@ -62,7 +62,11 @@ def test_demo_sandbox_ema_cross_fills_orders(workspace: Workspace) -> None:
 
 
 def write_catalog(path: Path, count: int) -> str:
-    """Write ``count`` EUR/USD.SIM quotes (a seeded walk) and return their digest."""
+    """Write ``count`` EUR/USD.SIM quotes (a seeded walk) into an empty catalog at ``path``
+    (the workspace fixture's few quotes removed) and return their digest."""
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
     import numpy as np
     from nautilus_trader.model.data import QuoteTick
     from nautilus_trader.model.identifiers import Venue

@@ -239,14 +239,19 @@ def test_market_command_gives_rules_and_the_latest_quote(node: Workspace) -> Non
 
 def test_cli_modify_and_cancel_wait_for_the_venues_answer(node: Workspace) -> None:
     root = node.root
-    r = gateway("order", NODE, f"buy 10000 {IID} limit 1.07", "-o", "json", workspace=root)
+    r = gateway(
+        "order", NODE, f"buy 10000 {IID} limit 1.07 post-only", "-o", "json", workspace=root
+    )
     assert r.code == 0, r.err
     (coid,) = json.loads(r.out)["client_order_ids"]
 
-    # The venue refuses a negative price: exit 1 with its reason, not "modify sent".
+    # A negative price is invalid on its face: refused before sending (exit 2).
     r = gateway("orders", "modify", NODE, coid, "--price", "-1", workspace=root)
+    assert r.code == 2 and "price" in r.err, (r.out, r.err)
+    # The venue refuses a post-only price through the market: exit 1 with its reason.
+    r = gateway("orders", "modify", NODE, coid, "--price", "1.20", workspace=root)
     assert r.code == 1, (r.out, r.err)
-    assert "rejected by the venue" in r.err and "not positive" in r.err, r.err
+    assert "rejected by the venue" in r.err, r.err
 
     r = gateway("orders", "modify", NODE, coid, "--price", "1.06", "--json", workspace=root)
     assert r.code == 0, r.err
