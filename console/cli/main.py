@@ -27,6 +27,8 @@ COMMANDS = {
     "orders": "console.cli.orders:orders",
     "metrics": "console.cli.metrics:metrics",
     "audit": "console.cli.audit:audit",
+    "serve": "console.cli.serve:serve",
+    "tokens": "console.cli.tokens:tokens",
     "console": "console.cli.tui:console_command",
 }
 
