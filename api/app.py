@@ -252,20 +252,32 @@ def create_app(
         found = services.telemetry.alerts(node_id, last)
         return [a for a in found if grant.may_see(a.node_id)]
 
+    def whole_workspace(grant: Grant) -> None:
+        if grant.limited:
+            raise ServiceError(
+                "forbidden",
+                f"token {grant.name!r} is limited to some nodes or modes; the audit log "
+                "covers every node",
+                field="Authorization",
+                expected="an admin token without node or mode limits",
+            )
+
     @app.get("/audit", tags=["audit"])
     def audit_list(
-        _grant: Admin,
+        grant: Admin,
         since: Annotated[str | None, Query(description="30m, 2h, 7d or ISO 8601")] = None,
         who: str | None = None,
         action: str | None = None,
         last: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
     ) -> list[AuditEntryOut]:
         """Audit entries, oldest first."""
+        whole_workspace(grant)
         return services.audit.list(since=since, who=who, action=action, last=last)
 
     @app.get("/audit/verify", tags=["audit"])
-    def audit_verify(_grant: Admin) -> AuditVerifyResult:
+    def audit_verify(grant: Admin) -> AuditVerifyResult:
         """Check the audit log's hash chain."""
+        whole_workspace(grant)
         return services.audit.verify()
 
     @app.websocket("/ws/events")
