@@ -20,6 +20,7 @@ from api.metrics import MetricsApp, follow_samples
 from api.ratelimit import RateLimiter
 from api.stream import stream_events
 from engine.services import ServiceError, Services
+from engine.services.events import QUEUE_MESSAGES
 from engine.services.models import (
     Alert,
     AuditEntryOut,
@@ -65,9 +66,17 @@ def _stored_mode(services: Services, node_id: str, mode: str | None) -> str | No
 
 
 def create_app(
-    services: Services, *, rate: float = DEFAULT_RATE, metrics_interval_s: float = 1.0
+    services: Services,
+    *,
+    rate: float = DEFAULT_RATE,
+    metrics_interval_s: float = 1.0,
+    ws_queue: int = QUEUE_MESSAGES,
 ) -> FastAPI:
-    """The server's app for ``services`` (one workspace)."""
+    """The server's app for ``services`` (one workspace).
+
+    ``rate``: requests a second per token; ``ws_queue``: messages (of up to 1000 events)
+    held for each WebSocket client before it is sent a gap instead.
+    """
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -282,6 +291,6 @@ def create_app(
 
     @app.websocket("/ws/events")
     async def ws_events(websocket: WebSocket) -> None:
-        await stream_events(websocket, services, app.state.limiter)
+        await stream_events(websocket, services, app.state.limiter, ws_queue)
 
     return app

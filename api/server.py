@@ -48,14 +48,16 @@ def serve(
     tls_cert: Path | None = None,
     tls_key: Path | None = None,
     rate: float | None = None,
+    ws_queue: int | None = None,
 ) -> None:
     """Serve until interrupted (Ctrl-C or SIGTERM)."""
     import uvicorn
 
     from api.app import DEFAULT_RATE, create_app
+    from engine.services.events import QUEUE_MESSAGES
 
     check_bind(host, tls_cert, tls_key)
-    app = create_app(services, rate=rate or DEFAULT_RATE)
+    app = create_app(services, rate=rate or DEFAULT_RATE, ws_queue=ws_queue or QUEUE_MESSAGES)
     uvicorn.run(
         app,
         host=host,

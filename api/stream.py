@@ -17,15 +17,17 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from api.auth import authenticate
 from api.ratelimit import RateLimiter
 from engine.services import ServiceError, Services
-from engine.services.events import EventStream, parse_stream
+from engine.services.events import QUEUE_MESSAGES, EventStream, parse_stream
 
 
-def _open(websocket: WebSocket, services: Services, limiter: RateLimiter) -> EventStream:
+def _open(
+    websocket: WebSocket, services: Services, limiter: RateLimiter, queue: int
+) -> EventStream:
     grant = authenticate(services, limiter, websocket.headers.get("authorization"))
     grant.require("read")
     params = websocket.query_params
     specs = parse_stream(params.get("nodes", ""), params.get("from_seq"))
-    stream = EventStream(services.manager, specs)
+    stream = EventStream(services.manager, specs, queue_messages=queue)
     stream.check()
     for spec in specs:
         mode = services.runs.find(spec.node_id, node_ids=True).meta.mode if grant.modes else None
@@ -33,10 +35,16 @@ def _open(websocket: WebSocket, services: Services, limiter: RateLimiter) -> Eve
     return stream
 
 
-async def stream_events(websocket: WebSocket, services: Services, limiter: RateLimiter) -> None:
+async def stream_events(
+    websocket: WebSocket,
+    services: Services,
+    limiter: RateLimiter,
+    queue: int = QUEUE_MESSAGES,
+) -> None:
+    """Serve one client: its token, its nodes, then the stream until either side ends."""
     await websocket.accept()
     try:
-        stream = await asyncio.to_thread(_open, websocket, services, limiter)
+        stream = await asyncio.to_thread(_open, websocket, services, limiter, queue)
     except ServiceError as exc:
         with contextlib.suppress(Exception):
             await websocket.send_text(json.dumps({"type": "error", **exc.to_dict()}))

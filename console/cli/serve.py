@@ -22,8 +22,17 @@ from console.cli.context import EXIT_INVALID, fail, get_workspace, pass_workspac
     show_default=True,
     help="Requests a second per token (bursts of twice that); over it: 429.",
 )
+@click.option(
+    "--ws-queue",
+    type=click.IntRange(1, 10_000),
+    default=64,
+    show_default=True,
+    help="Messages (up to 1000 events each) held per WebSocket client; beyond: a gap notice.",
+)
 @pass_workspace_option
-def serve(host: str, port: int, tls_cert: Path | None, tls_key: Path | None, rate: float) -> None:
+def serve(
+    host: str, port: int, tls_cert: Path | None, tls_key: Path | None, rate: float, ws_queue: int
+) -> None:
     """Serve the REST and WebSocket API until Ctrl-C; loopback only unless TLS is given."""
     from api.server import check_bind
     from api.server import serve as run
@@ -37,6 +46,14 @@ def serve(host: str, port: int, tls_cert: Path | None, tls_key: Path | None, rat
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"serving {scheme}://{shown}:{port} (docs: /docs; Ctrl-C to stop)", err=True)
     try:
-        run(Services(get_workspace()), host, port, tls_cert=tls_cert, tls_key=tls_key, rate=rate)
+        run(
+            Services(get_workspace()),
+            host,
+            port,
+            tls_cert=tls_cert,
+            tls_key=tls_key,
+            rate=rate,
+            ws_queue=ws_queue,
+        )
     except OSError as exc:
         fail(f"cannot listen on {host}:{port}: {exc.strerror}", EXIT_INVALID)

@@ -186,7 +186,9 @@ class ConfigService:
     def _save(self, doc: Any, *, overwrite: bool) -> SavedConfig:
         parsed = _parse(doc)
         try:
-            existed = self.store.path_for(str(parsed.get("node_id")), str(parsed.get("mode"))).exists()
+            existed = self.store.path_for(
+                str(parsed.get("node_id")), str(parsed.get("mode"))
+            ).exists()
         except (ConfigInvalid, ValueError):
             existed = False  # save() names what is wrong with the id or mode
         try:

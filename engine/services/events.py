@@ -5,8 +5,10 @@ channel while it runs, its journal otherwise), at the node's pace: a task never 
 the client. What the client has not taken sits in a bounded queue; when the queue is full
 the events are dropped and the client is told the range it missed (a ``gap`` message,
 ``from``..``to`` inclusive) before anything newer, so it can re-read that range from the
-journal. A client that reconnects with the last seq it saw gets the rest: no gap, no
-duplicate.
+journal. A burst (a replay) may fill the queue of a client that does read: events are
+dropped only once the queue has stayed full for ``patience_s`` seconds, and from then on
+at once until the client has room again. A client that reconnects with the last seq it saw
+gets the rest: no gap, no duplicate.
 
 Messages (JSON objects, encoded once here):
 
@@ -33,6 +35,7 @@ from engine.services.errors import ServiceError
 
 MESSAGE_EVENTS = 1000  # events per message: frames stay well under 1 MiB
 QUEUE_MESSAGES = 64  # per client: at most 64k events held for a slow one
+PATIENCE_S = 2.0  # how long a full queue may stay full before events are dropped
 
 _json = msgspec.json.Encoder()
 
@@ -82,11 +85,13 @@ class EventStream:
         specs: Sequence[StreamSpec],
         *,
         queue_messages: int = QUEUE_MESSAGES,
+        patience_s: float = PATIENCE_S,
         follow: bool = True,
     ) -> None:
         self.manager = manager
         self.specs = list(specs)
         self.follow = follow
+        self.patience_s = patience_s
         self.queue: asyncio.Queue[tuple[bytes, bool]] = asyncio.Queue(queue_messages)
         self.dropped = 0  # events dropped for this client (announced as gaps)
         self._tasks: list[asyncio.Task[None]] = []
@@ -124,18 +129,24 @@ class EventStream:
             with contextlib.suppress(BaseException):
                 await task
 
+    async def _offer(self, data: bytes, behind: bool) -> bool:
+        """Queue ``data``; when full, wait up to ``patience_s`` unless already ``behind``."""
+        try:
+            self.queue.put_nowait((data, False))
+            return True
+        except asyncio.QueueFull:
+            if behind:
+                return False
+        try:  # a burst (a replay) may fill the queue of a client that does read
+            await asyncio.wait_for(self.queue.put((data, False)), self.patience_s)
+        except TimeoutError:
+            return False
+        return True
+
     async def _pump(self, spec: StreamSpec) -> None:
-        gap: list[int] | None = None  # [from, to] not yet announced
+        gap: list[int] | None = None  # [from, to] dropped and not yet announced
         run_id = ""
         last = spec.after_seq
-
-        def offer(data: bytes) -> bool:
-            try:
-                self.queue.put_nowait((data, False))
-            except asyncio.QueueFull:
-                return False
-            return True
-
         try:
             async for batch in self.manager.attach(
                 spec.node_id, spec.after_seq, follow=self.follow
@@ -143,24 +154,25 @@ class EventStream:
                 run_id = batch[0].run_id
                 for i in range(0, len(batch), MESSAGE_EVENTS):
                     chunk = batch[i : i + MESSAGE_EVENTS]
-                    if gap is not None and offer(_gap(spec.node_id, run_id, gap)):
-                        gap = None
-                    if gap is None and offer(_events(spec.node_id, run_id, chunk)):
-                        last = chunk[-1].seq
-                        continue
-                    self.dropped += len(chunk)
-                    if gap is None:
-                        gap = [chunk[0].seq, chunk[-1].seq]
-                    else:
-                        gap[1] = chunk[-1].seq
                     last = chunk[-1].seq
+                    if (
+                        gap is not None
+                        and not self.queue.full()
+                        and await self._offer(_gap(spec.node_id, run_id, gap), True)
+                    ):
+                        gap = None
+                    if gap is None and await self._offer(
+                        _events(spec.node_id, run_id, chunk), False
+                    ):
+                        continue
+                    self.dropped += len(chunk)  # still behind: nothing encoded
+                    if gap is None:
+                        gap = [chunk[0].seq, last]
+                    else:
+                        gap[1] = last
         except RunNotFound as exc:
-            await self.queue.put(
-                (
-                    _json.encode({"type": "error", "node_id": spec.node_id, "message": str(exc)}),
-                    False,
-                )
-            )
+            error = {"type": "error", "node_id": spec.node_id, "message": str(exc)}
+            await self.queue.put((_json.encode(error), False))
         # The run ended: the client must learn of a pending gap and of the end, so wait.
         if gap is not None:
             await self.queue.put((_gap(spec.node_id, run_id, gap), False))

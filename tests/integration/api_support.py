@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -51,15 +52,27 @@ class Server:
 
 
 @contextlib.contextmanager
-def running_server(workspace: Workspace, *, rate: float = 1e6) -> Iterator[Server]:
+def running_server(
+    workspace: Workspace, *, rate: float = 1e6, ws_queue: int = 64
+) -> Iterator[Server]:
     """``gateway serve`` for ``workspace`` (its own process), stopped at the end."""
     port = free_port()
     log = workspace.root.parent / f"serve-{port}.log"
     gateway = Path(sys.executable).parent / "gateway"
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            [str(gateway), "--workspace", str(workspace.root), "serve", "--port", str(port),
-             "--rate-limit", str(rate)],
+            [
+                str(gateway),
+                "--workspace",
+                str(workspace.root),
+                "serve",
+                "--port",
+                str(port),
+                "--rate-limit",
+                str(rate),
+                "--ws-queue",
+                str(ws_queue),
+            ],
             stdout=out,
             stderr=subprocess.STDOUT,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
@@ -86,13 +99,19 @@ def running_server(workspace: Workspace, *, rate: float = 1e6) -> Iterator[Serve
             process.wait()
 
 
-def journaled_run(workspace: Workspace, node_id: str, events: int, mode: str = "backtest") -> Run:
-    """A finished run whose journal holds ``events`` order-like events (seq 1..events)."""
+def journaled_run(
+    workspace: Workspace, node_id: str, events: int, mode: str = "backtest", pad: int = 0
+) -> Run:
+    """A finished run whose journal holds ``events`` order-like events (seq 1..events),
+    each with ``pad`` characters of text."""
     run = create_run(workspace, node_id, mode)
     writer = JournalWriter(run.path, node_id, run.run_id, autoflush=False)
     try:
         for i in range(1, events + 1):
-            writer.append("order", "OrderAccepted", {"client_order_id": f"O-{i}", "i": i}, i)
+            payload: dict[str, Any] = {"client_order_id": f"O-{i}", "i": i}
+            if pad:
+                payload["text"] = "x" * pad
+            writer.append("order", "OrderAccepted", payload, i)
         writer.flush()
     finally:
         writer.close()

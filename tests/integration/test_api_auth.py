@@ -100,11 +100,9 @@ def test_every_endpoint_checks_the_token_its_scope_and_its_nodes(
     covered = {path.split("?")[0] for _, path, *_ in endpoints}
     for path in documented:
         if path != "/healthz":
-            concrete = (
-                path.replace("{node_id}", NODE if "metrics" in path or path == "/nodes/{node_id}"
-                             else GHOST)
-                .replace("{run_id}", run.run_id)
-            )
+            concrete = path.replace(
+                "{node_id}", NODE if "metrics" in path or path == "/nodes/{node_id}" else GHOST
+            ).replace("{run_id}", run.run_id)
             assert concrete in covered or path.replace("{node_id}", GHOST) in covered, path
     failures = []
     for method, path, scope, body, ok_status, other_status in endpoints:
