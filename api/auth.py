@@ -51,7 +51,7 @@ def authenticate(services: Services, limiter: RateLimiter, header: str | None) -
 def require(scope: str) -> Callable[..., Grant]:
     """A dependency: the caller's grant, which must hold ``scope``."""
 
-    def dependency(
+    async def dependency(  # async: no thread hop for a stat and a dict lookup
         request: Request,
         _creds: HTTPAuthorizationCredentials | None = Depends(bearer),  # noqa: B008
     ) -> Grant:
