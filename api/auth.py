@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -48,7 +48,7 @@ def authenticate(services: Services, limiter: RateLimiter, header: str | None) -
     return grant
 
 
-def require(scope: str) -> Callable[..., Grant]:
+def require(scope: str) -> Callable[..., Awaitable[Grant]]:
     """A dependency: the caller's grant, which must hold ``scope``."""
 
     async def dependency(  # async: no thread hop for a stat and a dict lookup
