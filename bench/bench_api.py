@@ -98,6 +98,20 @@ def _wait_up(url: str) -> None:
     raise RuntimeError("server did not start")
 
 
+def _settle(pid: int, limit_s: float = 120) -> float:
+    """Wait until the server is idle (its metrics feed reads new journals once at start)."""
+    import psutil
+
+    proc = psutil.Process(pid)
+    start = time.monotonic()
+    proc.cpu_percent(None)
+    quiet = 0
+    while time.monotonic() - start < limit_s and quiet < 6:  # 3 s in a row below 5%
+        time.sleep(0.5)
+        quiet = quiet + 1 if proc.cpu_percent(None) < 5 else 0
+    return time.monotonic() - start
+
+
 def _rest(url: str, token: str) -> list[float]:
     latencies: list[float] = []
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as client:
@@ -158,6 +172,11 @@ def main() -> None:
         process = _serve(workspace, port, Path(tmp) / "serve.log")
         try:
             _wait_up(url)
+            settled = _settle(process.pid)  # type: ignore[attr-defined]
+            load = os.getloadavg()[0]
+            print(
+                f"server idle after {settled:.1f} s; load average {load:.1f} on {os.cpu_count()} CPUs"
+            )
             lat = sorted(_rest(url, token))
             p50 = statistics.median(lat) * 1e3
             p99 = lat[int(0.99 * (len(lat) - 1))] * 1e3
