@@ -40,6 +40,16 @@ def check_bind(host: str, tls_cert: Path | None, tls_key: Path | None) -> None:
             raise ServiceError.invalid(name, str(path), "expected a readable PEM file")
 
 
+def probe_listen(host: str, port: int) -> None:
+    """Raise ``OSError`` now if ``host:port`` cannot be listened on (in use, no such address)."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host.strip("[]"), port))
+
+
 def serve(
     services: Services,
     host: str = DEFAULT_HOST,

@@ -34,14 +34,17 @@ def serve(
     host: str, port: int, tls_cert: Path | None, tls_key: Path | None, rate: float, ws_queue: int
 ) -> None:
     """Serve the REST and WebSocket API until Ctrl-C; loopback only unless TLS is given."""
-    from api.server import check_bind
+    from api.server import check_bind, probe_listen
     from api.server import serve as run
     from engine.services import ServiceError, Services
 
     try:
         check_bind(host, tls_cert, tls_key)
+        probe_listen(host, port)
     except ServiceError as exc:
         fail(exc.message, EXIT_INVALID)
+    except OSError as exc:
+        fail(f"cannot listen on {host}:{port}: {exc.strerror}", EXIT_INVALID)
     scheme = "https" if tls_cert else "http"
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"serving {scheme}://{shown}:{port} (docs: /docs; Ctrl-C to stop)", err=True)

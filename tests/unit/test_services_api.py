@@ -124,3 +124,18 @@ def test_the_rate_limit_allows_a_burst_then_says_how_long_to_wait() -> None:
     for bad in (0, -1, float("nan"), float("inf")):
         with pytest.raises(ValueError):
             RateLimiter(bad)
+
+
+def test_serving_on_a_port_in_use_says_so_with_exit_2(tmp_path: Path) -> None:
+    import socket
+
+    from console.cli.main import cli
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(cli, ["-w", str(tmp_path), "serve", "--port", str(port)])
+    assert result.exit_code == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in result.output
+    assert "serving" not in result.output
