@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,8 @@ def _workspace(tmp: Path) -> tuple[Workspace, Run]:
     store.save(demo_backtest(), deep=False)
     run = journaled_run(ws, NODE, 20, mode="sandbox")
     writer = JournalWriter(run.path, NODE, run.run_id)
-    writer.append("metric", "MetricsSample", {"schema": 1, "reason": "interval"}, 21)
+    sample = {"schema": 1, "reason": "interval", "ts_ns": 1_700_000_000_000_000_000}
+    writer.append("metric", "MetricsSample", sample, 21)
     writer.append("alert", "AlertRaised", {"alert_id": f"{NODE}:r:p", "rule": "r"}, 22)
     writer.close()
     return ws, run
@@ -136,6 +138,20 @@ def test_a_token_limited_to_other_nodes_lists_none_of_this_one(
         limited = _call(server, "GET", path, None, tokens["other"]).json()
         assert any(row["node_id"] == NODE for row in full), path
         assert all(row["node_id"] == "demo-backtest" for row in limited), (path, limited)
+
+
+def test_prometheus_metrics_are_served_by_the_api(
+    setup: tuple[Server, Run, dict[str, str]],
+) -> None:
+    server, _run, tokens = setup
+    line = 'gateway_sample_timestamp_seconds{node="demo-sandbox"} 1.7e+09'
+    deadline = time.monotonic() + 20  # the feed reads the journals every second
+    while True:
+        body = _call(server, "GET", "/metrics", None, tokens["read"]).text
+        if line in body or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert line in body, body[:2000]
 
 
 def test_the_event_stream_checks_the_token_too(
