@@ -175,7 +175,8 @@ def main() -> None:
             settled = _settle(process.pid)  # type: ignore[attr-defined]
             load = os.getloadavg()[0]
             print(
-                f"server idle after {settled:.1f} s; load average {load:.1f} on {os.cpu_count()} CPUs"
+                f"server idle after {settled:.1f} s; "
+                f"load average {load:.1f} on {os.cpu_count()} CPUs"
             )
             lat = sorted(_rest(url, token))
             p50 = statistics.median(lat) * 1e3
