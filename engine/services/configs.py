@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from engine.config.issues import ConfigInvalid, ConfigIssue
 from engine.config.migrations import MigrationError, migrate
 from engine.config.model import Mode, NodeConfig
-from engine.config.store import AmbiguousNode, ConfigStore, NodeNotFound
+from engine.config.store import AmbiguousNode, ConfigStore, NodeNotFound, StoredNode
 from engine.config.validate import validate_node
 from engine.principal import Principal
 from engine.services.audit import audited
@@ -60,6 +61,17 @@ def lookup_error(exc: Exception, node_id: str) -> ServiceError:
     raise exc
 
 
+def _summary(s: StoredNode) -> ConfigSummary:
+    return ConfigSummary(
+        node_id=s.node_id,
+        mode=s.mode,
+        ok=s.ok,
+        description=s.config.description if s.config else None,
+        tags=list(s.config.tags) if s.config else [],
+        issues=[issue_model(i) for i in s.issues],
+    )
+
+
 def _parse(doc: Any) -> dict[str, Any]:
     if not isinstance(doc, dict):
         raise ServiceError.invalid("", type(doc).__name__, "expected a JSON object")
@@ -79,19 +91,33 @@ class ConfigService:
     def __init__(self, workspace: Workspace) -> None:
         self.workspace = workspace
         self.store = ConfigStore(workspace)
+        # path -> ((mtime_ns, size), summary): a file is parsed again only once it changed.
+        self._summaries: dict[Path, tuple[tuple[int, int], ConfigSummary]] = {}
 
     def list(self) -> list[ConfigSummary]:
-        return [
-            ConfigSummary(
-                node_id=s.node_id,
-                mode=s.mode,
-                ok=s.ok,
-                description=s.config.description if s.config else None,
-                tags=list(s.config.tags) if s.config else [],
-                issues=[issue_model(i) for i in s.issues],
-            )
-            for s in self.store.all()
-        ]
+        """Every stored config, sorted by node id and mode (broken ones with their issues)."""
+        root = self.store.root
+        if not root.is_dir():
+            return []
+        out = []
+        seen = set()
+        for node_dir in sorted(p for p in root.iterdir() if p.is_dir()):
+            for path in sorted(node_dir.glob("*.json")):
+                try:
+                    st = path.stat()
+                except OSError:
+                    continue
+                stamp = (st.st_mtime_ns, st.st_size)
+                cached = self._summaries.get(path)
+                if cached is None or cached[0] != stamp:
+                    # The store's own loader: the same result as ConfigStore.all() gives.
+                    cached = (stamp, _summary(self.store._load_path(path, deep=False)))
+                    self._summaries[path] = cached
+                seen.add(path)
+                out.append(cached[1])
+        for gone in set(self._summaries) - seen:
+            del self._summaries[gone]
+        return out
 
     def config(self, node_id: str, mode: str | None = None) -> NodeConfig:
         """The stored config of ``node_id`` (its only mode, or ``mode``)."""

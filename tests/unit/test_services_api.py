@@ -139,3 +139,24 @@ def test_serving_on_a_port_in_use_says_so_with_exit_2(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert f"cannot listen on 127.0.0.1:{port}" in result.output
     assert "serving" not in result.output
+
+
+def test_the_config_list_follows_every_change_on_disk(tmp_path: Path) -> None:
+    from engine.config.store import ConfigStore
+    from engine.demo import demo_sandbox
+    from engine.services.configs import ConfigService
+
+    ws = Workspace(tmp_path / ".gateway").ensure()
+    service = ConfigService(ws)
+    assert service.list() == []
+    ConfigStore(ws).save(demo_sandbox(), deep=False)
+    assert [(c.node_id, c.ok) for c in service.list()] == [("demo-sandbox", True)]
+    path = ws.nodes_dir / "demo-sandbox" / "sandbox.json"
+    path.write_text("{not json")  # changed by hand, behind the store's back
+    (listed,) = service.list()
+    assert not listed.ok and "invalid JSON" in listed.issues[0].message
+    doc = {**demo_sandbox(), "description": "edited"}
+    ConfigStore(ws).save(doc, deep=False)
+    assert [c.description for c in service.list()] == ["edited"]
+    path.unlink()
+    assert service.list() == []
