@@ -192,3 +192,16 @@ def test_a_token_over_its_rate_gets_429_with_retry_after(tmp_path: Path) -> None
         assert 429 in statuses, statuses
         other = server.token("other", "read")  # one token's limit is its own
         assert _call(server, "GET", "/nodes", None, other).status_code == 200
+
+
+def test_the_schema_and_docs_page_need_no_token(
+    setup: tuple[Server, Run, dict[str, str]],
+) -> None:
+    server, _run, _tokens = setup
+    schema = _call(server, "GET", "/openapi.json", None, None)
+    assert schema.status_code == 200
+    paths = schema.json()["paths"]
+    assert {"/nodes", "/nodes/{node_id}/launch", "/runs/{run_id}/events", "/audit"} <= set(paths)
+    assert schema.json()["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+    docs = _call(server, "GET", "/docs", None, None)
+    assert docs.status_code == 200 and "swagger" in docs.text.lower()
