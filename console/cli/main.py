@@ -30,6 +30,8 @@ COMMANDS = {
     "metrics": "console.cli.metrics:metrics",
     "audit": "console.cli.audit:audit",
     "risk": "console.cli.risk:risk",
+    "serve": "console.cli.serve:serve",
+    "tokens": "console.cli.tokens:tokens",
     "console": "console.cli.tui:console_command",
 }
 

@@ -1,0 +1,296 @@
+"""The FastAPI app: REST over ``engine.services``, the event WebSocket, Prometheus.
+
+Each route authenticates (``api.auth.require``), checks the token's node and mode limits,
+calls one service and returns its model; errors leave as the one error model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import Body, Depends, FastAPI, Query, WebSocket
+from starlette.routing import Route
+
+from api import errors
+from api.auth import require
+from api.metrics import MetricsApp, follow_samples
+from api.ratelimit import RateLimiter
+from api.stream import stream_events
+from engine.services import ServiceError, Services
+from engine.services.events import QUEUE_MESSAGES
+from engine.services.models import (
+    Alert,
+    AuditEntryOut,
+    AuditVerifyResult,
+    ConfigDocument,
+    ConfigSummary,
+    DeletedConfig,
+    EventPage,
+    Launched,
+    LaunchRequest,
+    MetricsSample,
+    ModeName,
+    NodeState,
+    OrderCommandReply,
+    OrderCommandRequest,
+    RunResults,
+    RunSummary,
+    SavedConfig,
+    Stopped,
+    StopRequest,
+    ValidationResult,
+)
+from engine.services.tokens import Grant
+
+DEFAULT_RATE = 50.0  # requests/s per token
+
+Read = Annotated[Grant, Depends(require("read"))]
+Trade = Annotated[Grant, Depends(require("trade"))]
+Admin = Annotated[Grant, Depends(require("admin"))]
+NodeId = Annotated[str, "a node id (a slug)"]
+ModeQuery = Annotated[ModeName | None, Query(description="Which of the node's configs.")]
+Document = Annotated[dict[str, Any], Body(description="A node config (see /schema/node).")]
+
+
+def _stored_mode(services: Services, node_id: str, mode: str | None) -> str | None:
+    """The mode of the node's config, for a token limited to modes (None if unknown)."""
+    if mode is not None:
+        return mode
+    try:
+        return services.configs.store.resolve_mode(node_id).value
+    except Exception:  # unknown or ambiguous: the service call reports it
+        return None
+
+
+def create_app(
+    services: Services,
+    *,
+    rate: float = DEFAULT_RATE,
+    metrics_interval_s: float = 1.0,
+    ws_queue: int = QUEUE_MESSAGES,
+) -> FastAPI:
+    """The server's app for ``services`` (one workspace).
+
+    ``rate``: requests a second per token; ``ws_queue``: messages (of up to 1000 events)
+    held for each WebSocket client before it is sent a gap instead.
+    """
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(follow_samples(services, app.state.metrics, metrics_interval_s))
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
+
+    app = FastAPI(
+        title="nautilus-gateway",
+        version="1",
+        summary="Node configs, node hosts, runs, metrics, alerts, audit and live events.",
+        lifespan=lifespan,
+        responses=errors.ERROR_RESPONSES,
+    )
+    app.state.services = services
+    app.state.limiter = RateLimiter(rate)
+    app.state.metrics = MetricsApp(services, app.state.limiter)
+    errors.install(app)
+    app.router.routes.append(
+        Route("/metrics", app.state.metrics, methods=["GET"], include_in_schema=False)
+    )
+
+    def guard(grant: Grant, node_id: str, mode: str | None = None) -> None:
+        grant.require_node(node_id, _stored_mode(services, node_id, mode) if grant.modes else None)
+
+    @app.get("/healthz", tags=["server"])
+    def healthz() -> dict[str, bool]:
+        """Whether the server answers (no token needed)."""
+        return {"ok": True}
+
+    # -- node configs ------------------------------------------------------------------
+    @app.get("/nodes", tags=["configs"])
+    def list_nodes(grant: Read) -> list[ConfigSummary]:
+        """Every stored node config (broken ones with their issues)."""
+        return [c for c in services.configs.list() if grant.may_see(c.node_id, c.mode)]
+
+    @app.post("/nodes", status_code=201, tags=["configs"])
+    def create_node(
+        grant: Admin,
+        doc: Document,
+        overwrite: Annotated[bool, Query(description="Replace a stored config.")] = False,
+    ) -> SavedConfig:
+        """Validate a config and store it; nothing is stored when it is invalid."""
+        node_id, mode = doc.get("node_id"), doc.get("mode")
+        if isinstance(node_id, str):
+            grant.require_node(node_id, mode if isinstance(mode, str) else None)
+        elif grant.limited:
+            raise ServiceError.invalid("node_id", node_id, "expected a node id (a slug)")
+        return services.configs.create(grant.principal, doc, overwrite=overwrite)
+
+    @app.get("/schema/node", tags=["configs"])
+    def node_schema(_grant: Read) -> dict[str, Any]:
+        """The node config JSON Schema."""
+        return services.configs.schema()
+
+    @app.post("/validate/node", tags=["configs"])
+    def validate_node(_grant: Read, doc: Document) -> ValidationResult:
+        """Validate a config all the way down (Nautilus included) without storing it."""
+        return services.configs.validate(doc)
+
+    @app.get("/nodes/{node_id}", tags=["configs"])
+    def get_node(grant: Read, node_id: NodeId, mode: ModeQuery = None) -> ConfigDocument:
+        """A stored node config."""
+        guard(grant, node_id, mode)
+        return services.configs.get(node_id, mode)
+
+    @app.put("/nodes/{node_id}", tags=["configs"])
+    def update_node(grant: Admin, node_id: NodeId, mode: ModeName, doc: Document) -> SavedConfig:
+        """Replace a stored config (same id and mode); nothing changes when it is invalid."""
+        guard(grant, node_id, mode)
+        return services.configs.update(grant.principal, node_id, mode, doc)
+
+    @app.delete("/nodes/{node_id}", tags=["configs"])
+    def delete_node(grant: Admin, node_id: NodeId, mode: ModeQuery = None) -> DeletedConfig:
+        """Delete a stored config (its only mode, or ``mode``)."""
+        guard(grant, node_id, mode)
+        return services.configs.delete(grant.principal, node_id, mode)
+
+    # -- node hosts --------------------------------------------------------------------
+    @app.post("/nodes/{node_id}/launch", status_code=202, tags=["nodes"])
+    async def launch(
+        grant: Trade, node_id: NodeId, request: Annotated[LaunchRequest | None, Body()] = None
+    ) -> Launched:
+        """Start the node's host (it runs detached); its events are on /ws/events."""
+        mode = request.mode if request else None
+        await asyncio.to_thread(guard, grant, node_id, mode)
+        return await services.nodes.launch(grant.principal, node_id, mode)
+
+    @app.post("/nodes/{node_id}/stop", tags=["nodes"])
+    async def stop(
+        grant: Trade, node_id: NodeId, request: Annotated[StopRequest | None, Body()] = None
+    ) -> Stopped:
+        """Stop the node's host (gracefully unless ``kill``); returns how its run ended."""
+        await asyncio.to_thread(guard, grant, node_id)
+        return await services.nodes.stop(grant.principal, node_id, request or StopRequest())
+
+    @app.post("/nodes/{node_id}/restart", status_code=202, tags=["nodes"])
+    async def restart(grant: Trade, node_id: NodeId) -> Launched:
+        """Stop the node's host if one runs, then launch the node again."""
+        await asyncio.to_thread(guard, grant, node_id)
+        return await services.nodes.restart(grant.principal, node_id)
+
+    @app.get("/ps", tags=["nodes"])
+    async def ps(
+        grant: Read,
+        all: Annotated[bool, Query(description="Also nodes with no host running.")] = False,
+    ) -> list[NodeState]:
+        """Node hosts: state, pid, uptime, run id."""
+        rows = await services.nodes.ps(all_nodes=all)
+        return [r for r in rows if grant.may_see(r.node_id, r.mode)]
+
+    # -- orders (the lead adds submit/modify/cancel/close/flatten here) ------------------
+    @app.post("/nodes/{node_id}/orders", tags=["orders"])
+    async def order_command(
+        grant: Trade, node_id: NodeId, request: OrderCommandRequest
+    ) -> OrderCommandReply:
+        """Send one order command to the node; returns the node's reply (not the outcome)."""
+        await asyncio.to_thread(guard, grant, node_id)
+        return await services.orders.send(grant.principal, node_id, request)
+
+    # -- runs --------------------------------------------------------------------------
+    def _run_guard(grant: Grant, ref: str) -> None:
+        run = services.runs.find(ref)
+        grant.require_node(run.node_id, run.meta.mode)
+
+    @app.get("/runs", tags=["runs"])
+    def list_runs(
+        grant: Read,
+        node_id: str | None = None,
+        last: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
+    ) -> list[RunSummary]:
+        """Runs, oldest first (of one node, the newest ``last``)."""
+        if node_id is not None:
+            guard(grant, node_id)
+        runs = services.runs.list(node_id, None)
+        runs = [r for r in runs if grant.may_see(r.node_id, r.mode)]
+        return runs[-last:] if last else runs
+
+    @app.get("/runs/{run_id}", tags=["runs"])
+    def show_run(grant: Read, run_id: str) -> RunSummary:
+        """One run: state, times, exit code, error."""
+        _run_guard(grant, run_id)
+        return services.runs.show(run_id)
+
+    @app.get("/runs/{run_id}/results", tags=["runs"])
+    def run_results(grant: Read, run_id: str) -> RunResults:
+        """A run's statistics, error and reports (rows capped)."""
+        _run_guard(grant, run_id)
+        return services.runs.results(run_id)
+
+    @app.get("/runs/{run_id}/events", tags=["runs"])
+    def run_events(
+        grant: Read,
+        run_id: str,
+        after_seq: Annotated[int, Query(ge=0, le=2**62)] = 0,
+        limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+    ) -> EventPage:
+        """Journaled events with ``seq > after_seq``: how a client re-reads a gap."""
+        _run_guard(grant, run_id)
+        return services.runs.events(run_id, after_seq, limit)
+
+    # -- metrics, alerts, audit ----------------------------------------------------------
+    @app.get("/nodes/{node_id}/metrics", tags=["telemetry"])
+    def node_metrics(grant: Read, node_id: NodeId) -> MetricsSample:
+        """The latest metrics sample of the node's latest run."""
+        guard(grant, node_id)
+        return services.telemetry.latest_sample(node_id)
+
+    @app.get("/alerts", tags=["telemetry"])
+    def alerts(
+        grant: Read,
+        node_id: str | None = None,
+        last: Annotated[int, Query(ge=1, le=10_000)] = 100,
+    ) -> list[Alert]:
+        """Alert events (raised, resolved) of each node's latest run, newest ``last`` each."""
+        if node_id is not None:
+            guard(grant, node_id)
+        found = services.telemetry.alerts(node_id, last)
+        return [a for a in found if grant.may_see(a.node_id)]
+
+    def whole_workspace(grant: Grant) -> None:
+        if grant.limited:
+            raise ServiceError(
+                "forbidden",
+                f"token {grant.name!r} is limited to some nodes or modes; the audit log "
+                "covers every node",
+                field="Authorization",
+                expected="an admin token without node or mode limits",
+            )
+
+    @app.get("/audit", tags=["audit"])
+    def audit_list(
+        grant: Admin,
+        since: Annotated[str | None, Query(description="30m, 2h, 7d or ISO 8601")] = None,
+        who: str | None = None,
+        action: str | None = None,
+        last: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
+    ) -> list[AuditEntryOut]:
+        """Audit entries, oldest first."""
+        whole_workspace(grant)
+        return services.audit.list(since=since, who=who, action=action, last=last)
+
+    @app.get("/audit/verify", tags=["audit"])
+    def audit_verify(grant: Admin) -> AuditVerifyResult:
+        """Check the audit log's hash chain."""
+        whole_workspace(grant)
+        return services.audit.verify()
+
+    @app.websocket("/ws/events")
+    async def ws_events(websocket: WebSocket) -> None:
+        await stream_events(websocket, services, app.state.limiter, ws_queue)
+
+    return app

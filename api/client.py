@@ -1,0 +1,243 @@
+"""A small typed client (SDK) for the gateway API, over httpx (and websockets for events).
+
+    from api.client import GatewayClient
+
+    with GatewayClient("http://127.0.0.1:8700", token) as gw:
+        for node in gw.nodes():
+            print(node.node_id, node.mode, node.ok)
+        launched = gw.launch("demo-sandbox")
+
+Every call returns the server's typed model or raises :class:`GatewayError` carrying the
+error model (``code``, ``field``, ``value``, ``expected``, ``message``) and the status.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel, TypeAdapter
+
+from engine.services.models import (
+    Alert,
+    AuditEntryOut,
+    AuditVerifyResult,
+    ConfigDocument,
+    ConfigSummary,
+    DeletedConfig,
+    ErrorBody,
+    EventPage,
+    Launched,
+    MetricsSample,
+    NodeState,
+    OrderCommandReply,
+    RunResults,
+    RunSummary,
+    SavedConfig,
+    Stopped,
+    ValidationResult,
+)
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class GatewayError(Exception):
+    """The server refused or failed a call: ``status`` and the error model ``error``."""
+
+    def __init__(self, status: int, error: ErrorBody, retry_after: float | None = None) -> None:
+        super().__init__(f"{status} {error.code}: {error.message}")
+        self.status = status
+        self.error = error
+        self.retry_after = retry_after
+
+
+def _error(response: httpx.Response) -> GatewayError:
+    try:
+        body = ErrorBody.model_validate(response.json())
+    except ValueError:
+        body = ErrorBody(code="failed", field="", expected="", message=response.text[:500])
+    retry = response.headers.get("retry-after")
+    return GatewayError(response.status_code, body, float(retry) if retry else None)
+
+
+class GatewayClient:
+    """REST calls of the gateway API (synchronous; one httpx connection pool)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        timeout: float = 60.0,
+        verify: bool | str = True,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self.verify = verify
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=timeout,
+            verify=verify,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> GatewayClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- plumbing ------------------------------------------------------------------------
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        """One call; the decoded JSON body, or :class:`GatewayError`."""
+        params = {k: v for k, v in (kwargs.pop("params", None) or {}).items() if v is not None}
+        response = self._http.request(method, path, params=params, **kwargs)
+        if response.status_code >= 400:
+            raise _error(response)
+        return response.json()
+
+    def _one(self, model: type[M], method: str, path: str, **kwargs: Any) -> M:
+        return model.model_validate(self.request(method, path, **kwargs))
+
+    def _many(self, model: type[M], method: str, path: str, **kwargs: Any) -> list[M]:
+        return TypeAdapter(list[model]).validate_python(  # type: ignore[valid-type]
+            self.request(method, path, **kwargs)
+        )
+
+    # -- node configs --------------------------------------------------------------------
+    def nodes(self) -> list[ConfigSummary]:
+        return self._many(ConfigSummary, "GET", "/nodes")
+
+    def node(self, node_id: str, mode: str | None = None) -> ConfigDocument:
+        return self._one(ConfigDocument, "GET", f"/nodes/{node_id}", params={"mode": mode})
+
+    def create_node(self, doc: dict[str, Any], *, overwrite: bool = False) -> SavedConfig:
+        params = {"overwrite": "true"} if overwrite else None
+        return self._one(SavedConfig, "POST", "/nodes", json=doc, params=params)
+
+    def update_node(self, node_id: str, mode: str, doc: dict[str, Any]) -> SavedConfig:
+        return self._one(SavedConfig, "PUT", f"/nodes/{node_id}", json=doc, params={"mode": mode})
+
+    def delete_node(self, node_id: str, mode: str | None = None) -> DeletedConfig:
+        return self._one(DeletedConfig, "DELETE", f"/nodes/{node_id}", params={"mode": mode})
+
+    def validate(self, doc: dict[str, Any]) -> ValidationResult:
+        return self._one(ValidationResult, "POST", "/validate/node", json=doc)
+
+    def schema(self) -> dict[str, Any]:
+        data: dict[str, Any] = self.request("GET", "/schema/node")
+        return data
+
+    # -- node hosts ----------------------------------------------------------------------
+    def launch(self, node_id: str, mode: str | None = None) -> Launched:
+        body = {"mode": mode} if mode else None
+        return self._one(Launched, "POST", f"/nodes/{node_id}/launch", json=body)
+
+    def stop(
+        self,
+        node_id: str,
+        *,
+        kill: bool = False,
+        cancel_orders: bool = False,
+        flatten: bool = False,
+        timeout_s: float = 15.0,
+    ) -> Stopped:
+        body = {
+            "kill": kill,
+            "cancel_orders": cancel_orders,
+            "flatten": flatten,
+            "timeout_s": timeout_s,
+        }
+        return self._one(Stopped, "POST", f"/nodes/{node_id}/stop", json=body)
+
+    def restart(self, node_id: str) -> Launched:
+        return self._one(Launched, "POST", f"/nodes/{node_id}/restart")
+
+    def ps(self, *, all_nodes: bool = False) -> list[NodeState]:
+        return self._many(NodeState, "GET", "/ps", params={"all": "true" if all_nodes else None})
+
+    def send_order(
+        self, node_id: str, command: dict[str, Any], idempotency_key: str
+    ) -> OrderCommandReply:
+        """Send one order command (retry with the same key after a lost reply)."""
+        body = {"command": command, "idempotency_key": idempotency_key}
+        return self._one(OrderCommandReply, "POST", f"/nodes/{node_id}/orders", json=body)
+
+    # -- runs, telemetry, audit ----------------------------------------------------------
+    def runs(self, node_id: str | None = None, last: int | None = None) -> list[RunSummary]:
+        return self._many(RunSummary, "GET", "/runs", params={"node_id": node_id, "last": last})
+
+    def run(self, run_id: str) -> RunSummary:
+        return self._one(RunSummary, "GET", f"/runs/{run_id}")
+
+    def results(self, run_id: str) -> RunResults:
+        return self._one(RunResults, "GET", f"/runs/{run_id}/results")
+
+    def run_events(self, run_id: str, after_seq: int = 0, limit: int = 1000) -> EventPage:
+        params = {"after_seq": after_seq, "limit": limit}
+        return self._one(EventPage, "GET", f"/runs/{run_id}/events", params=params)
+
+    def metrics(self, node_id: str) -> MetricsSample:
+        return self._one(MetricsSample, "GET", f"/nodes/{node_id}/metrics")
+
+    def alerts(self, node_id: str | None = None, last: int = 100) -> list[Alert]:
+        return self._many(Alert, "GET", "/alerts", params={"node_id": node_id, "last": last})
+
+    def audit(
+        self,
+        *,
+        since: str | None = None,
+        who: str | None = None,
+        action: str | None = None,
+        last: int | None = None,
+    ) -> list[AuditEntryOut]:
+        params = {"since": since, "who": who, "action": action, "last": last}
+        return self._many(AuditEntryOut, "GET", "/audit", params=params)
+
+    def audit_verify(self) -> AuditVerifyResult:
+        return self._one(AuditVerifyResult, "GET", "/audit/verify")
+
+    # -- events ----------------------------------------------------------------------------
+    async def events(
+        self, nodes: Sequence[str], from_seq: int | dict[str, int] = 0
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Messages of ``/ws/events`` (``events``, ``gap``, ``end``) until the stream ends.
+
+        ``from_seq``: the last seq the caller has (of every node, or by node id); the
+        stream starts after it. An ``error`` message raises :class:`GatewayError`.
+        """
+        import websockets
+
+        if isinstance(from_seq, dict):
+            after = ",".join(f"{k}:{v}" for k, v in from_seq.items())
+        else:
+            after = str(from_seq)
+        url = self.base_url.replace("http", "ws", 1) + "/ws/events"
+        query = httpx.QueryParams({"nodes": ",".join(nodes), "from_seq": after})
+        async with websockets.connect(
+            f"{url}?{query}",
+            additional_headers={"Authorization": f"Bearer {self.token}"},
+            max_size=None,
+        ) as ws:
+            async for raw in ws:
+                message: dict[str, Any] = json.loads(raw)
+                if message.get("type") == "error":
+                    message.pop("type")
+                    status = 400
+                    code = message.get("code")
+                    for s, c in (
+                        (401, "unauthorized"),
+                        (403, "forbidden"),
+                        (404, "not_found"),
+                        (422, "invalid"),
+                        (429, "rate_limited"),
+                    ):
+                        if c == code:
+                            status = s
+                    raise GatewayError(status, ErrorBody.model_validate(message))
+                yield message

@@ -1,0 +1,46 @@
+"""``Services``: every service of one workspace, sharing one NodeManager."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.manager import NodeManager
+from engine.services.audit import AuditService
+from engine.services.configs import ConfigService
+from engine.services.nodes import NodeService
+from engine.services.orders import OrderService
+from engine.services.runs import RunService
+from engine.services.telemetry import TelemetryService
+from engine.services.tokens import TokenStore
+from engine.workspace import Workspace
+
+
+@dataclass
+class Services:
+    """The service core for one workspace (one per process: it owns the NodeManager)."""
+
+    workspace: Workspace
+    manager: NodeManager = field(init=False)
+    configs: ConfigService = field(init=False)
+    nodes: NodeService = field(init=False)
+    runs: RunService = field(init=False)
+    telemetry: TelemetryService = field(init=False)
+    audit: AuditService = field(init=False)
+    orders: OrderService = field(init=False)
+    tokens: TokenStore = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.manager = NodeManager(self.workspace)
+        self.configs = ConfigService(self.workspace)
+        self.nodes = NodeService(self.workspace, self.manager)
+        self.runs = RunService(self.workspace)
+        self.telemetry = TelemetryService(self.workspace)
+        self.audit = AuditService(self.workspace)
+        self.orders = OrderService(self.manager)
+        self.tokens = TokenStore(self.workspace)
+
+    @classmethod
+    def open(cls, workspace: str | Path | None = None) -> Services:
+        """The services of ``workspace`` (default: ``$GATEWAY_HOME`` or ``./.gateway``)."""
+        return cls(Workspace.resolve(workspace))

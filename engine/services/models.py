@@ -1,0 +1,216 @@
+"""Typed requests and responses of the service core (pydantic: the API's schema is theirs)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+type Scope = Literal["read", "trade", "admin"]
+type ModeName = Literal["backtest", "sandbox", "live"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Issue(_Model):
+    """One problem with one field of a config."""
+
+    path: str
+    message: str
+    value: Any = None
+    severity: Literal["error", "warning"] = "error"
+
+
+class ErrorBody(_Model):
+    """The one error model: what failed, which field, its value, what was expected."""
+
+    code: str
+    field: str
+    value: Any = None
+    expected: str
+    message: str
+    issues: list[Issue] = Field(default_factory=list)
+
+
+# -- node configs ------------------------------------------------------------------------
+class ConfigSummary(_Model):
+    node_id: str
+    mode: str
+    ok: bool
+    description: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    issues: list[Issue] = Field(default_factory=list)
+
+
+class ConfigDocument(_Model):
+    """A stored config, as JSON."""
+
+    node_id: str
+    mode: str
+    config: dict[str, Any]
+
+
+class SavedConfig(_Model):
+    node_id: str
+    mode: str
+    created: bool
+    warnings: list[Issue] = Field(default_factory=list)
+
+
+class ValidationResult(_Model):
+    ok: bool
+    issues: list[Issue] = Field(default_factory=list)
+
+
+class DeletedConfig(_Model):
+    node_id: str
+    mode: str
+
+
+# -- node hosts --------------------------------------------------------------------------
+class NodeState(_Model):
+    """One node host as ``gateway ps`` lists it."""
+
+    node_id: str
+    run_id: str
+    mode: str
+    pid: int | None = None
+    state: str
+    alive: bool
+    uptime_s: float | None = None
+    error: str | None = None
+
+
+class LaunchRequest(_Model):
+    mode: ModeName | None = None
+
+
+class Launched(_Model):
+    node_id: str
+    run_id: str
+    mode: str
+    pid: int
+
+
+class StopRequest(_Model):
+    kill: bool = False
+    cancel_orders: bool = False
+    flatten: bool = False
+    timeout_s: float = Field(default=15.0, ge=0.1, le=300.0, allow_inf_nan=False)
+
+
+class Stopped(_Model):
+    node_id: str
+    run_id: str
+    state: str
+    exit_code: int | None = None
+
+
+# -- runs --------------------------------------------------------------------------------
+class RunSummary(_Model):
+    node_id: str
+    run_id: str
+    mode: str
+    state: str
+    started: str | None = None
+    ended: str | None = None
+    exit_code: int | None = None
+    error: str | None = None
+
+
+class Report(_Model):
+    name: str
+    columns: list[str]
+    rows: list[list[str]]
+    truncated: bool
+
+
+class RunResults(_Model):
+    run: RunSummary
+    stats: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+    reports: list[Report] = Field(default_factory=list)
+
+
+class EventOut(_Model):
+    """One journaled event (the envelope)."""
+
+    seq: int
+    ts_ns: int
+    node_id: str
+    run_id: str
+    kind: str
+    type: str
+    payload: dict[str, Any]
+
+
+class EventPage(_Model):
+    node_id: str
+    run_id: str
+    last_seq: int
+    events: list[EventOut]
+
+
+# -- metrics and alerts ------------------------------------------------------------------
+class MetricsSample(_Model):
+    node_id: str
+    run_id: str
+    seq: int
+    ts_ns: int
+    sample: dict[str, Any]
+
+
+class Alert(_Model):
+    node_id: str
+    run_id: str
+    seq: int
+    ts_ns: int
+    type: str
+    payload: dict[str, Any]
+
+
+# -- audit -------------------------------------------------------------------------------
+class AuditEntryOut(_Model):
+    seq: int
+    ts: str
+    who: str
+    via: str
+    action: str
+    target: dict[str, Any]
+    request: dict[str, Any]
+    result: dict[str, Any]
+    hash: str
+
+
+class AuditVerifyResult(_Model):
+    ok: bool
+    entries: int
+    last_seq: int
+    problem: dict[str, Any] | None = None
+
+
+# -- orders ------------------------------------------------------------------------------
+class OrderCommandRequest(_Model):
+    """An order command for a node (``engine.orders.commands`` shapes) and its retry key."""
+
+    command: dict[str, Any]
+    idempotency_key: str = Field(min_length=1, max_length=200)
+
+
+class OrderCommandReply(_Model):
+    """The node's reply to an order command (sent, not yet an outcome)."""
+
+    node_id: str
+    reply: dict[str, Any]
+
+
+# -- tokens ------------------------------------------------------------------------------
+class TokenInfo(_Model):
+    name: str
+    scopes: list[str]
+    nodes: list[str] | None = None
+    modes: list[str] | None = None
+    created: str
+    revoked: str | None = None

@@ -1,0 +1,151 @@
+"""Node hosts: launch, stop, restart, ps (over NodeManager); each change audited."""
+
+from __future__ import annotations
+
+import asyncio
+
+from engine.config.issues import ConfigInvalid
+from engine.config.store import AmbiguousNode, NodeNotFound
+from engine.manager import NodeAlreadyRunning, NodeManager, NodeNotRunning
+from engine.principal import Principal
+from engine.runs import list_runs
+from engine.services.audit import audited_async
+from engine.services.configs import check_mode, check_node_ref, lookup_error
+from engine.services.errors import ServiceError
+from engine.services.models import Launched, NodeState, Stopped, StopRequest
+from engine.workspace import Workspace
+
+
+class NodeService:
+    """Start, stop and list node hosts of one workspace (one manager for the process)."""
+
+    def __init__(self, workspace: Workspace, manager: NodeManager | None = None) -> None:
+        self.workspace = workspace
+        self.manager = manager or NodeManager(workspace)
+
+    async def ps(self, *, all_nodes: bool = False) -> list[NodeState]:
+        """Node hosts with a pid file; with ``all_nodes`` also every other node's latest run."""
+        rows = [
+            NodeState(
+                node_id=s.node_id,
+                run_id=s.run_id,
+                mode=s.mode,
+                pid=s.pid,
+                state=s.state,
+                alive=s.alive,
+                uptime_s=s.uptime_s,
+            )
+            for s in await self.manager.ps()
+        ]
+        if all_nodes:
+            hosted = {r.node_id for r in rows}
+            latest = {
+                run.node_id: run for run in await asyncio.to_thread(list_runs, self.workspace)
+            }
+            for node_id, run in sorted(latest.items()):
+                if node_id not in hosted:
+                    m = run.meta
+                    rows.append(
+                        NodeState(
+                            node_id=node_id,
+                            run_id=m.run_id,
+                            mode=m.mode,
+                            state=m.state,
+                            alive=False,
+                            error=m.error,
+                        )
+                    )
+        return rows
+
+    async def launch(self, who: Principal, node_id: str, mode: str | None = None) -> Launched:
+        """Start a host for the node and return at once (it runs detached)."""
+
+        async def call() -> Launched:
+            check_node_ref(node_id)
+            resolved = check_mode(mode)
+            try:
+                handle = await self.manager.launch(node_id, resolved.value if resolved else None)
+            except (NodeNotFound, AmbiguousNode, ConfigInvalid) as exc:
+                err = lookup_error(exc, node_id)
+                if err.code == "conflict":  # a stored config that is invalid cannot launch
+                    err.code = "invalid"
+                raise err from None
+            except NodeAlreadyRunning as exc:
+                raise ServiceError(
+                    "conflict",
+                    str(exc),
+                    field="node_id",
+                    value=node_id,
+                    expected="a node with no host running",
+                ) from None
+            return Launched(
+                node_id=handle.node_id, run_id=handle.run_id, mode=handle.mode, pid=handle.pid
+            )
+
+        return await audited_async(
+            self.workspace,
+            who,
+            "nodes.launch",
+            {"node_id": node_id},
+            {"mode": mode},
+            call,
+            lambda r: {"run_id": r.run_id, "pid": r.pid},
+        )
+
+    async def stop(self, who: Principal, node_id: str, request: StopRequest) -> Stopped:
+        """Stop the node's host (gracefully, or killed); return how its run ended."""
+
+        async def call() -> Stopped:
+            check_node_ref(node_id)
+            try:
+                meta = await self.manager.stop(
+                    node_id,
+                    kill=request.kill,
+                    timeout_s=request.timeout_s,
+                    cancel_orders=request.cancel_orders,
+                    flatten=request.flatten,
+                )
+            except NodeNotRunning as exc:
+                raise ServiceError(
+                    "conflict",
+                    str(exc),
+                    field="node_id",
+                    value=node_id,
+                    expected="a node with a host running",
+                ) from None
+            return Stopped(
+                node_id=node_id, run_id=meta.run_id, state=meta.state, exit_code=meta.exit_code
+            )
+
+        return await audited_async(
+            self.workspace,
+            who,
+            "nodes.stop",
+            {"node_id": node_id},
+            request.model_dump(),
+            call,
+            lambda r: {"run_id": r.run_id, "state": r.state, "exit_code": r.exit_code},
+        )
+
+    async def restart(
+        self, who: Principal, node_id: str, request: StopRequest | None = None
+    ) -> Launched:
+        """Stop the node's host if one runs, then launch the node again in the same mode."""
+
+        async def call() -> Launched:
+            check_node_ref(node_id)
+            live = {s.node_id: s for s in await self.manager.ps() if s.alive}
+            mode = live[node_id].mode if node_id in live else None
+            if node_id in live:
+                await self.stop(who, node_id, request or StopRequest())
+            return await self.launch(who, node_id, mode)
+
+        return await audited_async(
+            self.workspace,
+            who,
+            "nodes.restart",
+            {"node_id": node_id},
+            {},
+            call,
+            lambda r: {"run_id": r.run_id, "pid": r.pid},
+        )

@@ -1,0 +1,86 @@
+"""POST /nodes/{id}/orders on a real sandbox node: the node's reply, once per key, audited."""
+
+from __future__ import annotations
+
+import copy
+import time
+from pathlib import Path
+
+import pytest
+
+from api.client import GatewayClient, GatewayError
+from engine.config.store import ConfigStore
+from engine.demo import demo_sandbox
+from engine.workspace import Workspace
+from tests.integration.api_support import running_server
+from tests.integration.market_wait import wait_for_quotes
+
+pytestmark = pytest.mark.timeout(180)
+NODE = "api-orders"
+IID = "EUR/USD.SIM"
+
+
+def _submit(tag: str) -> dict[str, object]:
+    ticket = {
+        "type": "LIMIT",
+        "instrument_id": IID,
+        "side": "BUY",
+        "quantity": "10000",
+        "price": "1.05000",  # far below the 1.1 market: rests
+        "tags": [tag],
+    }
+    return {"action": "submit", "ticket": ticket}
+
+
+def test_an_order_command_retried_with_its_key_acts_once(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path / ".gateway").ensure()
+    doc = copy.deepcopy(demo_sandbox())
+    doc.update(node_id=NODE, strategies=[])
+    doc.pop("restart", None)
+    doc["data_clients"][0]["options"].update(rate=20, volatility_bp=0.5, start_prices={IID: 1.1})
+    ConfigStore(ws).save(doc, deep=False)
+    with running_server(ws) as server:
+        gw = GatewayClient(server.url, server.token("trader-bot", "read,trade,admin"))
+        with pytest.raises(GatewayError) as not_running:
+            gw.send_order(NODE, _submit("early"), "key-0")
+        assert not_running.value.status == 409
+        launched = gw.launch(NODE)
+        try:
+            deadline = time.monotonic() + 40
+            while gw.run(launched.run_id).state != "running":
+                assert time.monotonic() < deadline, gw.run(launched.run_id)
+                time.sleep(0.2)
+            wait_for_quotes(Path(ws.runs_dir / NODE / launched.run_id))
+            first = gw.send_order(NODE, _submit("api-1"), "key-1")
+            again = gw.send_order(NODE, _submit("api-1"), "key-1")
+            assert first.reply == again.reply
+            ids = first.reply["client_order_ids"]
+            assert len(ids) == 1
+            with pytest.raises(GatewayError) as reused:
+                gw.send_order(NODE, _submit("api-2"), "key-1")
+            assert reused.value.status == 409 and reused.value.error.code == "refused"
+            with pytest.raises(GatewayError) as bad_key:
+                gw.send_order(NODE, _submit("api-3"), "")
+            assert bad_key.value.status == 422 and bad_key.value.error.field == "idempotency_key"
+            # The node holds one order for the key: read back from its journal.
+            deadline = time.monotonic() + 10
+            while True:
+                page = gw.run_events(launched.run_id, limit=10_000)
+                accepted = {
+                    e.payload.get("client_order_id")
+                    for e in page.events
+                    if e.type == "OrderAccepted"
+                }
+                if ids[0] in accepted or time.monotonic() > deadline:
+                    break
+                time.sleep(0.2)
+            assert accepted == {ids[0]}
+            entries = gw.audit(action="orders")
+            assert [(e.who, e.via, e.result["ok"]) for e in entries] == [
+                ("trader-bot", "api", False),
+                ("trader-bot", "api", True),
+                ("trader-bot", "api", True),
+                ("trader-bot", "api", False),
+            ]
+        finally:
+            gw.stop(NODE)

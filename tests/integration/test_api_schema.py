@@ -1,0 +1,66 @@
+"""schemathesis against the server's own OpenAPI schema: no 5xx, responses match it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from engine.config.store import ConfigStore
+from engine.demo import demo_backtest, demo_sandbox
+from engine.workspace import Workspace
+from tests.integration.api_support import Server, journaled_run, running_server
+
+pytestmark = pytest.mark.timeout(300)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    root: Path = tmp_path_factory.mktemp("schema")
+    ws = Workspace(root / ".gateway").ensure()
+    ConfigStore(ws).save(demo_sandbox(), deep=False)
+    ConfigStore(ws).save(demo_backtest(), deep=False)
+    journaled_run(ws, "demo-sandbox", 50, mode="sandbox")
+    with running_server(ws) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def token(server: Server) -> str:
+    return server.token("fuzz")
+
+
+@pytest.fixture(scope="module")
+def api_schema(server: Server) -> schemathesis.schemas.BaseSchema:
+    return schemathesis.openapi.from_url(server.url + "/openapi.json")
+
+
+schema = schemathesis.pytest.from_fixture("api_schema")
+
+
+@schema.parametrize()
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    derandomize=True,
+)
+def test_the_api_answers_as_its_schema_says(case: schemathesis.Case, token: str) -> None:
+    case.call_and_validate(
+        headers={"Authorization": f"Bearer {token}"},
+        checks=[
+            not_a_server_error,
+            status_code_conformance,
+            content_type_conformance,
+            response_schema_conformance,
+        ],
+    )
