@@ -12,6 +12,7 @@ Three layers, each adding issues with the field path:
 from __future__ import annotations
 
 import importlib
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -440,6 +441,12 @@ def _value_issues(
         value = getattr(parsed, f.name, None)
         if path in seen or f.name not in values or not _SIZE_FIELD.search(f.name):
             continue
-        if isinstance(value, Decimal | int | float) and not isinstance(value, bool) and value <= 0:
-            issues.append(ConfigIssue(path, "expected a positive number", values[f.name]))
+        if isinstance(value, Decimal | int | float) and not isinstance(value, bool):
+            # NaN first: comparing a Decimal NaN raises InvalidOperation (the node form's
+            # deep check died on trade_size "NaN"), and NaN or infinity is never a size.
+            finite = value.is_finite() if isinstance(value, Decimal) else math.isfinite(value)
+            if not finite or value <= 0:
+                issues.append(
+                    ConfigIssue(path, "expected a positive number", values[f.name])
+                )
     return issues
