@@ -23,6 +23,7 @@ from textual.theme import Theme
 
 from console.commands import GatewayCommands
 from console.feed import FeedState, PaneBatch, step
+from console.key_order import KeyOrderApp
 from console.order_desk import OrderDesk
 from console.quick_settings import QuickSettings, peek_settings
 from console.screens.confirm import ConfirmModal
@@ -55,7 +56,7 @@ BURST_EVENTS = 2_000
 BURST_REST_TICKS = 2
 
 
-class GatewayApp(App[None]):
+class GatewayApp(KeyOrderApp):
     """nautilus-gateway's console."""
 
     TITLE = "nautilus-gateway"
