@@ -22,6 +22,7 @@ from textual.screen import Screen
 from textual.theme import Theme
 
 from console.commands import GatewayCommands
+from console.errors import LOG_NAME, ErrorLog
 from console.feed import FeedState, PaneBatch, step
 from console.key_order import KeyOrderApp
 from console.order_desk import OrderDesk
@@ -130,6 +131,7 @@ class GatewayApp(KeyOrderApp):
     ) -> None:
         super().__init__()
         self.services = services
+        self.error_log = ErrorLog(services.workspace.root / "logs" / LOG_NAME)
         # Validated settings (pydantic), or None until the worker after the first paint
         # has read them; ``settings`` holds what the panes use meanwhile.
         self.settings_load: SettingsLoad | None = settings

@@ -23,9 +23,10 @@ import asyncio
 from collections import deque
 
 from textual import events
-from textual.app import App
 from textual.message_pump import MessagePump
 from textual.screen import Screen
+
+from console.errors import SurvivingApp
 
 # Longer than any key's trip on a loaded machine; only a lost marker waits this long.
 STALL_S = 1.0
@@ -33,7 +34,7 @@ STALL_S = 1.0
 _Typed = events.Key | events.Paste
 
 
-class KeyOrderApp(App[None]):
+class KeyOrderApp(SurvivingApp):
     """An App whose keys and pastes reach widgets strictly one after another."""
 
     def __init__(self) -> None:
@@ -68,7 +69,11 @@ class KeyOrderApp(App[None]):
                 return
             event = self._keys_waiting.popleft()
             target = self.focused or screen
-            await super().on_event(event)
+            try:
+                await super().on_event(event)
+            except Exception as error:  # a priority binding's action failed
+                self.report_error(error)
+                continue
             if event.is_forwarded:
                 self._start_trip(target, event)
             # else handled on the spot (a priority binding) or dropped
