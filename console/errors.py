@@ -27,8 +27,11 @@ from typing import Any
 from textual.app import App
 from textual.message import Message
 from textual.message_pump import MessagePump
+from textual.notifications import SeverityLevel
 from textual.widgets import Input
 from textual.worker import WorkerFailed
+
+from widgets.plain_text import plain
 
 LOG_NAME = "console.log"
 MAX_BYTES = 1_000_000
@@ -147,3 +150,30 @@ class SurvivingApp(App[None]):
                 if field.password and field.value:
                     found.append(field.value)
         return found
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Notify with plain text by default: messages carry node and user text (a "[/]"
+        in one would raise as markup) and never control sequences."""
+        super().notify(
+            plain(message, one_line=False),
+            title=plain(title),
+            severity=severity,
+            timeout=timeout,
+            markup=markup,
+        )
+
+    def action_help_quit(self) -> None:
+        # Textual's, with the markup it relies on spelled out (notify's default is off here).
+        for key, active in self.active_bindings.items():
+            if active.binding.action in ("quit", "app.quit"):
+                title = "Do you want to quit?"
+                self.notify(f"Press [b]{key}[/b] to quit the app", title=title, markup=True)
+                return

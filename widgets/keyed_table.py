@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar, TypeVar
 
+from rich.markup import escape
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.color import Color, ColorParseError
 from textual.widget import Widget
 from textual.widgets import DataTable
+
+from widgets.plain_text import plain
 
 RowT = TypeVar("RowT")
 
@@ -91,7 +94,7 @@ class KeyedTable[RowT](DataTable[Any]):
     def _rebuild(self, order: list[str], new: dict[str, RowT]) -> None:
         cursor = self.cursor_row
         super().clear()
-        self._cells = {k: self.cells(new[k]) for k in order}
+        self._cells = {k: self._safe_cells(new[k]) for k in order}
         self._rows = dict(new)
         self._order = list(order)
         for key in order:
@@ -101,7 +104,7 @@ class KeyedTable[RowT](DataTable[Any]):
 
     def _apply(self, order: list[str], new: dict[str, RowT]) -> None:
         for key in order:
-            cells = self.cells(new[key])
+            cells = self._safe_cells(new[key])
             old = self._cells.get(key)
             if old is None:
                 self.add_row(*cells, key=key)
@@ -112,6 +115,11 @@ class KeyedTable[RowT](DataTable[Any]):
                         self.update_cell(key, col, after, update_width=True)
             self._cells[key] = cells
             self._rows[key] = new[key]
+
+    def _safe_cells(self, row: RowT) -> tuple[Any, ...]:
+        # DataTable reads a str cell as markup: a node's "[/]" would raise, "[blink]" would
+        # style, and control sequences would reach the terminal. Cells show their text.
+        return tuple(_safe(cell) if isinstance(cell, str) else cell for cell in self.cells(row))
 
     def _render_cell(
         self,
@@ -184,3 +192,8 @@ def theme_text(widget: Widget, text: str, variable: str) -> Text:
         return Text(text, style=Style(color=Color.parse(value).rich_color))
     except ColorParseError:
         return Text(text)
+
+
+def _safe(text: str) -> str:
+    text = plain(text)
+    return escape(text) if "[" in text else text
