@@ -446,7 +446,5 @@ def _value_issues(
             # deep check died on trade_size "NaN"), and NaN or infinity is never a size.
             finite = value.is_finite() if isinstance(value, Decimal) else math.isfinite(value)
             if not finite or value <= 0:
-                issues.append(
-                    ConfigIssue(path, "expected a positive number", values[f.name])
-                )
+                issues.append(ConfigIssue(path, "expected a positive number", values[f.name]))
     return issues
