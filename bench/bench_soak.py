@@ -134,6 +134,7 @@ def main(argv: list[str] | None = None) -> None:
     end = rss[-1]
     half = rss[len(rss) // 2 :]
     slope = (half[-1] - half[0]) / max(1, len(half) - 1)
+    late = rss[len(rss) * 2 // 3 - 1]  # by then every bounded store is full
     print(
         f"soak: {len(rss)} simulated minutes ({figures['events']:,} events from a sandbox "
         f"node, {EVENTS_PER_MINUTE}/minute) in {figures['wall']:.0f} s wall, event log in front"
@@ -142,7 +143,9 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"RSS after 10 min {at_10:.1f} MB, at the end {end:.1f} MB "
         f"({(end - at_10) / at_10:+.1%}; target within 10%); "
-        f"last half trend {slope:+.3f} MB per simulated minute"
+        f"last half trend {slope:+.3f} MB per simulated minute; "
+        f"minute {len(rss) * 2 // 3} to the end {late:.1f} to {end:.1f} MB "
+        f"({(end - late) / late:+.1%})"
     )
     if figures["top"]:
         print("allocations grown most from minute 10 to the end (tracemalloc):")

@@ -20,6 +20,7 @@ A trip that stalls (its widget removed under it) releases the next key after
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 
 from textual import events
@@ -30,6 +31,8 @@ from console.errors import SurvivingApp
 
 # Longer than any key's trip on a loaded machine; only a lost marker waits this long.
 STALL_S = 1.0
+# How long keys wait for a screen that is still mounting (a broken one must not hold them).
+MOUNT_WAIT_S = 10.0
 
 _Typed = events.Key | events.Paste
 
@@ -44,6 +47,7 @@ class KeyOrderApp(SurvivingApp):
         self._key_trips = 0
         self._key_stall: asyncio.TimerHandle | None = None
         self._keys_screen: Screen[object] | None = None  # the screen the last key went to
+        self._screen_since = 0.0
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, _Typed) and not event.is_forwarded:
@@ -60,11 +64,15 @@ class KeyOrderApp(SurvivingApp):
             except Exception:  # no screen yet: Textual's own handling decides
                 await super().on_event(self._keys_waiting.popleft())
                 continue
-            if screen is not self._keys_screen:
+            now = time.monotonic()
+            if screen is not self._keys_screen or (
+                not screen.is_mounted and now - self._screen_since < MOUNT_WAIT_S
+            ):
                 # A screen pushed (or back on top): its on_mount asks the app to focus the
                 # field the keys are meant for. A marker through its queue, then the app's,
-                # lets that run first.
-                self._keys_screen = screen
+                # lets that run first (a form slower to mount than STALL_S is waited for).
+                if screen is not self._keys_screen:
+                    self._keys_screen, self._screen_since = screen, now
                 self._start_trip(screen, None)
                 return
             event = self._keys_waiting.popleft()
