@@ -22,7 +22,9 @@ from textual.screen import Screen
 from textual.theme import Theme
 
 from console.commands import GatewayCommands
+from console.errors import LOG_NAME, ErrorLog
 from console.feed import FeedState, PaneBatch, step
+from console.key_order import KeyOrderApp
 from console.order_desk import OrderDesk
 from console.quick_settings import QuickSettings, peek_settings
 from console.screens.confirm import ConfirmModal
@@ -56,7 +58,7 @@ BURST_EVENTS = 2_000
 BURST_REST_TICKS = 2
 
 
-class GatewayApp(App[None]):
+class GatewayApp(KeyOrderApp):
     """nautilus-gateway's console."""
 
     TITLE = "nautilus-gateway"
@@ -146,6 +148,7 @@ class GatewayApp(App[None]):
     ) -> None:
         super().__init__()
         self.services = services
+        self.error_log = ErrorLog(services.workspace.root / "logs" / LOG_NAME)
         # Validated settings (pydantic), or None until the worker after the first paint
         # has read them; ``settings`` holds what the panes use meanwhile.
         self.settings_load: SettingsLoad | None = settings

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from widgets.plain_text import plain
+
 EVENT_KINDS = (
     "order",
     "position",
@@ -64,7 +66,8 @@ class EventLine:
         mm, ss = divmod(rem, 60)
         stamp = f"{hh:02d}:{mm:02d}:{ss:02d}.{nanos // 1_000_000:03d}"
         level = _LEVEL_SHORT.get(self.level, self.level[:5])
-        return f"{stamp} {level:<5} {self.node_id:<14.14} {self.kind:<8} {self.text}"
+        # The text is the node's (a strategy's log line): shown as text, never as codes.
+        return f"{stamp} {level:<5} {self.node_id:<14.14} {self.kind:<8} {plain(self.text)}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,14 +5,21 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar, TypeVar
 
+from rich.markup import escape
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual.cache import LRUCache
 from textual.color import Color, ColorParseError
 from textual.widget import Widget
 from textual.widgets import DataTable
 
+from widgets.plain_text import plain
+
 RowT = TypeVar("RowT")
+
+
+RENDER_CACHE_ROWS = 256  # more than a tall terminal shows
 
 
 class KeyedTable[RowT](DataTable[Any]):
@@ -26,6 +33,14 @@ class KeyedTable[RowT](DataTable[Any]):
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes, cursor_type="row", zebra_stripes=False)
+        # DataTable keys its render caches by an update counter, so every update leaves the
+        # old entries behind until the LRU bound evicts them: 10,000 cells and 1,000 lines
+        # and rows a table, ~8 MB each once full. Over a trading hour that was most of the
+        # console's growth (60 to 111 MB in 31 minutes). A screenful is all they need.
+        self._row_render_cache = LRUCache(RENDER_CACHE_ROWS)
+        self._cell_render_cache = LRUCache(RENDER_CACHE_ROWS * 8)
+        self._row_renderable_cache = LRUCache(RENDER_CACHE_ROWS)
+        self._line_cache = LRUCache(RENDER_CACHE_ROWS)
         self._cells: dict[str, tuple[Any, ...]] = {}
         self._rows: dict[str, RowT] = {}
         self._order: list[str] = []
@@ -91,7 +106,7 @@ class KeyedTable[RowT](DataTable[Any]):
     def _rebuild(self, order: list[str], new: dict[str, RowT]) -> None:
         cursor = self.cursor_row
         super().clear()
-        self._cells = {k: self.cells(new[k]) for k in order}
+        self._cells = {k: self._safe_cells(new[k]) for k in order}
         self._rows = dict(new)
         self._order = list(order)
         for key in order:
@@ -101,7 +116,7 @@ class KeyedTable[RowT](DataTable[Any]):
 
     def _apply(self, order: list[str], new: dict[str, RowT]) -> None:
         for key in order:
-            cells = self.cells(new[key])
+            cells = self._safe_cells(new[key])
             old = self._cells.get(key)
             if old is None:
                 self.add_row(*cells, key=key)
@@ -112,6 +127,11 @@ class KeyedTable[RowT](DataTable[Any]):
                         self.update_cell(key, col, after, update_width=True)
             self._cells[key] = cells
             self._rows[key] = new[key]
+
+    def _safe_cells(self, row: RowT) -> tuple[Any, ...]:
+        # DataTable reads a str cell as markup: a node's "[/]" would raise, "[blink]" would
+        # style, and control sequences would reach the terminal. Cells show their text.
+        return tuple(_safe(cell) if isinstance(cell, str) else cell for cell in self.cells(row))
 
     def _render_cell(
         self,
@@ -184,3 +204,8 @@ def theme_text(widget: Widget, text: str, variable: str) -> Text:
         return Text(text, style=Style(color=Color.parse(value).rich_color))
     except ColorParseError:
         return Text(text)
+
+
+def _safe(text: str) -> str:
+    text = plain(text)
+    return escape(text) if "[" in text else text

@@ -34,3 +34,5 @@ def console_command() -> None:
         themes=load_themes(workspace.root / "themes"),
     )
     app.run()
+    if app.return_code:  # a failure Textual ended the app for (before or after it ran)
+        raise SystemExit(app.return_code)

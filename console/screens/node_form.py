@@ -167,7 +167,14 @@ class NodeFormScreen(Screen[str | None]):
 
     @work(thread=True, exclusive=True, group="form-check")
     def _check(self, doc: dict[str, Any], deep: bool, generation: int) -> None:
-        issues = self.services.check(doc, deep=deep)
+        try:
+            issues = self.services.check(doc, deep=deep)
+        except Exception as exc:  # a bug: say so on the form, the app logs it and goes on
+            from engine.config.issues import ConfigIssue
+
+            failed = ConfigIssue("", f"the check itself failed ({type(exc).__name__}: {exc})")
+            self.post_message(self.Checked([failed], deep, generation))
+            raise
         self.post_message(self.Checked(issues, deep, generation))
 
     @on(Checked)
@@ -235,6 +242,9 @@ class NodeFormScreen(Screen[str | None]):
         except (FileExistsError, OSError, ValueError) as exc:
             self.app.call_from_thread(self._save_failed, [], str(exc))
             return
+        except Exception as exc:  # a bug: the form stays usable, the app logs it
+            self.app.call_from_thread(self._save_failed, [], f"{type(exc).__name__}: {exc}")
+            raise
         self.app.call_from_thread(self._saved, str(doc.get("node_id")), issues)
 
     def _save_failed(self, issues: list[ConfigIssue], message: str | None) -> None:
@@ -246,7 +256,7 @@ class NodeFormScreen(Screen[str | None]):
         else:
             self.status = f"not saved: {message}"
         self._show_status()
-        self.notify(self.status, severity="error")
+        self.notify(self.status, severity="error", markup=False)
 
     def _saved(self, node_id: str, issues: list[ConfigIssue]) -> None:
         self._saving = False

@@ -9,6 +9,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Log, Static
 
 from console.services import Services
+from widgets.plain_text import plain
 
 
 class NodeLogScreen(Screen[None]):
@@ -46,4 +47,6 @@ class NodeLogScreen(Screen[None]):
     def _show(self, lines: list[str]) -> None:
         log = self.query_one(Log)
         log.clear()
-        log.write_lines(lines or [f"no log yet for {self.node_id}: launch it first"])
+        # Nautilus colours its log (ANSI codes) and any strategy writes to it: text only.
+        shown = [plain(line) for line in lines]
+        log.write_lines(shown or [f"no log yet for {self.node_id}: launch it first"])

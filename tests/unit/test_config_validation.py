@@ -337,3 +337,18 @@ class TestLiveClients:
         doc["exec_clients"][0]["profile"] = "by-test"
         issue = issues_by_path(doc, workspace)["exec_clients[0].profile"]
         assert "is a bybit profile; expected a binance one" in issue.message
+
+
+@pytest.mark.parametrize(
+    "value", ["NaN", "sNaN", "-nan", "Infinity", "-inf", "0", "-0", "-5", float("nan")]
+)
+def test_a_size_that_is_no_positive_number_is_an_issue_not_a_crash(
+    value: Any, workspace: Workspace
+) -> None:
+    # trade_size "NaN" used to raise decimal.InvalidOperation in the deep check (the node
+    # form's F5 died of it); every non-finite or non-positive size is an issue on its field.
+    doc = edit(demo_sandbox(), ["strategies", 0, "config", "trade_size"], value)
+    found = issues_by_path(doc, workspace)
+    issue = found["strategies[0].config.trade_size"]
+    if isinstance(value, str):
+        assert "positive" in issue.message
