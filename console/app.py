@@ -270,6 +270,7 @@ class GatewayApp(App[None]):
             node_list.set_rows(rows)
             # Said only once the configs are read: an empty list while loading is no news.
             node_list.border_subtitle = EMPTY_HINT if not rows and self.nodes_loaded else ""
+            self._main.update_scope()  # "this node", "this run": the orders/positions filters
 
     def show_pane(self, pane_id: str) -> None:
         self.main.action_show_pane(pane_id)

@@ -1,4 +1,4 @@
-"""A run's results: statistics and each report as a table."""
+"""A run's results: statistics and each report as a table, one tab each (1-9, [ and ])."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
 from console.services import RunResults, Services
+from widgets.key_bar import KeyBar
 
 
 class ResultsScreen(Screen[None]):
@@ -32,6 +33,23 @@ class ResultsScreen(Screen[None]):
             "n", "step(1)", "Later run", tooltip="The node's run after this one",
             id="results.next",
         ),
+        Binding(
+            "left_square_bracket", "cycle_tab(-1)", "Prev tab",
+            tooltip="The tab before this one (statistics, fills, positions, account)",
+            id="results.previous-tab",
+        ),
+        Binding(
+            "right_square_bracket", "cycle_tab(1)", "Next tab",
+            tooltip="The tab after this one (statistics, fills, positions, account)",
+            id="results.next-tab",
+        ),
+        *[
+            Binding(
+                str(i), f"show_tab({i})", f"Tab {i}", show=False,
+                tooltip=f"Show tab {i} (the number before its name)", id=f"results.tab-{i}",
+            )
+            for i in range(1, 10)
+        ],
     ]  # fmt: skip
 
     def __init__(self, services: Services, node_id: str) -> None:
@@ -48,7 +66,7 @@ class ResultsScreen(Screen[None]):
             markup=False,
         )
         yield Container(id="results-body")
-        yield Footer()
+        yield KeyBar(lead=frozenset(), id="results-keys")
 
     def on_mount(self) -> None:
         self._load(None)
@@ -61,6 +79,29 @@ class ResultsScreen(Screen[None]):
             self.notify(f"no {which} run of {self.node_id}", severity="information")
             return
         self._load(run_id)
+
+    def _tab_ids(self) -> list[str]:
+        tabs = self.query(TabbedContent)
+        return [p.id for p in tabs.first().query(TabPane) if p.id] if tabs else []
+
+    def action_show_tab(self, number: int) -> None:
+        ids = self._tab_ids()
+        if not 1 <= number <= len(ids):
+            self.notify(f"no tab {number}: this run has {len(ids)}", severity="information")
+            return
+        tabs = self.query_one(TabbedContent)
+        tabs.active = ids[number - 1]
+        pane = tabs.get_pane(ids[number - 1])
+        for table in pane.query(DataTable):
+            table.focus()
+
+    def action_cycle_tab(self, step: int) -> None:
+        ids = self._tab_ids()
+        if not ids:
+            return
+        active = self.query_one(TabbedContent).active
+        index = ids.index(active) if active in ids else 0
+        self.action_show_tab((index + step) % len(ids) + 1)
 
     @work(thread=True, exclusive=True)
     def _load(self, run_id: str | None) -> None:
@@ -90,11 +131,11 @@ class ResultsScreen(Screen[None]):
         stats: DataTable[str] = DataTable(cursor_type="row", id="results-stats")
         stats.add_columns("Statistic", "Value")
         stats.add_rows(results.stats or [("(none)", "no statistics in this run")])
-        await tabs.add_pane(TabPane("Statistics", stats, id="tab-stats"))
-        for report in results.reports:
+        await tabs.add_pane(TabPane("1 Statistics", stats, id="tab-stats"))
+        for number, report in enumerate(results.reports, 2):
             table: DataTable[str] = DataTable(cursor_type="row", id=f"report-{report.name}")
             table.add_columns(*report.columns)
             table.add_rows(report.rows)
-            label = report.name + (" (first rows)" if report.truncated else "")
+            label = f"{number} {report.name}" + (" (first rows)" if report.truncated else "")
             await tabs.add_pane(TabPane(label, table, id=f"tab-{report.name}"))
         stats.focus()
