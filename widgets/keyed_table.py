@@ -62,13 +62,12 @@ def fit_columns(
             break
         widths[i] = soft(i)
         spare -= soft(i) + 2 * PAD
+    if not widths:  # the first column alone is wider than the pane: it alone, cropped
+        return (ranked[0],), (max(1, min(least(ranked[0]), room - 2 * PAD)),)
     for i in ranked[len(widths) :]:
         if least(i) + 2 * PAD <= spare:
             widths[i] = least(i)
             spare -= least(i) + 2 * PAD
-    if not widths and ranked:  # the first column alone is wider than the pane: crop it
-        widths[ranked[0]] = max(1, min(least(ranked[0]), room - 2 * PAD))
-        spare = 0
     for i in ranked:
         if i in widths:
             grow = max(0, min(natural[i] - widths[i], spare))
@@ -205,8 +204,8 @@ class KeyedTable[RowT](DataTable[Any]):
         self._show()
 
     def upsert(self, rows: Sequence[RowT]) -> None:
-        """Add or update ``rows``, keeping the others; the oldest go beyond MAX_ROWS
-        (closed ones first, so a burst of finished orders never pushes out a working one)."""
+        """Add or update ``rows``, keeping the others; beyond MAX_ROWS the oldest go, closed
+        ones first (a backtest's burst of finished orders never pushes out a working one)."""
         for row in rows:
             self._all[self.row_key(row)] = row
         self._bound()
@@ -216,10 +215,17 @@ class KeyedTable[RowT](DataTable[Any]):
         over = len(self._all) - self.MAX_ROWS
         if over <= 0:
             return
-        drop = [k for k, r in self._all.items() if self.evictable(r)][:over]
-        if len(drop) < over:
-            dropping = set(drop)
-            drop += [k for k in self._all if k not in dropping][: over - len(drop)]
+        # Closed rows the filters hide go first, then closed rows, then the oldest.
+        hidden = [k for k, r in self._all.items() if self.evictable(r) and not self.accepts(r)]
+        drop = dict.fromkeys(hidden[:over])
+        for group in (
+            (k for k, r in self._all.items() if self.evictable(r)),
+            iter(self._all),
+        ):
+            for key in group:
+                if len(drop) >= over:
+                    break
+                drop[key] = None
         for key in drop:
             del self._all[key]
             self._found.pop(key, None)

@@ -52,10 +52,10 @@ class NodeList(KeyedTable[NodeRow]):
     BORDER_TITLE = "Nodes"
     COLUMNS = (
         Col("node", "Node", priority=0, min_width=10),
-        Col("mode", "Mode", priority=4),
+        Col("mode", "Mode", priority=2),
         Col("state", "State", priority=1),
-        Col("uptime", "Uptime", priority=3, numeric=True),
-        Col("pnl", "PnL", priority=2, numeric=True),
+        Col("uptime", "Uptime", priority=4, numeric=True),
+        Col("pnl", "PnL", priority=3, numeric=True),
         Col("orders", "Open", priority=5, numeric=True),
     )
     BINDINGS = [

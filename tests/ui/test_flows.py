@@ -203,7 +203,7 @@ async def test_every_binding_has_an_id_and_a_tooltip() -> None:
 
     import console.app as app_module
     from console.screens import confirm, keys, main, node_form, node_log, quit, results, templates
-    from widgets import event_log, node_list
+    from widgets import event_log, keyed_table, node_list, orders_table, positions_table, run_filter
 
     classes = [
         app_module.GatewayApp,
@@ -217,6 +217,10 @@ async def test_every_binding_has_an_id_and_a_tooltip() -> None:
         results.ResultsScreen,
         event_log.EventLog,
         node_list.NodeList,
+        keyed_table.KeyedTable,
+        run_filter.RunFilteredTable,
+        orders_table.OrdersTable,
+        positions_table.PositionsTable,
     ]
     for cls in classes:
         for binding in cls.BINDINGS:
