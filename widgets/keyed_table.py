@@ -10,6 +10,7 @@ from typing import Any, ClassVar, TypeVar
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual import events
 from textual.binding import Binding, BindingType
 from textual.color import Color, ColorParseError
 from textual.message import Message
@@ -127,6 +128,7 @@ class KeyedTable[RowT](DataTable[Any]):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes, cursor_type="row", zebra_stripes=False)
         self.find_text = ""
+        self._find_field: Widget | None = None  # the open find field, from the screen
         self._all: dict[str, RowT] = {}  # every row kept, oldest first
         self._cells: dict[str, tuple[Any, ...]] = {}  # all cells of each shown row
         self._rows: dict[str, RowT] = {}
@@ -236,6 +238,7 @@ class KeyedTable[RowT](DataTable[Any]):
 
     def set_find(self, text: str) -> None:
         """Show only rows with ``text`` (any case) in any column; empty shows all."""
+        self._find_field = None
         self.find_text = text.strip()
         self._show()
 
@@ -372,8 +375,36 @@ class KeyedTable[RowT](DataTable[Any]):
             self._layout()  # a wider number must not be cut: refit (rarely changes)
 
     # -- actions ------------------------------------------------------------------
+    async def _on_key(self, event: events.Key) -> None:
+        # Keys sent in one burst (a paste, typing over SSH) all reach this table before the
+        # app runs the binding of the first: "/" opens the find field right here, and what
+        # follows it goes on to the field instead of this table's keys.
+        field = self._find_field
+        if field is not None and self.screen.focused is field:
+            event.stop()
+            event.prevent_default()
+            field.post_message(events.Key(event.key, event.character))
+            return
+        if self._finds(event.key):
+            event.stop()
+            event.prevent_default()
+            self.action_find()
+            return
+        await super()._on_key(event)
+
+    def _finds(self, key: str) -> bool:
+        """Whether ``key`` is this table's find key (the keymap applied)."""
+        for node, bindings in self.screen._binding_chain:
+            if node is self:
+                return any(b.action == "find" for b in bindings.key_to_bindings.get(key, ()))
+        return False
+
     def action_find(self) -> None:
-        self.post_message(self.FindRequested(self))
+        opener = getattr(self.screen, "open_find", None)
+        if callable(opener):
+            self._find_field = opener(self)
+        else:
+            self.post_message(self.FindRequested(self))
 
     def action_clear_filters(self) -> None:
         self.find_text = ""

@@ -194,14 +194,19 @@ class MainScreen(Screen[None]):
     def _node_selected(self, event: DataTable.RowHighlighted) -> None:
         self.update_scope()
 
+    def open_find(self, table: KeyedTable[object]) -> Input:
+        """Show the find field for ``table`` and focus it at once (typed keys follow)."""
+        self._finding = table
+        field = self.query_one("#table-find", Input)
+        field.value = table.find_text
+        field.add_class("-shown")
+        self.set_focus(field)
+        return field
+
     @on(KeyedTable.FindRequested)
     def _find(self, event: KeyedTable.FindRequested) -> None:
         event.stop()
-        self._finding = event.table
-        field = self.query_one("#table-find", Input)
-        field.value = event.table.find_text
-        field.add_class("-shown")
-        field.focus()
+        self.open_find(event.table)
 
     @on(Input.Submitted, "#table-find")
     def _found(self, event: Input.Submitted) -> None:

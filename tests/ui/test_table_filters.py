@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from textual import events
 from textual.widgets import DataTable, TabbedContent
 
 from console.feed import FeedState
@@ -177,3 +178,24 @@ async def test_results_tabs_on_number_and_bracket_keys(
         assert active() == "tab-stats"
         bar = str(screen.query_one("#results-keys").render())
         assert "[ Prev tab" in bar and "] Next tab" in bar
+
+
+async def test_find_takes_keys_sent_in_one_burst(make_app: AppFactory) -> None:
+    # Over SSH or from a paste, "/", the text and Enter arrive together: none of the text
+    # may reach the table's keys (5 would switch to the metrics pane).
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.nodes_loaded > 0)
+        app.ingest(sample_envelopes())
+        await pilot.press("3")
+        orders = app.main.query_one(OrdersTable)
+        burst = [("slash", "/"), *[(c, c) for c in "0002"], ("minus", "-"), ("5", "5")]
+        driver = app._driver
+        assert driver is not None
+        for key, char in [*burst, ("enter", "\r")]:  # as the terminal driver sends them
+            event = events.Key(key, char)
+            event.set_sender(app)
+            driver.send_message(event)
+        await wait_for(pilot, lambda: orders.find_text == "0002-5")
+        assert app.main.current == "orders" and orders.has_focus
+        assert orders.rows_data == []
