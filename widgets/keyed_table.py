@@ -10,12 +10,11 @@ from typing import Any, ClassVar, TypeVar
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
-from textual import events
 from textual.binding import Binding, BindingType
 from textual.color import Color, ColorParseError
-from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import DataTable
+
+from widgets.find_table import FindableTable
 
 RowT = TypeVar("RowT")
 PAD = 1  # DataTable's cell padding, each side
@@ -94,7 +93,7 @@ def fit_text(text: Text, width: int, keep_tail: bool = False) -> Text:
     return fitted
 
 
-class KeyedTable[RowT](DataTable[Any]):
+class KeyedTable[RowT](FindableTable):
     """A table of rows identified by a key; ``set_rows`` applies only what changed.
 
     Subclasses declare ``COLUMNS`` and implement ``row_key`` and ``cells``. The table keeps
@@ -108,27 +107,11 @@ class KeyedTable[RowT](DataTable[Any]):
     COLUMNS: ClassVar[tuple[Col, ...]] = ()
     MAX_ROWS: ClassVar[int] = 500
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(
-            "slash",
-            "find",
-            "Find",
-            tooltip="Show only the rows holding a text (Enter applies, Esc clears)",
-            id="table.find",
-        ),
         Binding("a", "clear_filters", "All", tooltip="Clear every filter", id="table.clear"),
     ]
 
-    class FindRequested(Message):
-        """The user asked to find text in ``table`` (the screen shows the find field)."""
-
-        def __init__(self, table: KeyedTable[Any]) -> None:
-            super().__init__()
-            self.table = table
-
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes, cursor_type="row", zebra_stripes=False)
-        self.find_text = ""
-        self._find_field: Widget | None = None  # the open find field, from the screen
         self._all: dict[str, RowT] = {}  # every row kept, oldest first
         self._cells: dict[str, tuple[Any, ...]] = {}  # all cells of each shown row
         self._rows: dict[str, RowT] = {}
@@ -236,10 +219,7 @@ class KeyedTable[RowT](DataTable[Any]):
         """Show the rows the filters accept now (call after changing a filter)."""
         self._show()
 
-    def set_find(self, text: str) -> None:
-        """Show only rows with ``text`` (any case) in any column; empty shows all."""
-        self._find_field = None
-        self.find_text = text.strip()
+    def apply_find(self) -> None:
         self._show()
 
     def _text_of(self, key: str, row: RowT) -> str:
@@ -375,37 +355,6 @@ class KeyedTable[RowT](DataTable[Any]):
             self._layout()  # a wider number must not be cut: refit (rarely changes)
 
     # -- actions ------------------------------------------------------------------
-    async def _on_key(self, event: events.Key) -> None:
-        # Keys sent in one burst (a paste, typing over SSH) all reach this table before the
-        # app runs the binding of the first: "/" opens the find field right here, and what
-        # follows it goes on to the field instead of this table's keys.
-        field = self._find_field
-        if field is not None and self.screen.focused is field:
-            event.stop()
-            event.prevent_default()
-            field.post_message(events.Key(event.key, event.character))
-            return
-        if self._finds(event.key):
-            event.stop()
-            event.prevent_default()
-            self.action_find()
-            return
-        await super()._on_key(event)
-
-    def _finds(self, key: str) -> bool:
-        """Whether ``key`` is this table's find key (the keymap applied)."""
-        for node, bindings in self.screen._binding_chain:
-            if node is self:
-                return any(b.action == "find" for b in bindings.key_to_bindings.get(key, ()))
-        return False
-
-    def action_find(self) -> None:
-        opener = getattr(self.screen, "open_find", None)
-        if callable(opener):
-            self._find_field = opener(self)
-        else:
-            self.post_message(self.FindRequested(self))
-
     def action_clear_filters(self) -> None:
         self.find_text = ""
         self.reset_filters()

@@ -22,8 +22,8 @@ from textual.widgets import DataTable, Input, Static, Tab, Tabs
 
 from widgets.alerts_table import AlertsTable
 from widgets.event_log import EventLog
+from widgets.find_table import FindableTable
 from widgets.key_bar import KeyBar
-from widgets.keyed_table import KeyedTable
 from widgets.metrics_pane import MetricsPane
 from widgets.node_list import NodeList
 from widgets.orders_table import OrdersTable
@@ -85,7 +85,7 @@ class MainScreen(Screen[None]):
         super().__init__(id="main")
         self.event_log_lines = event_log_lines
         self.current = "nodes"
-        self._finding: KeyedTable[object] | None = None  # the table the find field is for
+        self._finding: FindableTable | None = None  # the table the find field is for
 
     @property
     def gateway(self) -> GatewayApp:
@@ -194,7 +194,7 @@ class MainScreen(Screen[None]):
     def _node_selected(self, event: DataTable.RowHighlighted) -> None:
         self.update_scope()
 
-    def open_find(self, table: KeyedTable[object]) -> Input:
+    def open_find(self, table: FindableTable) -> Input:
         """Show the find field for ``table`` and focus it at once (typed keys follow)."""
         self._finding = table
         field = self.query_one("#table-find", Input)
@@ -203,8 +203,8 @@ class MainScreen(Screen[None]):
         self.set_focus(field)
         return field
 
-    @on(KeyedTable.FindRequested)
-    def _find(self, event: KeyedTable.FindRequested) -> None:
+    @on(FindableTable.FindRequested)
+    def _find(self, event: FindableTable.FindRequested) -> None:
         event.stop()
         self.open_find(event.table)
 

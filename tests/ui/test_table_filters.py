@@ -178,6 +178,14 @@ async def test_results_tabs_on_number_and_bracket_keys(
         assert active() == "tab-stats"
         bar = str(screen.query_one("#results-keys").render())
         assert "[ Prev tab" in bar and "] Next tab" in bar
+        # / narrows the tab's table; the title says how far.
+        await pilot.press("2", "slash", *"sell", "enter")
+        fills = screen.query_one("#report-fills", DataTable)
+        assert fills.row_count == 1 and "SELL" in str(fills.get_row_at(0)[1])
+        title = str(screen.query_one("#results-title").render())
+        assert title.endswith("· /sell · 1 of 2 rows")
+        await pilot.press("slash", "escape")
+        assert fills.row_count == 2 and fills.has_focus
 
 
 async def test_find_takes_keys_sent_in_one_burst(make_app: AppFactory) -> None:
