@@ -13,8 +13,10 @@ from rich.text import Text
 from textual.app import App, ComposeResult
 
 from console.screens.keys import keys_table
+from tests.ui.conftest import AppFactory, sample_envelopes
+from tests.ui.helpers import wait_for
 from widgets.data import OrderRow, PositionRow
-from widgets.key_bar import KEYS_RANK, fit_keys
+from widgets.key_bar import KEYS_RANK, KeyBar, fit_keys
 from widgets.keyed_table import PAD, Col, fit_columns, fit_text
 from widgets.orders_table import OrdersTable
 from widgets.positions_table import PositionsTable
@@ -228,3 +230,23 @@ def test_keys_help_wraps_every_description_whole() -> None:
             assert binding_id in words
             for word in tip.split():
                 assert word in words
+
+
+async def test_key_bar_at_80x24_shows_whole_labels_of_each_pane(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.nodes_loaded > 0)
+        app.ingest(sample_envelopes())
+        bar = app.main.query_one(KeyBar)
+        for pane in "123456":
+            await pilot.press(pane)
+            await pilot.pause()
+            active = app.screen.active_bindings.values()
+            labels = {f"{app.get_key_display(a.binding)} {a.binding.description}" for a in active}
+            text = str(bar.render())
+            assert len(text) <= 78, (pane, text)
+            parts = text.split("  ")
+            assert "? Keys" in parts and all(p in labels for p in parts), (pane, parts)
+            if pane == "3":
+                assert parts[:4] == ["m Modify", "c Cancel", "C Cancel all", "F Flatten"]
+                assert "b Buy" in parts and "s Sell" in parts
