@@ -1,9 +1,11 @@
 """A DataTable with ``/``: the screen shows a find field, and the table shows only the
 rows holding its text.
 
-Keys sent in one burst (a paste, typing over SSH) all reach the table before the app runs
-the binding of the first, so ``/`` is handled as the table reads it and the keys after it
-go on to the field.
+Keys sent in one burst (a paste, typing over SSH) all reach the focused table before the
+app runs the binding of the first. So the table handles each key in the order it came: its
+``/`` opens the field at once, the screen's and app's keys run at once (``2`` switches the
+tab before the ``/`` behind it is read), and a key that arrives after the focus moved on
+goes to where the focus is now.
 """
 
 from __future__ import annotations
@@ -60,18 +62,37 @@ class FindableTable(DataTable[Any]):
         self.apply_find()
 
     async def _on_key(self, event: events.Key) -> None:
-        field = self._find_field
-        if field is not None and self.screen.focused is field:
+        focused = self.screen.focused
+        if focused is not None and focused is not self:
+            # The focus moved on (to the find field, another pane, another tab) after the
+            # app routed this key here: it belongs where the focus is now.
             event.stop()
             event.prevent_default()
-            field.post_message(events.Key(event.key, event.character))
+            focused.post_message(events.Key(event.key, event.character))
             return
         if self._finds(event.key):
             event.stop()
             event.prevent_default()
             self.action_find()
             return
+        if await self._run_outer_binding(event.key):
+            event.stop()
+            event.prevent_default()
+            return
         await super()._on_key(event)
+
+    async def _run_outer_binding(self, key: str) -> bool:
+        """Run the screen's or app's binding of ``key`` now, in the order the keys came
+        (the app would run it only after this table had read the keys behind it)."""
+        for node, bindings in self.screen._modal_binding_chain:
+            if node is self:
+                if key in bindings.key_to_bindings:
+                    return False  # the table's own key: its usual way
+                continue
+            for binding in bindings.key_to_bindings.get(key, ()):
+                if not binding.priority and await self.app.run_action(binding.action, node):
+                    return True
+        return False
 
     def _finds(self, key: str) -> bool:
         """Whether ``key`` is this table's find key (the keymap applied)."""

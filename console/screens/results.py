@@ -144,7 +144,7 @@ class ResultsScreen(Screen[None]):
         tabs.active = ids[number - 1]
         pane = tabs.get_pane(ids[number - 1])
         for table in pane.query(DataTable):
-            table.focus()
+            self.set_focus(table)  # now: keys typed right after go to this tab's table
             self._show_title(table if isinstance(table, FindableTable) else None)
 
     def action_cycle_tab(self, step: int) -> None:

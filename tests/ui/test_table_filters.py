@@ -16,6 +16,7 @@ from tests.ui.conftest import T0_NS, AppFactory, sample_envelopes
 from tests.ui.helpers import wait_for
 from tests.ui.test_snapshots import write_run
 from widgets.alerts_table import AlertsTable
+from widgets.find_table import RowsTable
 from widgets.node_list import NodeList
 from widgets.orders_table import OrdersTable
 from widgets.positions_table import PositionsTable
@@ -178,14 +179,45 @@ async def test_results_tabs_on_number_and_bracket_keys(
         assert active() == "tab-stats"
         bar = str(screen.query_one("#results-keys").render())
         assert "[ Prev tab" in bar and "] Next tab" in bar
-        # / narrows the tab's table; the title says how far.
-        await pilot.press("2", "slash", *"sell", "enter")
+        # / narrows the tab's table; the title says how far. Sent in one burst from the
+        # statistics tab: 2 switches the tab before the / behind it is read.
+        await pilot.press("1")
+        send_burst(app, [("2", "2"), ("slash", "/"), *[(c, c) for c in "sell"], ("enter", "\r")])
+        await wait_for(
+            pilot, lambda: screen.query_one("#report-fills", RowsTable).find_text == "sell"
+        )
         fills = screen.query_one("#report-fills", DataTable)
         assert fills.row_count == 1 and "SELL" in str(fills.get_row_at(0)[1])
         title = str(screen.query_one("#results-title").render())
         assert title.endswith("· /sell · 1 of 2 rows")
         await pilot.press("slash", "escape")
         assert fills.row_count == 2 and fills.has_focus
+
+
+def send_burst(app: Any, keys: list[tuple[str, str | None]]) -> None:
+    """Send ``keys`` as the terminal driver sends a paste: all at once, no wait between."""
+    driver = app._driver
+    assert driver is not None
+    for key, char in keys:
+        event = events.Key(key, char)
+        event.set_sender(app)
+        driver.send_message(event)
+
+
+async def test_a_burst_switching_pane_then_finding_lands_in_the_new_pane(
+    make_app: AppFactory,
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.nodes_loaded > 0)
+        app.ingest(sample_envelopes())
+        await pilot.press("1")
+        orders = app.main.query_one(OrdersTable)
+        nodes = app.main.query_one(NodeList)
+        send_burst(app, [("3", "3"), ("slash", "/"), *[(c, c) for c in "0002"], ("enter", "\r")])
+        await wait_for(pilot, lambda: orders.find_text == "0002")
+        assert nodes.find_text == "" and app.main.current == "orders"
+        assert [r.client_order_id for r in orders.rows_data] == ["O-0002"]
 
 
 async def test_find_takes_keys_sent_in_one_burst(make_app: AppFactory) -> None:
@@ -198,12 +230,7 @@ async def test_find_takes_keys_sent_in_one_burst(make_app: AppFactory) -> None:
         await pilot.press("3")
         orders = app.main.query_one(OrdersTable)
         burst = [("slash", "/"), *[(c, c) for c in "0002"], ("minus", "-"), ("5", "5")]
-        driver = app._driver
-        assert driver is not None
-        for key, char in [*burst, ("enter", "\r")]:  # as the terminal driver sends them
-            event = events.Key(key, char)
-            event.set_sender(app)
-            driver.send_message(event)
+        send_burst(app, [*burst, ("enter", "\r")])
         await wait_for(pilot, lambda: orders.find_text == "0002-5")
         assert app.main.current == "orders" and orders.has_focus
         assert orders.rows_data == []
