@@ -14,7 +14,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-WIDE_KEYS = 90  # content cells from which the ids get their own column
+WIDE_KEYS = 84  # content cells from which the ids get their own column (100 columns on)
 
 
 def keys_table(rows: list[tuple[str, str, str, str, str]], width: int) -> Table:
@@ -74,8 +74,8 @@ class KeysModal(ModalScreen[None]):
         self._fit()
 
     def _fit(self) -> None:
-        scroll = self.query_one("#keys-scroll", VerticalScroll)
-        width = scroll.scrollable_content_region.width - 1  # the scrollbar's column
+        # The dialog's width, less the scrollbar's column whether it shows yet or not.
+        width = self.query_one(".dialog", Vertical).content_region.width - 1
         if width > 0 and width != self._width:
             self._width = width
             self.query_one("#keys-table", Static).update(keys_table(self.rows, width))
