@@ -127,8 +127,8 @@ class ResultsScreen(Screen[None]):
 
     def _show_title(self, table: FindableTable | None = None) -> None:
         head = self._head
-        if isinstance(table, RowsTable) and table.find_text:
-            head += f" · /{table.find_text} · {table.shown_count} of {table.total} rows"
+        if isinstance(table, RowsTable) and table.find_text:  # first: a long head is cut
+            head = f"/{table.find_text}: {table.shown_count} of {table.total} rows · {head}"
         self.query_one("#results-title", Static).update(head)
 
     def _tab_ids(self) -> list[str]:

@@ -189,7 +189,7 @@ async def test_results_tabs_on_number_and_bracket_keys(
         fills = screen.query_one("#report-fills", DataTable)
         assert fills.row_count == 1 and "SELL" in str(fills.get_row_at(0)[1])
         title = str(screen.query_one("#results-title").render())
-        assert title.endswith("· /sell · 1 of 2 rows")
+        assert title.startswith("/sell: 1 of 2 rows · Results of demo-backtest")
         await pilot.press("slash", "escape")
         assert fills.row_count == 2 and fills.has_focus
 
