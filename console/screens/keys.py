@@ -1,7 +1,7 @@
 """`?`: the keys of the focused pane, then of the screen and the app (keymap applied).
 
 Descriptions wrap rather than being cut; the binding ids (for the settings keymap) get a
-column of their own when there is room, else a dim line under their description.
+column of their own when there is room, else follow their description, dimmed.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def keys_table(rows: list[tuple[str, str, str, str, str]], width: int) -> Table:
         if wide:
             table.add_row(key, action, what, binding_id)
         else:
-            table.add_row(key, action, Text.assemble(what, "\n", (binding_id, "dim")))
+            table.add_row(key, action, Text.assemble(what, "  ", (binding_id, "dim")))
     return table
 
 
