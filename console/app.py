@@ -331,6 +331,7 @@ class GatewayApp(KeyOrderApp):
             node_list.set_rows(rows)
             # Said only once the configs are read: an empty list while loading is no news.
             node_list.border_subtitle = EMPTY_HINT if not rows and self.nodes_loaded else ""
+            self._main.update_scope()  # "this node", "this run": the orders/positions filters
 
     def show_pane(self, pane_id: str) -> None:
         self.main.action_show_pane(pane_id)

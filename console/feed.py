@@ -149,6 +149,7 @@ class FeedState:
                 acc = orders.get(key)
                 if acc is None:
                     acc = orders[key] = _OrderAcc(env.node_id, str(coid), self.orders.get(key))
+                    acc.run_id, acc.mode = env.run_id, self._mode_of(env) or acc.mode
                 acc.add(env.type, payload, env.ts_ns)
                 if payload.get("instrument_id"):
                     self.instruments[env.node_id] = str(payload["instrument_id"])
@@ -287,6 +288,11 @@ class FeedState:
         )
         self.nodes[env.node_id] = NodeStatus(**values)
 
+    def _mode_of(self, env: Any) -> str | None:
+        """The mode of ``env``'s run, if its node's state events said it."""
+        status = self.nodes.get(env.node_id)
+        return status.mode if status is not None and status.run_id == env.run_id else None
+
     def _position(self, env: Any, p: dict[str, Any]) -> PositionRow:
         pid = str(p.get("position_id", "?"))
         key = f"{env.node_id}/{pid}"
@@ -305,6 +311,8 @@ class FeedState:
             avg_px=str(p.get("avg_px_open", "")),
             unrealized_pnl=unrealized,
             realized_pnl=_pnl_text(p, "realized_pnl") or "-",
+            run_id=env.run_id,
+            mode=self._mode_of(env),
         )
         self.positions[key] = row
         self.positions.move_to_end(key)
@@ -389,9 +397,11 @@ class _OrderAcc:
         "client_order_id",
         "filled",
         "instrument_id",
+        "mode",
         "node_id",
         "price",
         "quantity",
+        "run_id",
         "side",
         "status",
         "trigger_price",
@@ -411,6 +421,8 @@ class _OrderAcc:
         self.status = prev.status if prev else ""
         self.ts_ns = prev.ts_ns if prev else 0
         self.trigger_price = prev.trigger_price if prev else None
+        self.run_id = prev.run_id if prev else ""
+        self.mode = prev.mode if prev else None
 
     def add(self, type_: str, p: dict[str, Any], ts_ns: int) -> None:
         self.ts_ns = ts_ns
@@ -460,6 +472,8 @@ class _OrderAcc:
             status=self.status,
             ts_ns=self.ts_ns,
             trigger_price=self.trigger_price,
+            run_id=self.run_id,
+            mode=self.mode,
         )
 
 

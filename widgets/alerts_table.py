@@ -7,7 +7,7 @@ from typing import Any
 
 from widgets.data import AlertRow
 from widgets.event_log import clock
-from widgets.keyed_table import KeyedTable
+from widgets.keyed_table import Col, KeyedTable
 
 _SEVERITY = {"critical": "error", "error": "error", "warning": "warning", "info": "primary"}
 _STATE = {"active": "error", "resolved": "success"}
@@ -19,11 +19,11 @@ class AlertsTable(KeyedTable[AlertRow]):
     BORDER_TITLE = "Risk alerts"
     MAX_ROWS = 300
     COLUMNS = (
-        ("time", "Time"),
-        ("node", "Node"),
-        ("severity", "Severity"),
-        ("state", "State"),
-        ("message", "Alert"),
+        Col("time", "Time", priority=0),
+        Col("node", "Node", priority=4, min_width=8),
+        Col("severity", "Severity", priority=3),
+        Col("state", "State", priority=2),
+        Col("message", "Alert", priority=1, min_width=24, long=True),
     )
 
     def row_key(self, row: AlertRow) -> str:

@@ -85,6 +85,8 @@ class OrderRow:
     status: str
     ts_ns: int = 0
     trigger_price: str | None = None
+    run_id: str = ""
+    mode: str | None = None  # of its run: backtest, sandbox or live (None: not known)
 
     @property
     def closed(self) -> bool:
@@ -103,6 +105,12 @@ class PositionRow:
     avg_px: str
     unrealized_pnl: str
     realized_pnl: str
+    run_id: str = ""
+    mode: str | None = None  # of its run: backtest, sandbox or live (None: not known)
+
+    @property
+    def closed(self) -> bool:
+        return self.side.upper() == "FLAT"
 
 
 @dataclass(frozen=True, slots=True)

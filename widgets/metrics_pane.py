@@ -13,7 +13,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Sparkline, Static
 
 from widgets.data import MetricSnapshot
-from widgets.keyed_table import KeyedTable
+from widgets.keyed_table import Col, KeyedTable
 
 TOTAL_KEY = "Σ total"
 
@@ -60,16 +60,16 @@ class MetricsTable(KeyedTable[MetricSnapshot]):
 
     MAX_ROWS = 200
     COLUMNS = (
-        ("node", "Node"),
-        ("pnl", "PnL"),
-        ("equity", "Equity"),
-        ("dd", "DD %"),
-        ("orders", "Ord"),
-        ("positions", "Pos"),
-        ("p50", "p50 ms"),
-        ("p99", "p99 ms"),
-        ("cpu", "CPU%"),
-        ("rss", "RSS MB"),
+        Col("node", "Node", priority=0, min_width=8),
+        Col("pnl", "PnL", priority=1, numeric=True),
+        Col("equity", "Equity", priority=2, numeric=True),
+        Col("dd", "DD %", priority=3, numeric=True),
+        Col("orders", "Ord", priority=5, numeric=True),
+        Col("positions", "Pos", priority=6, numeric=True),
+        Col("p50", "p50 ms", priority=8, numeric=True),
+        Col("p99", "p99 ms", priority=4, numeric=True),
+        Col("cpu", "CPU%", priority=7, numeric=True),
+        Col("rss", "RSS MB", priority=9, numeric=True),
     )
 
     def row_key(self, row: MetricSnapshot) -> str:

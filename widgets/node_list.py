@@ -8,7 +8,7 @@ from textual.binding import Binding
 from textual.message import Message
 
 from widgets.data import NodeRow
-from widgets.keyed_table import KeyedTable
+from widgets.keyed_table import Col, KeyedTable
 
 _STATE_COLOUR = {
     "running": "success",
@@ -51,12 +51,12 @@ class NodeList(KeyedTable[NodeRow]):
 
     BORDER_TITLE = "Nodes"
     COLUMNS = (
-        ("node", "Node"),
-        ("mode", "Mode"),
-        ("state", "State"),
-        ("uptime", "Uptime"),
-        ("pnl", "PnL"),
-        ("orders", "Open"),
+        Col("node", "Node", priority=0, min_width=10),
+        Col("mode", "Mode", priority=2),
+        Col("state", "State", priority=1),
+        Col("uptime", "Uptime", priority=4, numeric=True),
+        Col("pnl", "PnL", priority=3, numeric=True),
+        Col("orders", "Open", priority=5, numeric=True),
     )
     BINDINGS = [
         Binding(

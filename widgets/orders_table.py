@@ -1,4 +1,5 @@
-"""Orders: working orders and the last closed ones, newest last; order actions by key."""
+"""Orders: working orders and the last closed ones, newest last; order actions and
+filters by key."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 
 from widgets.data import OrderRow
-from widgets.keyed_table import KeyedTable
+from widgets.keyed_table import Col
+from widgets.run_filter import RunFilteredTable
 
 ORDER_ACTIONS: tuple[tuple[str, str, str, str], ...] = (
     # (action, key, description, tooltip)
@@ -19,21 +21,21 @@ ORDER_ACTIONS: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
-class OrdersTable(KeyedTable[OrderRow]):
-    """Working and recently closed orders of every node."""
+class OrdersTable(RunFilteredTable[OrderRow]):
+    """Working and recently closed orders of every node (filters: widgets.run_filter)."""
 
     BORDER_TITLE = "Orders"
     MAX_ROWS = 300
     COLUMNS = (
-        ("id", "Order"),
-        ("node", "Node"),
-        ("instrument", "Instrument"),
-        ("side", "Side"),
-        ("type", "Type"),
-        ("qty", "Qty"),
-        ("price", "Price"),
-        ("filled", "Filled"),
-        ("status", "Status"),
+        Col("id", "Order", priority=0, min_width=10, long=True, keep_tail=True),
+        Col("side", "Side", priority=1),
+        Col("type", "Type", priority=8, min_width=6),
+        Col("qty", "Qty", priority=2, numeric=True),
+        Col("filled", "Filled", priority=3, numeric=True),
+        Col("price", "Price", priority=4, numeric=True),
+        Col("status", "Status", priority=5),
+        Col("instrument", "Instrument", priority=6, min_width=8),
+        Col("node", "Node", priority=7, min_width=8),
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(key, f"request('{action}')", desc, tooltip=tip, id=f"orders.{action}")
@@ -67,12 +69,12 @@ class OrdersTable(KeyedTable[OrderRow]):
             price = f"{limit} @{row.trigger_price}".strip()
         return (
             row.client_order_id,
-            row.node_id,
-            row.instrument_id,
             side,
             row.type,
             row.quantity,
-            price,
             row.filled,
+            price,
             status,
+            row.instrument_id,
+            row.node_id,
         )

@@ -1,4 +1,4 @@
-"""Positions: open ones and the recently closed."""
+"""Positions: open ones and the recently closed; position actions and filters by key."""
 
 from __future__ import annotations
 
@@ -8,23 +8,24 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 
 from widgets.data import PositionRow
-from widgets.keyed_table import KeyedTable
+from widgets.keyed_table import Col
+from widgets.run_filter import RunFilteredTable
 
 
-class PositionsTable(KeyedTable[PositionRow]):
-    """Positions of every node."""
+class PositionsTable(RunFilteredTable[PositionRow]):
+    """Positions of every node (filters: widgets.run_filter)."""
 
     BORDER_TITLE = "Positions"
     MAX_ROWS = 200
     COLUMNS = (
-        ("id", "Position"),
-        ("node", "Node"),
-        ("instrument", "Instrument"),
-        ("side", "Side"),
-        ("qty", "Qty"),
-        ("avg", "Avg px"),
-        ("upnl", "Unrealized"),
-        ("rpnl", "Realized"),
+        Col("instrument", "Instrument", priority=0, min_width=8),
+        Col("side", "Side", priority=1),
+        Col("qty", "Qty", priority=2, numeric=True),
+        Col("avg", "Avg px", priority=3, numeric=True),
+        Col("upnl", "Unrealized", priority=4, numeric=True),
+        Col("rpnl", "Realized", priority=5, numeric=True),
+        Col("node", "Node", priority=6, min_width=8),
+        Col("id", "Position", priority=7, min_width=10, long=True, keep_tail=True),
     )
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -60,12 +61,12 @@ class PositionsTable(KeyedTable[PositionRow]):
 
     def cells(self, row: PositionRow) -> tuple[Any, ...]:
         return (
-            row.position_id,
-            row.node_id,
             row.instrument_id,
             row.side,
             row.quantity,
             row.avg_px,
             row.unrealized_pnl,
             row.realized_pnl,
+            row.node_id,
+            row.position_id,
         )

@@ -1,14 +1,16 @@
 """The main screen: node list, event log, orders, positions, metrics and risk alerts.
 
-Wide terminals (>= 140x40) show every pane in a grid; smaller ones show one pane at a
-time under a tab bar, switched with 1-6 or [ and ].
+Wide terminals (>= 140x40) show every pane in a grid (orders, positions and events get
+the most room); smaller ones show one pane at a time under a tab bar, switched with 1-6 or
+[ and ]. ``/`` in a table opens the find field at the bottom; the orders and positions
+filters follow the node selected in the node list (widgets.run_filter).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container
@@ -16,15 +18,17 @@ from textual.events import Resize
 from textual.reactive import Reactive
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Input, Static, Tab, Tabs
+from textual.widgets import DataTable, Input, Static, Tab, Tabs
 
 from widgets.alerts_table import AlertsTable
 from widgets.event_log import EventLog
+from widgets.find_table import FindableTable
 from widgets.key_bar import KeyBar
 from widgets.metrics_pane import MetricsPane
 from widgets.node_list import NodeList
 from widgets.orders_table import OrdersTable
 from widgets.positions_table import PositionsTable
+from widgets.run_filter import Scope
 
 if TYPE_CHECKING:
     from console.app import GatewayApp
@@ -81,6 +85,7 @@ class MainScreen(Screen[None]):
         super().__init__(id="main")
         self.event_log_lines = event_log_lines
         self.current = "nodes"
+        self._finding: FindableTable | None = None  # the table the find field is for
 
     @property
     def gateway(self) -> GatewayApp:
@@ -103,6 +108,7 @@ class MainScreen(Screen[None]):
             yield PositionsTable(id="positions", classes="pane")
             yield AlertsTable(id="alerts", classes="pane")
         yield KeyBar(id="key-bar")
+        yield Input(placeholder="text to find; Enter applies, Esc clears", id="table-find")
 
     def on_mount(self) -> None:
         self.query_one(Tabs).can_focus = False
@@ -171,6 +177,53 @@ class MainScreen(Screen[None]):
         pane = (event.tab.id or "tab-nodes").removeprefix("tab-")
         if pane != self.current:
             self.action_show_pane(pane)
+
+    # -- filters ------------------------------------------------------------------
+    def update_scope(self) -> None:
+        """Tell the orders and positions filters the selected node and each node's run."""
+        nodes = self.query(NodeList)
+        selected = nodes.first().selected if nodes else None
+        runs = {r.node_id: r.run_id for r in self.gateway.node_rows if r.run_id}
+        scope = Scope(selected.node_id if selected else None, tuple(sorted(runs.items())))
+        for orders in self.query(OrdersTable):
+            orders.set_scope(scope)
+        for positions in self.query(PositionsTable):
+            positions.set_scope(scope)
+
+    @on(DataTable.RowHighlighted, "NodeList")
+    def _node_selected(self, event: DataTable.RowHighlighted) -> None:
+        self.update_scope()
+
+    def open_find(self, table: FindableTable) -> Input:
+        """Show the find field for ``table`` and focus it at once (typed keys follow)."""
+        self._finding = table
+        field = self.query_one("#table-find", Input)
+        field.value = table.find_text
+        field.add_class("-shown")
+        self.set_focus(field)
+        return field
+
+    @on(FindableTable.FindRequested)
+    def _find(self, event: FindableTable.FindRequested) -> None:
+        event.stop()
+        self.open_find(event.table)
+
+    @on(Input.Submitted, "#table-find")
+    def _found(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._close_find(event.value)
+
+    def on_key(self, event: events.Key) -> None:
+        if event.key == "escape" and self.focused is self.query_one("#table-find", Input):
+            event.stop()
+            self._close_find("")
+
+    def _close_find(self, text: str) -> None:
+        self.query_one("#table-find", Input).remove_class("-shown")
+        table, self._finding = self._finding, None
+        if table is not None:
+            table.set_find(text)
+            self.set_focus(table)
 
     @on(OrdersTable.ActionRequested)
     def _order_action(self, event: OrdersTable.ActionRequested) -> None:

@@ -203,7 +203,15 @@ async def test_every_binding_has_an_id_and_a_tooltip() -> None:
 
     import console.app as app_module
     from console.screens import confirm, keys, main, node_form, node_log, quit, results, templates
-    from widgets import event_log, node_list
+    from widgets import (
+        event_log,
+        find_table,
+        keyed_table,
+        node_list,
+        orders_table,
+        positions_table,
+        run_filter,
+    )
 
     classes = [
         app_module.GatewayApp,
@@ -217,6 +225,11 @@ async def test_every_binding_has_an_id_and_a_tooltip() -> None:
         results.ResultsScreen,
         event_log.EventLog,
         node_list.NodeList,
+        find_table.FindableTable,
+        keyed_table.KeyedTable,
+        run_filter.RunFilteredTable,
+        orders_table.OrdersTable,
+        positions_table.PositionsTable,
     ]
     for cls in classes:
         for binding in cls.BINDINGS:

@@ -1,8 +1,9 @@
-"""Snapshots of every pane, modal and screen, in every theme, at 80x24 and 160x48.
+"""Snapshots of every pane, modal and screen, in every theme, at 80x24 and 160x48 (and
+the main screen at 200x60).
 
 Deterministic: frozen clock, a fixed event stream, fixed run files, no cursor blink.
-At 80x24 the panes are tabs, so each pane gets its own snapshot; at 160x48 one main
-screen shows them all.
+At 80x24 the panes are tabs, so each pane gets its own snapshot; at 160x48 and 200x60 one
+main screen shows them all. ``find`` is the orders pane with ``/`` open on a typed text.
 """
 
 from __future__ import annotations
@@ -26,13 +27,20 @@ from widgets.orders_table import OrdersTable
 
 RUN_ID = "20260101T000000000Z-abcd"
 PANES = ("nodes", "events", "orders", "positions", "metrics", "alerts")
-SCREENS = ("form", "confirm", "quit", "keys", "templates", "log", "results", "modify")
+SCREENS = ("form", "confirm", "quit", "keys", "templates", "log", "results", "modify", "find")
 SIZES = {"80x24": (80, 24), "160x48": (160, 48)}
+MAIN_SIZES = {**SIZES, "200x60": (200, 60)}
 CASES = [
     (theme, size, view)
     for theme in BUILTIN_THEMES
-    for size in SIZES
-    for view in ((*PANES, *SCREENS) if size == "80x24" else ("main", *SCREENS))
+    for size in MAIN_SIZES
+    for view in (
+        (*PANES, *SCREENS)
+        if size == "80x24"
+        else ("main", *SCREENS)
+        if size == "160x48"
+        else ("main",)
+    )
 ]
 
 
@@ -126,6 +134,8 @@ def _view_steps(app: GatewayApp, view: str) -> Callable[[Pilot[Any]], Awaitable[
             ids = [r.client_order_id for r in orders.rows_data]
             orders.move_cursor(row=ids.index("O-0002"))
             await _open(pilot, ("m",), lambda: name() == "ModifyOrderModal")
+        elif view == "find":
+            await pilot.press("3", "slash", *"O-000")
         elif view == "results":
             await _open(pilot, ("R",), lambda: name() == "ResultsScreen")
             await wait_for(pilot, lambda: bool(app.screen.query("#results-stats")))
@@ -156,7 +166,7 @@ def test_snapshot(
         await pilot.pause()
         await steps(pilot)
 
-    assert snap_compare(app, terminal_size=SIZES[size], run_before=run_before)
+    assert snap_compare(app, terminal_size=MAIN_SIZES[size], run_before=run_before)
 
 
 def test_frozen_data_is_fixed() -> None:
