@@ -29,18 +29,25 @@ from engine.services.models import (
     ConfigSummary,
     DeletedConfig,
     EventPage,
+    KillSwitchRequest,
+    KillSwitchResult,
     Launched,
     LaunchRequest,
     MetricsSample,
     ModeName,
     NodeState,
+    OrderActionRequest,
     OrderCommandReply,
     OrderCommandRequest,
+    OrderOutcome,
+    RiskLimitsRequest,
+    RiskView,
     RunResults,
     RunSummary,
     SavedConfig,
     Stopped,
     StopRequest,
+    TradingStateRequest,
     ValidationResult,
 )
 from engine.services.tokens import Grant
@@ -192,7 +199,54 @@ def create_app(
         rows = await services.nodes.ps(all_nodes=all)
         return [r for r in rows if grant.may_see(r.node_id, r.mode)]
 
-    # -- orders (the lead adds submit/modify/cancel/close/flatten here) ------------------
+    # -- orders ------------------------------------------------------------------------
+    @app.post("/nodes/{node_id}/orders/actions", tags=["orders"])
+    async def order_action(
+        grant: Trade, node_id: NodeId, request: OrderActionRequest
+    ) -> OrderOutcome:
+        """Modify, cancel, cancel all, close or flatten, followed to what the node did.
+
+        ``ok`` only when the node shows what was asked (flat, modified, canceled); the
+        outcome says what remains otherwise.
+        """
+        await asyncio.to_thread(guard, grant, node_id)
+        return await services.orders.act(grant.principal, node_id, request)
+
+    # -- risk --------------------------------------------------------------------------
+    @app.get("/nodes/{node_id}/risk", tags=["risk"])
+    async def risk_show(grant: Read, node_id: NodeId) -> RiskView:
+        """Trading state, each limit and what it is measured against now."""
+        await asyncio.to_thread(guard, grant, node_id)
+        return await services.risk.show(node_id)
+
+    @app.put("/nodes/{node_id}/risk/limits", tags=["risk"])
+    async def risk_limits(grant: Admin, node_id: NodeId, request: RiskLimitsRequest) -> RiskView:
+        """Change limits at runtime, all or none; confirmed by the node."""
+        await asyncio.to_thread(guard, grant, node_id)
+        return await services.risk.set_limits(grant.principal, node_id, request.limits)
+
+    @app.post("/nodes/{node_id}/risk/state", tags=["risk"])
+    async def risk_state(grant: Admin, node_id: NodeId, request: TradingStateRequest) -> RiskView:
+        """ACTIVE, REDUCING or HALTED; stored by the node before it takes effect."""
+        await asyncio.to_thread(guard, grant, node_id)
+        return await services.risk.set_state(
+            grant.principal, node_id, request.trading_state, request.reason
+        )
+
+    @app.post("/risk/kill-switch", tags=["risk"])
+    async def kill_switch(
+        grant: Admin, request: Annotated[KillSwitchRequest | None, Body()] = None
+    ) -> KillSwitchResult:
+        """Every running node: (flatten, then) HALTED, each step confirmed by the node."""
+        if grant.nodes is not None or grant.modes is not None:
+            raise ServiceError(
+                "forbidden",
+                "the kill switch acts on every node: it needs a token not limited to nodes",
+                field="token",
+            )
+        flatten = request.flatten if request is not None else True
+        return await services.risk.kill_switch(grant.principal, flatten=flatten)
+
     @app.post("/nodes/{node_id}/orders", tags=["orders"])
     async def order_command(
         grant: Trade, node_id: NodeId, request: OrderCommandRequest

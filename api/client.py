@@ -29,10 +29,13 @@ from engine.services.models import (
     DeletedConfig,
     ErrorBody,
     EventPage,
+    KillSwitchResult,
     Launched,
     MetricsSample,
     NodeState,
     OrderCommandReply,
+    OrderOutcome,
+    RiskView,
     RunResults,
     RunSummary,
     SavedConfig,
@@ -167,6 +170,36 @@ class GatewayClient:
         """Send one order command (retry with the same key after a lost reply)."""
         body = {"command": command, "idempotency_key": idempotency_key}
         return self._one(OrderCommandReply, "POST", f"/nodes/{node_id}/orders", json=body)
+
+    def order_action(
+        self,
+        node_id: str,
+        command: dict[str, Any],
+        *,
+        wait: bool = True,
+        timeout_s: float | None = None,
+    ) -> OrderOutcome:
+        """Modify, cancel, cancel all, close or flatten; the verified outcome at the node."""
+        body = {"command": command, "wait": wait, "timeout_s": timeout_s}
+        return self._one(OrderOutcome, "POST", f"/nodes/{node_id}/orders/actions", json=body)
+
+    # -- risk ----------------------------------------------------------------------------
+    def risk(self, node_id: str) -> RiskView:
+        return self._one(RiskView, "GET", f"/nodes/{node_id}/risk")
+
+    def set_risk_limits(self, node_id: str, **limits: Any) -> RiskView:
+        """Set limits (all or none are taken; ``None`` clears one)."""
+        body = {"limits": limits}
+        return self._one(RiskView, "PUT", f"/nodes/{node_id}/risk/limits", json=body)
+
+    def set_trading_state(self, node_id: str, state: str, reason: str = "") -> RiskView:
+        body = {"trading_state": state, "reason": reason}
+        return self._one(RiskView, "POST", f"/nodes/{node_id}/risk/state", json=body)
+
+    def kill_switch(self, *, flatten: bool = True) -> KillSwitchResult:
+        """Every running node: (flatten, then) HALTED, each step confirmed by the node."""
+        body = {"flatten": flatten}
+        return self._one(KillSwitchResult, "POST", "/risk/kill-switch", json=body, timeout=120)
 
     # -- runs, telemetry, audit ----------------------------------------------------------
     def runs(self, node_id: str | None = None, last: int | None = None) -> list[RunSummary]:

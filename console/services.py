@@ -350,17 +350,39 @@ class WorkspaceServices:
         ]
 
     async def order_command(self, node_id: str, command: dict[str, Any]) -> dict[str, Any]:
-        """Send an order command (submit, modify, cancel …) to a running node; its reply."""
+        """Send an order command (submit, modify, cancel …) to a running node; its reply.
+
+        The command and the node's answer go into the audit log (``audit_error`` in the
+        reply when that entry could not be written)."""
+        from engine.audit.log import record
+        from engine.orders.session import refused
+        from engine.principal import Principal
+
         reply: dict[str, Any] = await self._require_manager().command(
             node_id, "order", command=command
         )
-        return reply
+        error = await asyncio.to_thread(
+            record,
+            self.workspace,
+            Principal.local("console"),
+            f"orders.{command.get('action', 'command')}",
+            target={"node_id": node_id},
+            request=command,
+            result={
+                "ok": not refused(reply),
+                "code": reply.get("code"),
+                "client_order_ids": reply.get("client_order_ids"),
+                "message": reply.get("message"),
+            },
+        )
+        return reply if error is None else {**reply, "audit_error": error}
 
     async def order_action(self, node_id: str, command: dict[str, Any]) -> Outcome:
         """Modify, cancel, close or flatten and follow it to its verified outcome."""
         from engine.orders.outcome import run_action
+        from engine.principal import Principal
 
-        return await run_action(self.workspace, node_id, command)
+        return await run_action(self.workspace, node_id, command, who=Principal.local("console"))
 
     async def flatten_everywhere(self) -> list[Outcome]:
         """The kill switch: flatten every strategy on every running sandbox/live node."""

@@ -36,6 +36,7 @@ from console.cli.context import (
 # names stay importable from here for code written against them.
 from engine.orders.session import WAIT_CHOICES, refused, submit_and_wait, verdict
 from engine.orders.session import OrderSession as OrderSession
+from engine.principal import Principal
 
 if TYPE_CHECKING:
     from engine.orders.dryrun import DryRun
@@ -300,6 +301,7 @@ def order(
                 wait=wait,
                 timeout_s=timeout_s,
                 targets=lambda ids: _wait_targets(ticket, ids),
+                who=Principal.local("cli"),
             )
         )
     except NodeNotRunning as exc:
@@ -319,6 +321,7 @@ def order(
                 "orders": [r.to_dict() for r in rows],
                 "elapsed_ms": None if elapsed is None else round(elapsed * 1000, 3),
                 "ok": not failed,
+                "audit_error": reply.get("audit_error"),
             }
         )
     else:
@@ -329,7 +332,9 @@ def order(
             click.echo(f"  {wait} check settled in {elapsed * 1000:.1f} ms")
         elif wait != "none":
             click.echo(f"  not {wait} within {timeout_s:g} s", err=True)
-    if failed:
+        if reply.get("audit_error"):
+            click.echo(f"error: NOT in the audit log: {reply['audit_error']}", err=True)
+    if failed or reply.get("audit_error"):
         sys.exit(EXIT_FAILURE)
 
 
@@ -448,7 +453,14 @@ def _carry_out(
     from engine.orders.outcome import run_action
 
     outcome = asyncio.run(
-        run_action(get_workspace(), node_id, command, wait=wait, timeout_s=timeout_s)
+        run_action(
+            get_workspace(),
+            node_id,
+            command,
+            wait=wait,
+            timeout_s=timeout_s,
+            who=Principal.local("cli"),
+        )
     )
     _print_outcomes([outcome], as_json=as_json)
     sys.exit(outcome.exit_code)
@@ -721,7 +733,12 @@ def flatten(
         as_json=as_json,
     )
     outcomes = asyncio.run(
-        flatten_everywhere(get_workspace(), timeout_s=timeout_s, cancel_orders=not keep_orders)
+        flatten_everywhere(
+            get_workspace(),
+            timeout_s=timeout_s,
+            cancel_orders=not keep_orders,
+            who=Principal.local("cli"),
+        )
     )
     if not outcomes:
         if as_json:

@@ -165,3 +165,24 @@ def _last_link(fd: int) -> tuple[int, str]:
             "the audit log's last entry is damaged; run `gateway audit verify`"
         ) from exc
     return entry.seq, entry.hash
+
+
+def record(
+    workspace: Workspace,
+    who: Principal,
+    action: str,
+    *,
+    target: dict[str, Any],
+    request: dict[str, Any],
+    result: dict[str, Any],
+) -> str | None:
+    """Append one entry after the fact; return why it could not be written, else ``None``.
+
+    For a command that has already happened: its outcome stands, and the caller says that
+    its record is missing (a front end prints it; the command's exit status reflects it).
+    """
+    try:
+        AuditLog.of(workspace).append(who, action, target=target, request=request, result=result)
+    except AuditWriteError as exc:
+        return str(exc)
+    return None

@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from engine.orders.session import OrderSession, refused
 
 if TYPE_CHECKING:
+    from engine.principal import Principal
     from engine.workspace import Workspace
 
 CLOSE_TIMEOUT_S = 30.0
@@ -73,11 +74,12 @@ class Outcome:
     net: dict[str, str] = field(default_factory=dict)
     rounds: int = 0
     elapsed_s: float = 0.0
+    audit_error: str | None = None  # the action happened, its audit entry could not be written
 
     @property
     def exit_code(self) -> int:
-        """0 done and verified at the node; 1 refused or not what was asked."""
-        return 0 if self.ok else 1
+        """0 done and verified at the node (and audited); 1 refused or not what was asked."""
+        return 0 if self.ok and self.audit_error is None else 1
 
     def to_dict(self) -> dict[str, Any]:
         """Return the outcome as JSON-safe data."""
@@ -120,6 +122,8 @@ class Outcome:
                 )
         if self.reply.get("field"):
             out.append(f"  {self.reply['field']}: got {self.reply.get('value')!r}")
+        if self.audit_error:
+            out.append(f"  NOT in the audit log: {self.audit_error}")
         return out
 
 
@@ -157,12 +161,39 @@ async def run_action(
     *,
     wait: bool = True,
     timeout_s: float | None = None,
+    who: Principal | None = None,
 ) -> Outcome:
     """Attach to `node_id`, carry out `command` (``load_command`` data), return the outcome.
 
     A node that is not running (or whose channel fails) gives ``ok=False`` with code
-    ``not_running`` / ``channel_error`` rather than an exception.
+    ``not_running`` / ``channel_error`` rather than an exception. With ``who``, the action
+    and its outcome go into the audit log (``orders.<action>``).
     """
+    outcome = await _run_action(workspace, node_id, command, wait=wait, timeout_s=timeout_s)
+    if who is None:
+        return outcome
+    from engine.audit.log import record
+
+    error = await asyncio.to_thread(
+        record,
+        workspace,
+        who,
+        f"orders.{outcome.action or 'command'}",
+        target={"node_id": node_id},
+        request=command,
+        result={"ok": outcome.ok, "code": outcome.code, "message": outcome.summary},
+    )
+    return outcome if error is None else replace(outcome, audit_error=error)
+
+
+async def _run_action(
+    workspace: Workspace,
+    node_id: str,
+    command: dict[str, Any],
+    *,
+    wait: bool,
+    timeout_s: float | None,
+) -> Outcome:
     from engine.channel.errors import ChannelError
     from engine.manager import NodeNotRunning
 
@@ -188,7 +219,11 @@ async def run_action(
 
 
 async def flatten_everywhere(
-    workspace: Workspace, *, timeout_s: float | None = None, cancel_orders: bool = True
+    workspace: Workspace,
+    *,
+    timeout_s: float | None = None,
+    cancel_orders: bool = True,
+    who: Principal | None = None,
 ) -> list[Outcome]:
     """The kill switch: flatten every strategy on every running sandbox/live node, at once."""
     from engine.manager import NodeManager
@@ -201,7 +236,7 @@ async def flatten_everywhere(
     command = {"action": "flatten_all", "cancel_orders": cancel_orders}
     return list(
         await asyncio.gather(
-            *(run_action(workspace, n, command, timeout_s=timeout_s) for n in nodes)
+            *(run_action(workspace, n, command, timeout_s=timeout_s, who=who) for n in nodes)
         )
     )
 

@@ -23,6 +23,7 @@ from engine.orders.status import OrderStatusTable
 
 if TYPE_CHECKING:
     from engine.orders.status import OrderRow
+    from engine.principal import Principal
     from engine.workspace import Workspace
 
 WAIT_CHOICES = ("none", "accepted", "filled")
@@ -187,8 +188,13 @@ async def submit_and_wait(
     wait: str,
     timeout_s: float,
     targets: Callable[[list[str]], tuple[list[str], bool]] | None = None,
+    who: Principal | None = None,
 ) -> tuple[dict[str, Any], list[OrderRow], float | None]:
     """Send an order command; with ``wait``, follow the stream until the orders settle.
+
+    With ``who``, the submit and the node's answer go into the audit log (an entry that
+    cannot be written is reported as ``audit_error`` in the reply). The command carries an
+    idempotency key, so the host runs it once whatever happens to the connection.
 
     Returns
     -------
@@ -200,6 +206,25 @@ async def submit_and_wait(
     try:
         started = time.perf_counter()
         reply = await session.send(command, timeout_s)
+        if who is not None:
+            from engine.audit.log import record
+
+            error = await asyncio.to_thread(
+                record,
+                workspace,
+                who,
+                f"orders.{command.get('action', 'command')}",
+                target={"node_id": node_id},
+                request=command,
+                result={
+                    "ok": not refused(reply),
+                    "code": reply.get("code"),
+                    "client_order_ids": reply.get("client_order_ids"),
+                    "message": reply.get("message"),
+                },
+            )
+            if error is not None:
+                reply = {**reply, "audit_error": error}
         ids = [str(i) for i in reply.get("client_order_ids") or ()]
         if wait == "none" or refused(reply) or not ids:
             return reply, [], None

@@ -189,14 +189,7 @@ async def kill_switch(
         if flatten:
             await set_state(workspace, node_id, "REDUCING", who, "kill switch: flattening")
             command = {"action": "flatten_all", "cancel_orders": True}
-            flattened = await run_action(workspace, node_id, command, timeout_s=timeout_s)
-            AuditLog.of(workspace).append(
-                who,
-                "orders.flatten",
-                target={"node_id": node_id},
-                request=command,
-                result={"ok": flattened.ok, "code": flattened.code, "message": flattened.summary},
-            )
+            flattened = await run_action(workspace, node_id, command, timeout_s=timeout_s, who=who)
         halted = await set_state(workspace, node_id, "HALTED", who, "kill switch")
         return KillOutcome(node_id, halted, flattened)
 

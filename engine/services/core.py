@@ -10,6 +10,7 @@ from engine.services.audit import AuditService
 from engine.services.configs import ConfigService
 from engine.services.nodes import NodeService
 from engine.services.orders import OrderService
+from engine.services.risk import RiskService
 from engine.services.runs import RunService
 from engine.services.telemetry import TelemetryService
 from engine.services.tokens import TokenStore
@@ -28,6 +29,7 @@ class Services:
     telemetry: TelemetryService = field(init=False)
     audit: AuditService = field(init=False)
     orders: OrderService = field(init=False)
+    risk: RiskService = field(init=False)
     tokens: TokenStore = field(init=False)
 
     def __post_init__(self) -> None:
@@ -38,6 +40,7 @@ class Services:
         self.telemetry = TelemetryService(self.workspace)
         self.audit = AuditService(self.workspace)
         self.orders = OrderService(self.manager)
+        self.risk = RiskService(self.workspace)
         self.tokens = TokenStore(self.workspace)
 
     @classmethod

@@ -214,3 +214,54 @@ class TokenInfo(_Model):
     modes: list[str] | None = None
     created: str
     revoked: str | None = None
+
+
+# -- risk --------------------------------------------------------------------------------
+class RiskView(_Model):
+    """A node's trading state, its limits and what they are measured against now."""
+
+    node_id: str
+    running: bool
+    trading_state: str
+    limits: dict[str, Any]
+    changed_by: str = ""
+    reason: str = ""
+    usage: dict[str, Any] = Field(default_factory=dict)
+    note: str = ""
+
+
+class RiskLimitsRequest(_Model):
+    """Limits to set, all or none (``null`` or ``"none"`` clears one)."""
+
+    limits: dict[str, Any]
+
+
+class TradingStateRequest(_Model):
+    trading_state: Literal["ACTIVE", "REDUCING", "HALTED"]
+    reason: str = Field(default="", max_length=500)
+
+
+class KillSwitchRequest(_Model):
+    """``flatten``: cancel every order and close every position first (then HALTED)."""
+
+    flatten: bool = True
+
+
+class KillSwitchResult(_Model):
+    ok: bool
+    nodes: list[dict[str, Any]]
+
+
+class OrderActionRequest(_Model):
+    """Modify, cancel, cancel all, close or flatten, followed to its verified outcome."""
+
+    command: dict[str, Any]
+    wait: bool = True
+    timeout_s: float | None = Field(default=None, gt=0, le=600)
+
+
+class OrderOutcome(_Model):
+    """What the node did: ``ok`` only when it is what was asked (flat, canceled …)."""
+
+    ok: bool
+    outcome: dict[str, Any]

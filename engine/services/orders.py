@@ -1,8 +1,6 @@
-"""Order commands sent to a node: the node's reply, audited (no waiting for outcomes).
-
-This is the place where the order endpoints (submit, modify, cancel, cancel all, close,
-flatten, with outcome waiting from ``engine.orders``) belong; today it forwards one order
-command with its idempotency key and returns what the node answered.
+"""Order commands to a node: ``send`` forwards one command with its idempotency key and
+returns the node's reply; ``act`` carries out a modify, cancel, cancel all, close or flatten
+and follows it to the verified outcome (``engine.orders.outcome``). Both are audited.
 """
 
 from __future__ import annotations
@@ -14,7 +12,12 @@ from engine.principal import Principal
 from engine.services.audit import audited_async
 from engine.services.configs import check_node_ref
 from engine.services.errors import ServiceError
-from engine.services.models import OrderCommandReply, OrderCommandRequest
+from engine.services.models import (
+    OrderActionRequest,
+    OrderCommandReply,
+    OrderCommandRequest,
+    OrderOutcome,
+)
 
 
 class OrderService:
@@ -84,3 +87,50 @@ class OrderService:
             call,
             lambda r: {"reply": r.reply},
         )
+
+    async def act(self, who: Principal, node_id: str, request: OrderActionRequest) -> OrderOutcome:
+        """Modify, cancel, cancel all, close or flatten; follow it to its verified outcome.
+
+        Audited by the engine (``engine.orders.outcome.run_action``) under ``who``.
+        """
+        from engine.orders.outcome import run_action
+
+        check_node_ref(node_id)
+        action = request.command.get("action")
+        if action not in ACTIONS:
+            raise ServiceError(
+                "invalid",
+                f"command.action: got {action!r}, expected one of {', '.join(ACTIONS)}",
+                field="command.action",
+                value=action,
+                expected=", ".join(ACTIONS),
+            )
+        outcome = await run_action(
+            self.workspace,
+            node_id,
+            request.command,
+            wait=request.wait,
+            timeout_s=request.timeout_s,
+            who=who,
+        )
+        if outcome.code == "not_running":
+            raise ServiceError(
+                "conflict", outcome.summary, field="node_id", value=node_id,
+                expected="a node with a host running",
+            )  # fmt: skip
+        if outcome.reply.get("code") in ("invalid_order", "invalid_command"):
+            issues = outcome.reply.get("issues") or []
+            first = issues[0] if issues else {}
+            raise ServiceError(
+                "invalid",
+                outcome.summary,
+                field=str(first.get("path") or "command"),
+                value=first.get("value"),
+                expected=str(first.get("expected") or ""),
+            )
+        return OrderOutcome(
+            ok=outcome.ok and outcome.audit_error is None, outcome=outcome.to_dict()
+        )
+
+
+ACTIONS = ("modify", "cancel", "cancel_all", "close_position", "flatten_all")

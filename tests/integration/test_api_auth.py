@@ -57,6 +57,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Ru
 
 
 ORDER = {"command": {"action": "submit"}, "idempotency_key": "k-1"}
+ACTION = {"command": {"action": "cancel", "client_order_id": "O-1"}}
 
 
 def _endpoints(run_id: str) -> list[tuple[str, str, str, dict[str, Any] | None, int, int]]:
@@ -84,6 +85,18 @@ def _endpoints(run_id: str) -> list[tuple[str, str, str, dict[str, Any] | None, 
         ("POST", f"/nodes/{GHOST}/stop", "trade", None, 409, 403),
         ("POST", f"/nodes/{GHOST}/restart", "trade", None, 404, 403),
         ("POST", f"/nodes/{GHOST}/orders", "trade", ORDER, 409, 403),
+        ("POST", f"/nodes/{GHOST}/orders/actions", "trade", ACTION, 409, 403),
+        ("GET", f"/nodes/{GHOST}/risk", "read", None, 200, 403),
+        (
+            "PUT",
+            f"/nodes/{GHOST}/risk/limits",
+            "admin",
+            {"limits": {"max_open_orders": 5}},
+            409,
+            403,
+        ),
+        ("POST", f"/nodes/{GHOST}/risk/state", "admin", {"trading_state": "HALTED"}, 409, 403),
+        ("POST", "/risk/kill-switch", "admin", {"flatten": False}, 200, 403),
     ]
 
 

@@ -283,3 +283,27 @@ def test_cli_modify_and_cancel_wait_for_the_venues_answer(node: Workspace) -> No
     (coid,) = json.loads(r.out)["client_order_ids"]
     r = gateway("orders", "cancel", NODE, coid, "--yes", "--no-wait", workspace=root)
     assert r.code == 0 and "not waiting" in r.out, r.err
+
+
+def test_every_order_command_from_the_cli_is_in_the_audit_log(node: Workspace) -> None:
+    root = node.root
+    r = gateway("order", NODE, f"buy 10000 {IID} limit 1.07", "-o", "json", workspace=root)
+    assert r.code == 0, r.err
+    (coid,) = json.loads(r.out)["client_order_ids"]
+    r = gateway("orders", "cancel", NODE, coid, "--yes", workspace=root)
+    assert r.code == 0, r.err
+    r = gateway("orders", "cancel", NODE, coid, "--yes", workspace=root)  # not open any more
+    assert r.code == 1
+
+    listed = gateway("audit", "list", "--action", "orders", "--json", workspace=root)
+    entries = [e for e in json.loads(listed.out) if e["target"].get("node_id") == NODE]
+    submit = [e for e in entries if e["action"] == "orders.submit"]
+    cancels = [
+        e
+        for e in entries
+        if e["action"] == "orders.cancel" and e["request"].get("client_order_id") == coid
+    ]
+    assert any(coid in (e["result"].get("client_order_ids") or []) for e in submit), submit
+    assert [e["result"]["ok"] for e in cancels[-2:]] == [True, False], cancels
+    assert all(e["via"] == "cli" for e in entries)
+    assert gateway("audit", "verify", workspace=root).code == 0
