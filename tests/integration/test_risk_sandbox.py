@@ -12,6 +12,7 @@ import os
 import signal
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ from tests.integration.market_wait import wait_for_quotes
 
 NODE = "risk-sbx"
 IID = "EUR/USD.SIM"
-pytestmark = pytest.mark.timeout(180)
+pytestmark = [pytest.mark.timeout(180), pytest.mark.xdist_group("risk-sandbox")]
 
 
 @pytest.fixture(scope="module")
@@ -109,6 +110,100 @@ def test_reducing_lets_only_reductions_through(ws: Workspace) -> None:
     finally:
         code, out, _ = risk(ws, "resume", NODE)
     assert code == 0 and out["risk"]["trading_state"] == "ACTIVE"
+
+
+def _cancel_all(ws: Workspace) -> None:
+    r = gateway("orders", "cancel-all", NODE, "--yes", workspace=ws.root)
+    assert r.code == 0, r.err
+
+
+def test_open_orders_and_order_rate_limits_deny_the_one_beyond(ws: Workspace) -> None:
+    code, _, _ = risk(ws, "set", NODE, "max_open_orders=2")
+    assert code == 0
+    try:
+        for _ in range(2):
+            code, text = order_accepted(ws, "buy 1000 EUR/USD.SIM limit 1.05")
+            assert code == 0, text
+        code, text = order_accepted(ws, "buy 1000 EUR/USD.SIM limit 1.05")
+        assert code == 1 and "max_open_orders" in text and "2" in text, text
+    finally:
+        _cancel_all(ws)
+        assert risk(ws, "set", NODE, "max_open_orders=none")[0] == 0
+
+    code, _, _ = risk(ws, "set", NODE, "max_order_rate_per_instrument=3/00:00:30")
+    assert code == 0
+    try:
+        for _ in range(3):
+            code, text = order_accepted(ws, "buy 1000 EUR/USD.SIM limit 1.05")
+            assert code == 0, text
+        code, text = order_accepted(ws, "buy 1000 EUR/USD.SIM limit 1.05")
+        assert code == 1 and "max_order_rate_per_instrument" in text, text
+    finally:
+        _cancel_all(ws)
+        assert risk(ws, "set", NODE, "max_order_rate_per_instrument=none")[0] == 0
+
+
+def test_net_position_limit_allows_up_to_it_and_denies_beyond(ws: Workspace) -> None:
+    code, _, _ = risk(ws, "set", NODE, "max_position_net=50000", "max_position_gross=50000")
+    assert code == 0
+    try:
+        code, text = order(ws, "buy 50000 EUR/USD.SIM")
+        assert code == 0 and "FILLED" in text, text
+        code, text = order(ws, "buy 1000 EUR/USD.SIM")
+        assert code == 1 and "max_position_net" in text and "51000" in text, text
+    finally:
+        assert risk(ws, "set", NODE, "max_position_net=none", "max_position_gross=none")[0] == 0
+        code, text = order(ws, "sell 50000 EUR/USD.SIM")
+        assert code == 0, text
+
+
+def _spread_cost(ws: Workspace) -> Decimal:
+    async def market() -> dict[str, Any]:
+        return await NodeManager(ws).command(NODE, "market", instrument_id=IID)
+
+    quote = asyncio.run(market())["quote"]
+    return (Decimal(str(quote["ask"])) - Decimal(str(quote["bid"]))) * 100_000
+
+
+def _wait_state(ws: Workspace, state: str, limit_s: float = 5) -> dict[str, Any]:
+    deadline = time.monotonic() + limit_s
+    while True:
+        out = risk(ws, "show", NODE)[1]
+        if out["risk"]["trading_state"] == state or time.monotonic() > deadline:
+            return dict(out)
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize(
+    ("limit", "measure", "action"),
+    [("max_daily_loss", "daily_pnl", "HALTED"), ("max_drawdown", "drawdown", "REDUCING")],
+)
+def test_a_loss_limit_crossed_by_a_fill_moves_the_node_to_its_state(
+    ws: Workspace, limit: str, measure: str, action: str
+) -> None:
+    now = risk(ws, "show", NODE)[1]["usage"][measure].get("USD", "0")
+    lost = abs(Decimal(now))  # the loss (or drawdown) so far today
+    edge = lost + _spread_cost(ws) / 4  # the next buy's spread cost crosses it
+    on = "on_daily_loss" if limit == "max_daily_loss" else "on_drawdown"
+    code, _, err = risk(ws, "set", NODE, f"{limit}={edge}", f"{on}={action}")
+    assert code == 0, err
+    try:
+        assert risk(ws, "show", NODE)[1]["risk"]["trading_state"] == "ACTIVE"
+        code, text = order(ws, "buy 100000 EUR/USD.SIM")
+        assert code == 0 and "FILLED" in text, text
+        out = _wait_state(ws, action)
+        assert out["risk"]["trading_state"] == action, out
+        assert f"RISK {limit}" in out["risk"]["reason"], out
+    finally:
+        assert risk(ws, "set", NODE, f"{limit}=none")[0] == 0
+        assert risk(ws, "resume", NODE)[0] == 0
+        code, text = order(ws, "sell 100000 EUR/USD.SIM")
+        assert code == 0, text
+
+
+def order_accepted(ws: Workspace, line: str) -> tuple[int, str]:
+    result = gateway("order", NODE, line, "--wait", "accepted", workspace=ws.root)
+    return result.code, result.out + result.err
 
 
 async def _flood(ws: Workspace, n: int) -> list[str]:
