@@ -23,6 +23,7 @@ import json
 import re
 import sys
 import threading
+import time
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -172,7 +173,30 @@ class LogTailer:
         """Stop polling and publish everything the file holds now (call after the kernel)."""
         self._stop.set()
         self._thread.join(timeout=5)
+        self._flush_and_settle()
         self.poll(final=True)
+
+    def _flush_and_settle(self, limit_s: float = 0.5, quiet_s: float = 0.05) -> None:
+        # The flush is a message to Nautilus's logging thread, done when that thread gets
+        # to it: wait until the file stops growing, so the last lines (a failure's
+        # "Error on ..." among them) are read before the host reports how it ended.
+        if self._flush is None:
+            return
+        try:
+            self._flush()
+        except Exception:
+            return
+        deadline = time.monotonic() + limit_s
+        size = -1
+        while time.monotonic() < deadline:
+            try:
+                now = self.path.stat().st_size
+            except OSError:
+                return
+            if now == size:
+                return
+            size = now
+            time.sleep(quiet_s)
 
     def _loop(self) -> None:
         while not self._stop.wait(self._poll_s):
@@ -212,15 +236,27 @@ class LogTailer:
             self.lines += count
             return count
 
-    def last_lines(self, n: int = 20) -> list[str]:
-        """The last ``n`` lines of the file as text (for error reports)."""
+    def last_lines(self, n: int = 20, *, scan: int = 400) -> list[str]:
+        """The last ``n`` lines of the file as text (for error reports), in file order.
+
+        A failing node logs its error, then a screenful of shutdown lines (STOPPED,
+        DISPOSED …): so of the last ``scan`` lines the warnings and errors are kept first
+        (up to half of ``n``), then the newest lines fill the rest.
+        """
         try:
-            text = self.path.read_bytes()[-64_000:].decode("utf-8", "replace")
+            text = self.path.read_bytes()[-256_000:].decode("utf-8", "replace")
         except OSError:
             return []
-        out = []
-        for raw in text.splitlines()[-n:]:
+        parsed_lines = []
+        for raw in text.splitlines()[-scan:]:
             parsed = parse_log_line(raw.encode())
             if parsed:
-                out.append(f"{parsed['level']} {parsed['component']}: {parsed['message']}")
-        return out
+                parsed_lines.append(parsed)
+        serious = [
+            i
+            for i, p in enumerate(parsed_lines)
+            if str(p.get("level", "")).upper() in ("WARN", "WARNING", "ERROR")
+        ][-(n // 2) :]
+        newest = list(range(max(0, len(parsed_lines) - (n - len(serious))), len(parsed_lines)))
+        keep = [parsed_lines[i] for i in sorted(set(serious) | set(newest))]
+        return [f"{p['level']} {p['component']}: {p['message']}" for p in keep]

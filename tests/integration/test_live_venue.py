@@ -95,7 +95,7 @@ def test_live_binance_node_connects_its_clients_and_reports_the_failing_one(
     (error,) = [e.payload for e in events if e.type == "NodeError"]
     assert error["message"].startswith(WS_FAILURE)
     assert (error["phase"], error["field"]) == ("connect", "exec_clients[0]")
-    assert any("Error on '_connect'" in line for line in error["log_tail"])
+    assert any("Error on '_connect'" in line for line in error["log_tail"]), error["log_tail"]
 
     # ps: nothing left running; runs show names the failure.
     assert json.loads(gw("ps", "--json").out) == []

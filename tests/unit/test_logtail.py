@@ -143,3 +143,17 @@ def test_flushing_before_nautilus_is_loaded_does_nothing() -> None:
         "assert 'nautilus_trader.common.component' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_an_error_report_keeps_the_error_line_ahead_of_the_shutdown_lines(tmp_path: Path) -> None:
+    path = tmp_path / "nautilus.jsonl"
+    lines = [b'{"level":"INFO","component":"Node","message":"start %d"}' % i for i in range(5)]
+    lines.append(b'{"level":"ERROR","component":"ExecClient","message":"Error on \'_connect\'"}')
+    lines += [b'{"level":"INFO","component":"X","message":"DISPOSED %d"}' % i for i in range(40)]
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    tailer = LogTailer(path, lambda *a, **k: None)
+    tail = tailer.last_lines(20)
+    assert len(tail) == 20
+    assert tail[0] == "ERROR ExecClient: Error on '_connect'"
+    assert tail[-1] == "INFO X: DISPOSED 39"
+    assert "start" not in " ".join(tail)
