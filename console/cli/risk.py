@@ -109,6 +109,16 @@ def set_command(node_id: str, assignments: tuple[str, ...], as_json: bool) -> No
         if not sep or not name.strip():
             fail(f"{item!r}: expected NAME=VALUE, e.g. max_open_orders=20", EXIT_INVALID)
         changes[name.strip()] = value.strip()
+    from engine.risk.limits import LimitsError, RiskLimits, apply_changes
+
+    try:  # the node checks again against its own limits; bad input fails here, node or not
+        apply_changes(RiskLimits(), changes)
+    except LimitsError as exc:
+        click.echo(f"error: {node_id}: refused, nothing changed:", err=True)
+        for issue in exc.issues:
+            got = "" if issue.get("value") is None else f" (got {str(issue['value'])[:60]!r})"
+            click.echo(f"  {issue['field']}: {issue['message']}{got}", err=True)
+        sys.exit(EXIT_INVALID)
     who = Principal.local("cli")
     outcome = asyncio.run(service.set_limits(get_workspace(), node_id, changes, who))
     _print(outcome, as_json, "limits set")
