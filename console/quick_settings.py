@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_THEME = "gateway-dark"
-DEFAULT_MAX_LINES = 5000
+DEFAULT_MAX_LINES = 2000
 DEFAULT_REFRESH_HZ = 10.0
 
 
