@@ -52,10 +52,6 @@ class RecordingServices(WorkspaceServices):
         self.sent.append((node_id, command))
         return self.outcome or Outcome(node_id, str(command["action"]), True, "done")
 
-    async def flatten_everywhere(self) -> list[Outcome]:
-        self.sent.append(("*", {"action": "flatten_all"}))
-        return [Outcome("demo-sandbox", "flatten_all", True, "flat: closed X")]
-
     async def kill_switch(self) -> list[KillOutcome]:
         self.sent.append(("*", {"action": "flatten_all"}))
         halted = RiskOutcome("demo-sandbox", True, risk={"trading_state": "HALTED"})
