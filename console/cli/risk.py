@@ -34,11 +34,13 @@ def risk() -> None:
 
 def _exit_for(outcome: Any) -> int:
     if outcome.ok:
-        return 0
+        return EXIT_FAILURE if getattr(outcome, "audit_error", None) else 0
     return EXIT_INVALID if outcome.code in ("invalid_limits", "invalid_state") else EXIT_FAILURE
 
 
 def _print(outcome: Any, as_json: bool, what: str) -> None:
+    if getattr(outcome, "audit_error", None) and not as_json:
+        click.echo(f"error: NOT in the audit log: {outcome.audit_error}", err=True)
     if as_json:
         echo_json(outcome.to_dict())
     elif outcome.ok:

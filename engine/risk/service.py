@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.audit.log import AuditLog
 from engine.principal import Principal
 from engine.risk import store
 from engine.risk.limits import TradingStateName
@@ -27,6 +26,7 @@ class RiskOutcome:
     usage: dict[str, Any] = field(default_factory=dict)
     issues: list[dict[str, Any]] = field(default_factory=list)
     running: bool = True
+    audit_error: str | None = None  # the change happened; its audit entry could not be written
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -38,6 +38,7 @@ class RiskOutcome:
             "risk": self.risk,
             "usage": self.usage,
             "issues": self.issues,
+            "audit_error": self.audit_error,
         }
 
 
@@ -91,8 +92,7 @@ async def set_limits(
     workspace: Workspace, node_id: str, changes: dict[str, Any], who: Principal
 ) -> RiskOutcome:
     outcome = await _ask(workspace, node_id, op="set", limits=changes, by=str(who))
-    _audit(workspace, who, "risk.set", node_id, {"limits": changes}, outcome)
-    return outcome
+    return _audit(workspace, who, "risk.set", node_id, {"limits": changes}, outcome)
 
 
 async def set_state(
@@ -102,8 +102,7 @@ async def set_state(
         workspace, node_id, op="state", trading_state=state, by=str(who), reason=reason
     )
     action = {"HALTED": "risk.halt", "REDUCING": "risk.reduce", "ACTIVE": "risk.resume"}[state]
-    _audit(workspace, who, action, node_id, {"reason": reason}, outcome)
-    return outcome
+    return _audit(workspace, who, action, node_id, {"reason": reason}, outcome)
 
 
 async def halt_all(workspace: Workspace, who: Principal, reason: str = "") -> list[RiskOutcome]:
@@ -130,14 +129,20 @@ def _audit(
     node_id: str,
     request: dict[str, Any],
     outcome: RiskOutcome,
-) -> None:
+) -> RiskOutcome:
+    """Record the change and its outcome; a record that cannot be written is reported on
+    the outcome (the change stands), as order actions do."""
+    from dataclasses import replace
+
+    from engine.audit.log import record
+
     result = {"ok": outcome.ok, "code": outcome.code, "message": outcome.message}
     if outcome.ok:
         result["trading_state"] = outcome.risk.get("trading_state")
-    # An AuditWriteError reaches the caller: the change happened, its record did not.
-    AuditLog.of(workspace).append(
-        who, action, target={"node_id": node_id}, request=request, result=result
+    error = record(
+        workspace, who, action, target={"node_id": node_id}, request=request, result=result
     )
+    return outcome if error is None else replace(outcome, audit_error=error)
 
 
 @dataclass(frozen=True, slots=True)

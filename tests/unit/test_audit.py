@@ -219,3 +219,16 @@ def test_query_by_since_who_and_action() -> None:
 def test_since_refuses_what_it_cannot_read(bad: str) -> None:
     with pytest.raises(BadSince):
         parse_since(bad)
+
+
+def test_a_record_that_cannot_be_written_is_reported_not_raised(tmp_path: Path) -> None:
+    import asyncio
+
+    from engine.risk import service
+    from engine.workspace import Workspace
+
+    ws = Workspace(tmp_path / ".gateway").ensure()
+    (ws.root / "audit").write_text("a file where the audit directory goes")
+    outcome = asyncio.run(service.set_state(ws, "no-such-node", "HALTED", WHO, "test"))
+    assert outcome.code == "not_running"
+    assert outcome.audit_error is not None and "audit" in outcome.audit_error
