@@ -187,7 +187,7 @@ async def ingest(workspace: Path) -> dict[str, Any]:
     by the console as it attaches any running node (``services.open``).
     """
     from console.app import GatewayApp
-    from console.services import WorkspaceServices
+    from console.services import BusFeed, WorkspaceServices
     from engine.journal import JournalReader
     from engine.runs import new_run_id, run_path
     from engine.workspace import Workspace
@@ -233,13 +233,15 @@ async def ingest(workspace: Path) -> dict[str, Any]:
                 await asyncio.sleep(KEY_GAP_S)
             sent_s, elapsed_s = (await publisher.stdout.readline()).split()
             sent = int(sent_s)
-            feed = services.bus.subscriptions[0]
+            feed = services.feed()
+            assert isinstance(feed, BusFeed)
             deadline = time.perf_counter() + 30
-            while app.events_in + feed.dropped < sent and time.perf_counter() < deadline:
+            while feed.received + feed.dropped < sent and time.perf_counter() < deadline:
                 await pilot.pause(0.1)
             after = process.memory_info().rss
-            received = app.events_in
+            received = feed.received
             missed = feed.dropped
+            state_received = feed.state_received
     finally:
         if publisher.returncode is None:
             publisher.stdin.write(b"stop\n")
@@ -247,12 +249,15 @@ async def ingest(workspace: Path) -> dict[str, Any]:
             await asyncio.wait_for(publisher.wait(), 30)
     with JournalReader(run_path(ws, node_id, run_id)) as reader:
         journaled = reader.last_seq()
+        state_journaled = sum(1 for e in reader.iter_after(0) if e.kind != "log")
     return {
         "sent": sent,
         "rate": sent / float(elapsed_s),
         "journaled": journaled,
         "received": received,
         "missed_reported": missed,
+        "state_journaled": state_journaled,
+        "state_received": state_received,
         "latencies": latencies,
         "mem_before_mb": before / 1e6,
         "mem_after_mb": after / 1e6,
@@ -346,6 +351,8 @@ def main() -> None:
                 f"worst {keys[-1] * 1000:.1f} ms; events sent {figures['sent']:,} through a node "
                 f"channel, journaled {figures['journaled']:,}, received by the console "
                 f"{figures['received']:,}, reported missed {figures['missed_reported']:,}; "
+                f"order/position events journaled {figures['state_journaled']:,}, in the "
+                f"panes {figures['state_received']:,} (target: all); "
                 f"RSS {figures['mem_before_mb']:.1f} MB before, "
                 f"{figures['mem_after_mb']:.1f} MB after"
             )

@@ -469,6 +469,13 @@ class GatewayApp(KeyOrderApp):
             return
         feed = self.services.feed()
         drained = feed.drain() if feed is not None else None
+        if drained is not None and drained.failed:
+            self.notify(
+                "events missed and not re-read from the journal (panes may be stale; "
+                "restart the console to re-read): " + "; ".join(drained.failed[:3]),
+                severity="error",
+                timeout=15,
+            )
         if drained is not None and (drained.envelopes or drained.missed):
             if len(drained.envelopes) >= BURST_EVENTS:
                 # A firehose: repainting the panes costs more than folding, and nobody reads
@@ -534,7 +541,8 @@ class GatewayApp(KeyOrderApp):
             self.notify(f"{node_id}: results of run {run_id} are ready (R opens them)")
         if batch.missed:
             self.notify(
-                f"{batch.missed} event(s) skipped to keep up; the journal has them",
+                f"{batch.missed} log/metric event(s) skipped to keep up (orders, positions "
+                "and risk were re-read from the journal; the journal has all)",
                 severity="warning",
             )
 

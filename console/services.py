@@ -87,6 +87,7 @@ class FeedDrain:
 
     envelopes: list[Any] = field(default_factory=list)
     missed: int = 0
+    failed: list[str] = field(default_factory=list)  # gaps the journal could not refill
 
 
 class EventFeed(Protocol):
@@ -123,21 +124,55 @@ class Services(Protocol):
 
 
 class BusFeed:
-    """The console's subscription to the EventBus, drained by the UI timer."""
+    """The console's subscription to the EventBus, drained by the UI timer.
 
-    def __init__(self, subscription: Any) -> None:
+    Gaps (the console fell behind) are re-read from the journal for the events that fold
+    into order, position, account and risk state (:class:`~engine.events.refill.GapRefill`),
+    so only log lines and the like are skipped, with their count shown.
+    """
+
+    def __init__(self, subscription: Any, runs_dir: Path | None = None) -> None:
         self.subscription = subscription
+        self.received = 0  # envelopes handed to the console, re-read ones included
+        self.state_received = 0  # of which order, position, account, risk, node, result
+        self.dropped = 0  # missed and not re-read (log lines, metrics, progress)
+        self._refill: Any = None
+        if runs_dir is not None:
+            from engine.events.refill import GapRefill
+
+            self._refill = GapRefill(runs_dir)
 
     def drain(self) -> FeedDrain:
+        out = FeedDrain()
+        items = self.subscription.drain()
+        if self._refill is not None:
+            if items or self._refill.waiting:
+                refilled = self._refill.feed(items)
+                out.envelopes = refilled.envelopes
+                out.missed = refilled.dropped
+                out.failed = refilled.failed
+                self._count(out)
+            return out
         from engine.events.envelope import Gap
 
-        out = FeedDrain()
-        for item in self.subscription.drain():
+        for item in items:
             if isinstance(item, Gap):
                 out.missed += item.count
             else:
                 out.envelopes.append(item)
+        self._count(out)
         return out
+
+    def _count(self, out: FeedDrain) -> None:
+        from engine.events.refill import STATE_KINDS
+
+        self.received += len(out.envelopes)
+        self.state_received += sum(1 for e in out.envelopes if e.kind in STATE_KINDS)
+        self.dropped += out.missed
+
+    def close(self) -> None:
+        if self._refill is not None:
+            self._refill.close()
 
 
 class WorkspaceServices:
@@ -399,7 +434,10 @@ class WorkspaceServices:
 
     def feed(self) -> EventFeed | None:
         if self._feed is None:
-            self._feed = BusFeed(self.bus.subscribe("console", max_queue=self._max_queue))
+            self._feed = BusFeed(
+                self.bus.subscribe("console", max_queue=self._max_queue),
+                self.workspace.runs_dir,
+            )
         return self._feed
 
     async def close(self, *, stop_live: bool) -> None:
@@ -413,6 +451,8 @@ class WorkspaceServices:
         self._attached.clear()
         if self._watching is not None:
             self._watching.cancel()
+        if isinstance(self._feed, BusFeed):
+            self._feed.close()
 
 
 def read_results(

@@ -35,6 +35,11 @@ def sandbox_workspace(tmp_path: Path) -> Workspace:
     return ws
 
 
+def _form_ready(app: ScreenHost) -> bool:
+    # Pushed is not composed: under load the form's inputs mount a few frames later.
+    return isinstance(app.screen, AdapterFormScreen) and bool(app.screen.query("#a-name"))
+
+
 def screen_of(app: ScreenHost) -> AdaptersScreen:
     screen = app.screen_stack[1]
     assert isinstance(screen, AdaptersScreen)
@@ -93,7 +98,7 @@ async def test_secret_typed_into_the_form_is_never_shown(
         screen = screen_of(app)
         await wait_for(pilot, lambda: screen.loads >= 2)
         await pilot.press("a")
-        await wait_for(pilot, lambda: isinstance(app.screen, AdapterFormScreen))
+        await wait_for(pilot, lambda: _form_ready(app))
         form = app.screen
         assert isinstance(form, AdapterFormScreen)
         form.query_one("#a-name", Input).value = "bn-ui"
@@ -119,7 +124,7 @@ async def test_secret_typed_into_the_form_is_never_shown(
         # editing shows only masked placeholders; the inputs start empty
         screen.query_one(DataTable).move_cursor(row=list(screen.rows).index("bn-ui"))
         await pilot.press("e")
-        await wait_for(pilot, lambda: isinstance(app.screen, AdapterFormScreen))
+        await wait_for(pilot, lambda: _form_ready(app))
         edit = app.screen
         assert isinstance(edit, AdapterFormScreen)
         field = edit.query_one("#a-secrets--api_key", Input)
@@ -144,7 +149,10 @@ def test_snapshot_adapters(
 
     async def run_before(pilot: Pilot[Any]) -> None:
         await wait_for(pilot, lambda: screen_of(app).loads >= 2)
+        await app.workers.wait_for_complete()
         await pilot.pause(0.1)
+        await pilot.wait_for_scheduled_animations()
+        await pilot.pause()
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
 
