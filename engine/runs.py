@@ -19,10 +19,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock
+
 from engine.atomic import atomic_write_text
 from engine.workspace import Workspace
 
 META_FILE = "meta.json"
+META_LOCK = ".meta.lock"  # serialises updates of meta.json by the host, manager, supervisor
+META_LOCK_TIMEOUT_S = 10.0
 STATS_FILE = "stats.json"
 ERROR_FILE = "error.json"
 LOG_FILE_STEM = "nautilus"
@@ -191,14 +195,25 @@ def load_meta(path: Path) -> RunMeta:
         raise ValueError(f"{META_FILE}: {exc}") from None
 
 
-def update_meta(path: Path, **changes: Any) -> RunMeta:
-    """Read ``meta.json``, apply ``changes``, write it back atomically; return the new meta."""
-    meta = read_meta(path)
-    if meta is None:
-        raise RunNotFound(f"no readable {META_FILE} in {path}")
-    meta = meta.with_(**changes)
-    write_meta(path, meta)
-    return meta
+def update_meta(
+    path: Path, *, merge_extra: dict[str, Any] | None = None, **changes: Any
+) -> RunMeta:
+    """Read ``meta.json``, apply ``changes``, write it back atomically; return the new meta.
+
+    The host (state), the manager and the supervisor (pid, exit code, restarts) each
+    change their own fields of one file: the read-modify-write is done under the run's
+    lock, so one writer's change is never lost to another's stale copy. ``merge_extra``
+    adds keys to ``extra`` as it is at that moment (``extra=`` replaces it whole).
+    """
+    with FileLock(path / META_LOCK, timeout=META_LOCK_TIMEOUT_S):
+        meta = read_meta(path)
+        if meta is None:
+            raise RunNotFound(f"no readable {META_FILE} in {path}")
+        if merge_extra:
+            changes["extra"] = {**changes.get("extra", meta.extra), **merge_extra}
+        meta = meta.with_(**changes)
+        write_meta(path, meta)
+        return meta
 
 
 def read_json(path: Path) -> dict[str, Any] | None:

@@ -332,11 +332,9 @@ class NodeHost:
         self._write_pid_file()
         signal.signal(signal.SIGTERM, self._on_sigterm)
         with contextlib.suppress(Exception):
-            changes: dict[str, Any] = {"pid": os.getpid()}
-            if self.standby:  # kept beside what the supervisor put in extra
-                meta = read_meta(self.run_dir)
-                changes["extra"] = {**(meta.extra if meta else {}), "started_as": "standby"}
-            update_meta(self.run_dir, **changes)
+            # started_as is merged beside what the supervisor puts in extra, under the lock.
+            merge = {"started_as": "standby"} if self.standby else None
+            update_meta(self.run_dir, merge_extra=merge, pid=os.getpid())
         self.set_state("created")
         self.tailer.start()
         code = EXIT_FAILED

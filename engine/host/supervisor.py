@@ -167,7 +167,7 @@ class Supervisor:
                 failed = self.run_id
                 run = create_run(self.workspace, self.node_id, self.mode)
                 self.restarts += 1
-                update_meta(run.path, extra={"restart_of": failed, "restart": self.restarts})
+                update_meta(run.path, merge_extra={"restart_of": failed, "restart": self.restarts})
                 self.run_id = run.run_id
         finally:
             path = supervisor_file(self.workspace, self.node_id)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+import time
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -82,3 +85,37 @@ def test_jsonable_turns_nan_into_null() -> None:
     out = jsonable(data)
     assert out["sharpe"] is None and out["x"] == [1.5, None] and out["n"] == 3
     assert isinstance(out["o"], str)
+
+
+def _bump(run_dir: str, field: str, count: int, go: Any) -> None:
+    from engine.runs import update_meta
+
+    go.wait(30)  # both processes write at once, not one after the other's start-up
+    for i in range(1, count + 1):
+        update_meta(Path(run_dir), merge_extra={f"{field}-{i}": i})
+
+
+def test_two_processes_updating_one_meta_lose_no_change(tmp_path: Path) -> None:
+    """The host and the manager both update meta.json: neither's change may be lost."""
+    import multiprocessing
+
+    from engine.runs import create_run, read_meta
+    from engine.workspace import Workspace
+
+    run = create_run(Workspace(tmp_path / ".gateway").ensure(), "n1", "sandbox")
+    ctx = multiprocessing.get_context("spawn")
+    go = ctx.Event()
+    procs = [
+        ctx.Process(target=_bump, args=(str(run.path), f, 150, go)) for f in ("host", "manager")
+    ]
+    for p in procs:
+        p.start()
+    time.sleep(1.5)  # both imported and waiting
+    go.set()
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0
+    meta = read_meta(run.path)
+    assert meta is not None
+    want = {f"{f}-{i}": i for f in ("host", "manager") for i in range(1, 151)}
+    assert meta.extra == want
