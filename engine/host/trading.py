@@ -267,6 +267,7 @@ def install_risk_guard(kernel: Any, host: NodeHost, node: NodeConfig) -> Any:
         instrument_notional=dict(node.risk.max_notional_per_order),
         persist=lambda state: store.save(host.workspace, node.node_id, state),
         publish=host.publish,
+        day_timezone=node.risk.day_timezone,
     ).install(watch_losses=True)
 
 

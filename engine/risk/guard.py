@@ -10,12 +10,18 @@ in force for the next order.
 The trading state lives here (ACTIVE, REDUCING, HALTED) and is mirrored into Nautilus's
 risk engine, which publishes ``TradingStateChanged``. REDUCING means nothing may increase
 an absolute position, from flat included (Nautilus alone lets a position open from flat).
+
+The loss limits are measured from the day's PnL so far and the equity peak
+(:mod:`engine.risk.loss_day`), which are stored with the risk state at most every
+:data:`STORE_EVERY_NS` (and at every state or limit change), so a restarted host goes on
+from them: a kill -9 loses at most that much of their movement.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -24,6 +30,7 @@ from nautilus_trader.model.enums import OrderSide, TradingState
 from nautilus_trader.model.identifiers import Venue
 
 from engine.risk.limits import RiskLimits, TradingStateName, apply_changes
+from engine.risk.loss_day import DEFAULT_TIMEZONE, LossTracker
 from engine.risk.rules import Exposure, OrderFacts, RateWindow, check_limits, check_state
 from engine.risk.store import RiskState, now_iso
 
@@ -35,6 +42,8 @@ LIMIT_FIELDS = (
     "max_open_orders",
     "max_order_rate_per_instrument",
 )
+
+STORE_EVERY_NS = 1_000_000_000  # the day's PnL and the peak are stored at most this often
 
 type Persist = Callable[[RiskState], None]
 type Publish = Callable[..., Any]
@@ -51,6 +60,8 @@ class RiskGuard:
         instrument_notional: dict[str, Decimal] | None = None,
         persist: Persist | None = None,
         publish: Publish | None = None,
+        day_timezone: str = DEFAULT_TIMEZONE,
+        clock_ns: Callable[[], int] | None = None,
     ) -> None:
         self._kernel = kernel
         self._risk_engine = kernel.risk_engine
@@ -64,9 +75,10 @@ class RiskGuard:
         self._forward: Callable[[Any], None] | None = None
         self.denied = 0
         self.checked = 0
-        self._day = ""
-        self._day_start: dict[str, Decimal] = {}
-        self._peak: dict[str, Decimal] = {}
+        # The kernel's clock: wall time on a live node, simulated time in a backtest.
+        self._clock_ns = clock_ns or kernel.clock.timestamp_ns
+        self._loss = LossTracker(state.loss, day_timezone)
+        self._stored_at_ns = 0
         self._idle = self._nothing_to_check()
 
     # -- wiring ------------------------------------------------------------------------
@@ -89,6 +101,9 @@ class RiskGuard:
         return self
 
     def _on_event(self, _event: Any) -> None:
+        limits = self.state.limits
+        if limits.max_daily_loss is None and limits.max_drawdown is None:
+            return  # the host's timer keeps the day's PnL and the peak up to date
         try:
             self.evaluate()
         except Exception as exc:  # a measuring failure must not break the event's delivery
@@ -227,7 +242,7 @@ class RiskGuard:
 
     # -- runtime changes ---------------------------------------------------------------
     def set_trading_state(self, state: TradingStateName, who: str, reason: str = "") -> RiskState:
-        new = RiskState(state, self.state.limits, who, now_iso(), reason)
+        new = RiskState(state, self.state.limits, who, now_iso(), reason, self._loss.baseline())
         self._commit(new)
         self._mirror(state)
         return new
@@ -235,7 +250,14 @@ class RiskGuard:
     def set_limits(self, changes: dict[str, Any], who: str) -> RiskState:
         """Apply ``changes`` as a whole (``LimitsError`` names every bad field; nothing changes)."""
         limits = apply_changes(self.state.limits, changes)
-        new = RiskState(self.state.trading_state, limits, who, now_iso(), "limits changed")
+        new = RiskState(
+            self.state.trading_state,
+            limits,
+            who,
+            now_iso(),
+            "limits changed",
+            self._loss.baseline(),
+        )
         self._commit(new)
         if limits.max_order_rate_per_instrument != self._rate.rate:
             self._rate = RateWindow(limits.max_order_rate_per_instrument)
@@ -245,9 +267,27 @@ class RiskGuard:
 
     def _commit(self, new: RiskState) -> None:
         if self._persist is not None:
+            self._stored_at_ns = self._clock_ns()
             self._persist(new)  # stored before it is in force or reported
         self.state = new
         self._idle = self._nothing_to_check()
+
+    def _store_baseline(self, now_ns: int) -> None:
+        """Store the day's PnL and the peak when they moved, at most every STORE_EVERY_NS
+        (at once on a new day)."""
+        if self._persist is None:
+            return
+        baseline = self._loss.baseline()
+        stored = self.state.loss
+        if stored == baseline:
+            return
+        new_day = stored is None or stored.day != baseline.day
+        if not new_day and now_ns - self._stored_at_ns < STORE_EVERY_NS:
+            return
+        self._stored_at_ns = now_ns  # a failing write is retried at the next period
+        new = replace(self.state, loss=baseline)
+        self._persist(new)
+        self.state = new
 
     # -- loss monitors -----------------------------------------------------------------
     def usage(self) -> dict[str, Any]:
@@ -260,7 +300,10 @@ class RiskGuard:
                 for p in self._cache.positions_open()
             },
             "daily_pnl": {k: str(v) for k, v in daily.items()},
+            "day": self._loss.day,
+            "day_timezone": self._loss.timezone,
             "drawdown": {k: str(v) for k, v in drawdown.items()},
+            "equity_peak": {k: str(v) for k, v in self._loss.peak.items()},
             "checked": self.checked,
             "denied": self.denied,
         }
@@ -274,21 +317,19 @@ class RiskGuard:
                 totals[cur.code] = totals.get(cur.code, Decimal(0)) + money.as_decimal()
             for cur, money in (self._portfolio.equity(v) or {}).items():
                 equity[cur.code] = equity.get(cur.code, Decimal(0)) + money.as_decimal()
-        day = time.strftime("%Y-%m-%d", time.gmtime())
-        if day != self._day:
-            self._day, self._day_start = day, dict(totals)
-        daily = {c: t - self._day_start.get(c, Decimal(0)) for c, t in totals.items()}
-        for c, e in equity.items():
-            self._peak[c] = max(self._peak.get(c, e), e)
-        drawdown = {c: self._peak[c] - e for c, e in equity.items()}
+        now_ns = self._clock_ns()
+        daily, drawdown = self._loss.measure(now_ns, totals, equity)
+        self._store_baseline(now_ns)
         return daily, drawdown
 
     def evaluate(self) -> str | None:
-        """Check the loss limits; move to the rule's state on a breach. Returns the breach."""
-        limits = self.state.limits
-        if limits.max_daily_loss is None and limits.max_drawdown is None:
-            return None
+        """Check the loss limits; move to the rule's state on a breach. Returns the breach.
+
+        Measures (and stores) the day's PnL and the peak with no loss limit set too, so a
+        limit set later in the day counts the day's loss from its start.
+        """
         daily, drawdown = self._pnl_measures()
+        limits = self.state.limits
         breach: tuple[str, TradingStateName] | None = None
         for cur, pnl in daily.items():
             if limits.max_daily_loss is not None and -pnl >= limits.max_daily_loss:
