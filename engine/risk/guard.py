@@ -26,7 +26,7 @@ from decimal import Decimal
 from typing import Any
 
 from nautilus_trader.execution.messages import SubmitOrder, SubmitOrderList
-from nautilus_trader.model.enums import OrderSide, TradingState
+from nautilus_trader.model.enums import OrderSide, PositionSide, TradingState
 from nautilus_trader.model.identifiers import Venue
 
 from engine.risk.limits import RiskLimits, TradingStateName, apply_changes
@@ -62,6 +62,7 @@ class RiskGuard:
         publish: Publish | None = None,
         day_timezone: str = DEFAULT_TIMEZONE,
         clock_ns: Callable[[], int] | None = None,
+        hedging_venues: frozenset[str] = frozenset(),
     ) -> None:
         self._kernel = kernel
         self._risk_engine = kernel.risk_engine
@@ -79,6 +80,7 @@ class RiskGuard:
         self._clock_ns = clock_ns or kernel.clock.timestamp_ns
         self._loss = LossTracker(state.loss, day_timezone)
         self._stored_at_ns = 0
+        self._hedging_venues = hedging_venues  # where an order may open a position of its own
         self._idle = self._nothing_to_check()
 
     # -- wiring ------------------------------------------------------------------------
@@ -146,7 +148,7 @@ class RiskGuard:
             self._send(command)
             return
         self.checked += 1
-        reason = self._check(orders)
+        reason = self._check(orders, getattr(command, "position_id", None))
         if reason is None:
             self._send(command)
             return
@@ -169,14 +171,14 @@ class RiskGuard:
         assert self._forward is not None, "install() first"
         self._forward(command)
 
-    def _check(self, orders: list[Any]) -> str | None:
+    def _check(self, orders: list[Any], position_id: Any = None) -> str | None:
         limits = self.state.limits
         for order in orders:
             instrument = self._cache.instrument(order.instrument_id)
             if instrument is None:
                 return None  # Nautilus denies it with its own reason
             facts = self._facts(order, instrument)
-            exposure = self._exposure(order.instrument_id)
+            exposure = self._exposure(order, position_id)
             if not order.is_reduce_only:
                 reason = check_state(self.state.trading_state, facts, exposure)
                 if reason is not None:
@@ -224,7 +226,8 @@ class RiskGuard:
             reduce_only=bool(order.is_reduce_only),
         )
 
-    def _exposure(self, instrument_id: Any) -> Exposure:
+    def _exposure(self, order: Any, position_id: Any) -> Exposure:
+        instrument_id = order.instrument_id
         zero = Decimal(0)
         net = zero
         if self._need_net:
@@ -232,13 +235,32 @@ class RiskGuard:
             if not isinstance(net, Decimal):
                 net = Decimal(str(net))
         gross = zero
+        acted_on = None
         if self._need_gross:
             for p in self._cache.positions_open(instrument_id=instrument_id):
                 gross += p.quantity.as_decimal()
+            acted_on = self._acted_on(order, position_id)
         working = 0
         if self._need_open:
             working = self._cache.orders_open_count() + self._cache.orders_inflight_count()
-        return Exposure(net=net, gross=gross, open_orders=working)
+        return Exposure(net=net, gross=gross, open_orders=working, acted_on=acted_on)
+
+    def _acted_on(self, order: Any, position_id: Any) -> Decimal:
+        """The signed size of the position the order trades into (gross is sum of sizes)."""
+        if order.instrument_id.venue.value in self._hedging_venues:
+            if position_id is None:
+                return Decimal(0)  # HEDGING: a new position of its own
+            positions = [self._cache.position(position_id)]
+        else:  # NETTING: the strategy's one position in the instrument
+            positions = self._cache.positions_open(
+                instrument_id=order.instrument_id, strategy_id=order.strategy_id
+            )
+        total = Decimal(0)
+        for p in positions:
+            if p is not None and p.is_open:
+                size = p.quantity.as_decimal()
+                total += size if p.side == PositionSide.LONG else -size
+        return total
 
     # -- runtime changes ---------------------------------------------------------------
     def set_trading_state(self, state: TradingStateName, who: str, reason: str = "") -> RiskState:

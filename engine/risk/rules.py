@@ -28,6 +28,9 @@ class Exposure:
     net: Decimal  # signed net position of the instrument
     gross: Decimal  # sum of absolute open position quantities of the instrument
     open_orders: int  # working orders of the whole node
+    # Signed quantity of the position the order trades into: the strategy's net position
+    # on NETTING, the named position (or 0, a new one) on HEDGING; None: ``net``.
+    acted_on: Decimal | None = None
 
 
 def _fmt(value: Decimal) -> str:
@@ -85,8 +88,9 @@ def check_limits(
             f"beyond the limit {_fmt(net_limit)}"
         )
     if limits.max_position_gross is not None:
-        gross_after = exposure.gross + abs(facts.signed_qty)
-        if gross_after > limits.max_position_gross and increases_exposure(facts, exposure.net):
+        base = exposure.net if exposure.acted_on is None else exposure.acted_on
+        gross_after = exposure.gross - abs(base) + abs(base + facts.signed_qty)
+        if gross_after > limits.max_position_gross and gross_after > exposure.gross:
             return (
                 f"RISK max_position_gross: {facts.instrument_id} would be {_fmt(gross_after)} "
                 f"gross, beyond the limit {_fmt(limits.max_position_gross)}"

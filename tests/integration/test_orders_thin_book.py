@@ -152,3 +152,27 @@ def test_close_and_flatten_follow_partial_fills_until_flat(node: tuple[Workspace
     assert r.code == 0, (r.out, r.err)
     assert json.loads(r.out)["ok"] is True
     assert exposure(ws, node_id)["positions"] == []
+
+
+def test_the_gross_limit_counts_a_hedging_sell_as_a_position_of_its_own(
+    node: tuple[Workspace, str],
+) -> None:
+    ws, node_id = node
+    buy(ws, node_id, "300000")  # long 300k, the gateway's
+    r = gateway("risk", "set", node_id, "max_position_gross=400000", workspace=ws.root)
+    assert r.code == 0, r.err
+    try:
+        r = gateway("order", node_id, "sell 200000 EUR/USD.SIM", "--wait", "filled",
+                    workspace=ws.root)  # fmt: skip
+        text = r.out + r.err
+        if node_id.endswith("hedging"):  # a short of its own beside the long: 500k gross
+            assert r.code == 1 and "RISK max_position_gross" in text, text
+            assert "500000" in text and "400000" in text, text
+        else:  # NETTING: it reduces the long
+            assert r.code == 0 and "FILLED" in text, text
+    finally:
+        assert (
+            gateway("risk", "set", node_id, "max_position_gross=none", workspace=ws.root).code == 0
+        )
+        r = gateway("orders", "flatten", node_id, "--yes", workspace=ws.root, timeout=60)
+        assert r.code == 0, r.err
