@@ -79,6 +79,11 @@ def show(node_id: str, as_json: bool) -> None:
         )
     if not outcome.running:
         click.echo(f"  {outcome.message}")
+        stored = r.get("loss_baseline") or {}
+        for cur, pnl in (stored.get("day_pnl") or {}).items():
+            click.echo(f"  stored pnl {stored.get('day')} ({stored.get('timezone')}) {cur}: {pnl}")
+        for cur, peak in (stored.get("equity_peak") or {}).items():
+            click.echo(f"  stored equity peak {cur}: {peak}")
     limits = r.get("limits") or {}
     for name in FIELDS:
         value = limits.get(name)

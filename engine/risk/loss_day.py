@@ -34,9 +34,7 @@ def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, TypeError):
-        raise ValueError(
-            f"got {name!r}, expected an IANA time zone such as UTC or America/New_York"
-        ) from None
+        raise ValueError("expected an IANA time zone such as UTC or America/New_York") from None
 
 
 def trading_day(ts_ns: int, tz: ZoneInfo) -> str:
@@ -72,7 +70,10 @@ class LossBaseline:
         tz = data.get("timezone", DEFAULT_TIMEZONE)
         if not isinstance(tz, str):
             raise ValueError(f"loss_baseline.timezone: got {tz!r}")
-        zone(tz)
+        try:
+            zone(tz)
+        except ValueError as exc:
+            raise ValueError(f"loss_baseline.timezone: got {tz!r}, {exc}") from None
         return cls(
             day=day,
             timezone=tz,
