@@ -321,6 +321,7 @@ class RiskGuard:
                 p.instrument_id.value: str(self._portfolio.net_position(p.instrument_id))
                 for p in self._cache.positions_open()
             },
+            "gross": self._gross_by_instrument(),
             "daily_pnl": {k: str(v) for k, v in daily.items()},
             "day": self._loss.day,
             "day_timezone": self._loss.timezone,
@@ -329,6 +330,13 @@ class RiskGuard:
             "checked": self.checked,
             "denied": self.denied,
         }
+
+    def _gross_by_instrument(self) -> dict[str, str]:
+        gross: dict[str, Decimal] = {}
+        for p in self._cache.positions_open():
+            iid = p.instrument_id.value
+            gross[iid] = gross.get(iid, Decimal(0)) + p.quantity.as_decimal()
+        return {k: str(v) for k, v in gross.items()}
 
     def _pnl_measures(self) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
         totals: dict[str, Decimal] = {}

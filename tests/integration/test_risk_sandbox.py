@@ -331,6 +331,9 @@ def test_gross_position_limit_denies_the_order_beyond_it_and_allows_the_one_with
     try:
         code, text = order(ws, "buy 60000 EUR/USD.SIM")  # exactly at the limit
         assert code == 0 and "FILLED" in text, text
+        # A dry run says so first, with the node's reason (exit 1, nothing sent).
+        dry = gateway("order", NODE, "buy 1000 EUR/USD.SIM", "--dry-run", workspace=ws.root)
+        assert dry.code == 1 and "would deny it: RISK max_position_gross" in dry.err, dry.err
         code, text = order(ws, "buy 1000 EUR/USD.SIM")
         assert code == 1, text
         assert "DENIED" in text and "RISK max_position_gross" in text, text
