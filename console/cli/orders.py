@@ -277,7 +277,8 @@ def order(
     The grammar is in docs/orders.md. Exit 2: the line or ticket is invalid (the
     word or field is named), here or at the node; exit 1: the node is not running or
     refuses the order for another reason. --dry-run checks with the node's rules and
-    says which checks it could not make when the node cannot answer.
+    risk limits (exit 1 when its risk guard would deny the order) and says which
+    checks it could not make when the node cannot answer.
     """
     from engine.orders.tickets import dump_ticket
 
