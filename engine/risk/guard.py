@@ -236,14 +236,18 @@ class RiskGuard:
                 net = Decimal(str(net))
         gross = zero
         acted_on = None
+        hedging = instrument_id.venue.value in self._hedging_venues
         if self._need_gross:
             for p in self._cache.positions_open(instrument_id=instrument_id):
                 gross += p.quantity.as_decimal()
+        if self._need_gross or (hedging and self.state.trading_state == "REDUCING"):
             acted_on = self._acted_on(order, position_id)
         working = 0
         if self._need_open:
             working = self._cache.orders_open_count() + self._cache.orders_inflight_count()
-        return Exposure(net=net, gross=gross, open_orders=working, acted_on=acted_on)
+        return Exposure(
+            net=net, gross=gross, open_orders=working, acted_on=acted_on, hedging=hedging
+        )
 
     def _acted_on(self, order: Any, position_id: Any) -> Decimal:
         """The signed size of the position the order trades into (gross is sum of sizes)."""

@@ -31,6 +31,7 @@ class Exposure:
     # Signed quantity of the position the order trades into: the strategy's net position
     # on NETTING, the named position (or 0, a new one) on HEDGING; None: ``net``.
     acted_on: Decimal | None = None
+    hedging: bool = False  # the order's venue keeps a position per order (HEDGING OMS)
 
 
 def _fmt(value: Decimal) -> str:
@@ -49,10 +50,15 @@ def increases_exposure(facts: OrderFacts, net: Decimal) -> bool:
 def check_state(state: TradingStateName, facts: OrderFacts, exposure: Exposure) -> str | None:
     if state == "HALTED":
         return "RISK trading_state: HALTED, no new orders"
-    if state == "REDUCING" and increases_exposure(facts, exposure.net):
+    # On HEDGING an order reduces only the position it trades into (one with no position
+    # id opens a position of its own, whatever the net); elsewhere the instrument's net.
+    base = exposure.net
+    if exposure.hedging and exposure.acted_on is not None:
+        base = exposure.acted_on
+    if state == "REDUCING" and increases_exposure(facts, base):
         return (
             f"RISK trading_state: REDUCING, the order ({_fmt(facts.signed_qty)}) would not only "
-            f"reduce the position {_fmt(exposure.net)} of {facts.instrument_id}"
+            f"reduce the position {_fmt(base)} of {facts.instrument_id}"
         )
     return None
 

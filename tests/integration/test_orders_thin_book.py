@@ -170,7 +170,20 @@ def test_the_gross_limit_counts_a_hedging_sell_as_a_position_of_its_own(
             assert "500000" in text and "400000" in text, text
         else:  # NETTING: it reduces the long
             assert r.code == 0 and "FILLED" in text, text
+        # REDUCING: on HEDGING that sell would open a short of its own, so it is denied.
+        assert (
+            gateway("risk", "set", node_id, "max_position_gross=none", workspace=ws.root).code == 0
+        )
+        assert gateway("risk", "reduce", node_id, workspace=ws.root).code == 0
+        r = gateway("order", node_id, "sell 50000 EUR/USD.SIM", "--wait", "filled",
+                    workspace=ws.root)  # fmt: skip
+        text = r.out + r.err
+        if node_id.endswith("hedging"):
+            assert r.code == 1 and "RISK trading_state: REDUCING" in text, text
+        else:
+            assert r.code == 0 and "FILLED" in text, text
     finally:
+        assert gateway("risk", "resume", node_id, workspace=ws.root).code == 0
         assert (
             gateway("risk", "set", node_id, "max_position_gross=none", workspace=ws.root).code == 0
         )

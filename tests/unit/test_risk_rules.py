@@ -98,6 +98,17 @@ def test_gross_limit_counts_what_the_order_does_to_the_position_it_trades_into()
     assert check_limits(limits, facts(-100_000), hedging_close) is None
 
 
+def test_reducing_on_hedging_lets_through_only_what_reduces_the_position_it_trades_into() -> None:
+    long_300 = Decimal(300_000)
+    new_short = Exposure(long_300, long_300, 0, acted_on=Decimal(0), hedging=True)
+    reason = check_state("REDUCING", facts(-100_000), new_short)
+    assert reason is not None and "REDUCING" in reason
+    into_long = Exposure(long_300, long_300, 0, acted_on=long_300, hedging=True)
+    assert check_state("REDUCING", facts(-100_000), into_long) is None
+    netting = Exposure(long_300, long_300, 0, acted_on=Decimal(0))  # NETTING: the net counts
+    assert check_state("REDUCING", facts(-100_000), netting) is None
+
+
 @given(q=net_qty, acted=net_qty, other=qty, limit=qty)
 def test_gross_limit_denies_exactly_what_ends_above_it_and_grows_gross(
     q: Decimal, acted: Decimal, other: Decimal, limit: Decimal
