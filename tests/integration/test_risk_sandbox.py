@@ -276,8 +276,10 @@ def test_a_halt_raises_a_critical_alert_that_runs_its_command(ws: Workspace) -> 
 def test_a_halted_node_comes_back_halted_after_kill_9_with_its_limits(ws: Workspace) -> None:
     code, out, _ = risk(ws, "set", NODE, "max_open_orders=9", "max_position_net=250000")
     assert code == 0
+    time.sleep(1.2)  # the day's PnL is stored at most once a second
     before = json.loads(state_path(ws, NODE).read_text())
     assert before["trading_state"] == "HALTED"
+    day_pnl = before["loss_baseline"]["day_pnl"]
     host = read_json(pid_file(ws, NODE))
     assert host is not None
     os.kill(int(host["pid"]), signal.SIGKILL)
@@ -295,6 +297,8 @@ def test_a_halted_node_comes_back_halted_after_kill_9_with_its_limits(ws: Worksp
     assert out["risk"]["trading_state"] == "HALTED"
     assert out["risk"]["limits"] == before["limits"]
     assert out["risk"]["limits"]["max_open_orders"] == 9
+    # Flat before the kill: the new run goes on from the stored day's PnL, not from 0.
+    assert out["usage"]["daily_pnl"] == day_pnl, (out["usage"], day_pnl)
     code, text = order(ws, "buy 1000 EUR/USD.SIM")
     assert code == 1 and "HALTED" in text, text
 
