@@ -277,7 +277,8 @@ def order(
     The grammar is in docs/orders.md. Exit 2: the line or ticket is invalid (the
     word or field is named), here or at the node; exit 1: the node is not running or
     refuses the order for another reason. --dry-run checks with the node's rules and
-    says which checks it could not make when the node cannot answer.
+    risk limits (exit 1 when its risk guard would deny the order) and says which
+    checks it could not make when the node cannot answer.
     """
     from engine.orders.tickets import dump_ticket
 
@@ -370,8 +371,12 @@ def _print_dry_run(node_id: str, ticket: AnyTicket, result: DryRun, *, as_json: 
                 **result.to_dict(),
             }
         )
+        if result.risk_denial:
+            sys.exit(EXIT_FAILURE)
         return
     verdict = "passes the checks that could be made" if result.not_checked else "is valid"
+    if result.risk_denial:
+        verdict += " but the node's risk guard would deny it"
     click.echo(f"this {ticket.type} ticket {verdict}; it would submit {len(orders)} order(s):")
     for o in orders:
         click.echo(f"  {o}")
@@ -380,6 +385,9 @@ def _print_dry_run(node_id: str, ticket: AnyTicket, result: DryRun, *, as_json: 
         click.echo(f"checked against node {node_id}'s rules for {result.rules.instrument_id}{at}")
     for sentence in result.not_checked:
         click.echo(f"not checked: {sentence}", err=True)
+    if result.risk_denial:
+        click.echo(f"error: node {node_id} would deny it: {result.risk_denial}", err=True)
+        sys.exit(EXIT_FAILURE)
 
 
 # --- gateway orders ------------------------------------------------------------------------

@@ -79,6 +79,11 @@ def show(node_id: str, as_json: bool) -> None:
         )
     if not outcome.running:
         click.echo(f"  {outcome.message}")
+        stored = r.get("loss_baseline") or {}
+        for cur, pnl in (stored.get("day_pnl") or {}).items():
+            click.echo(f"  stored pnl {stored.get('day')} ({stored.get('timezone')}) {cur}: {pnl}")
+        for cur, peak in (stored.get("equity_peak") or {}).items():
+            click.echo(f"  stored equity peak {cur}: {peak}")
     limits = r.get("limits") or {}
     for name in FIELDS:
         value = limits.get(name)
@@ -87,10 +92,13 @@ def show(node_id: str, as_json: bool) -> None:
         click.echo(f"  {'open orders':<32} {usage.get('open_orders')}")
         for iid, net in (usage.get("positions") or {}).items():
             click.echo(f"  {'position ' + iid:<32} {net}")
+        day = f"  (day {usage['day']} {usage.get('day_timezone')})" if usage.get("day") else ""
         for cur, pnl in (usage.get("daily_pnl") or {}).items():
-            click.echo(f"  {'pnl today ' + cur:<32} {pnl}")
+            click.echo(f"  {'pnl today ' + cur:<32} {pnl}{day}")
+        peaks = usage.get("equity_peak") or {}
         for cur, dd in (usage.get("drawdown") or {}).items():
-            click.echo(f"  {'drawdown ' + cur:<32} {dd}")
+            peak = f"  (equity peak {peaks[cur]})" if cur in peaks else ""
+            click.echo(f"  {'drawdown ' + cur:<32} {dd}{peak}")
         click.echo(f"  orders checked {usage.get('checked')}, denied {usage.get('denied')}")
 
 

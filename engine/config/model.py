@@ -13,9 +13,17 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from engine.risk.limits import RiskLimits
+from engine.risk.loss_day import zone
 from engine.telemetry.alerts import AlertRule
 
 SCHEMA_VERSION: Literal[1] = 1
@@ -138,6 +146,16 @@ class RiskSpec(_Model):
         default_factory=RiskLimits,
         description="the gateway's own limits, checked in the node before Nautilus's",
     )
+    day_timezone: str = Field(
+        default="UTC",
+        description="IANA time zone whose midnight starts a new day for max_daily_loss",
+    )
+
+    @field_validator("day_timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        zone(value)
+        return value
 
 
 class RestartPolicy(_Model):

@@ -141,6 +141,8 @@ class OfflineMarketDataClient(LiveMarketDataClient):  # type: ignore[misc]
                 volatility_bp=cfg.volatility_bp,
                 spread_ticks=cfg.spread_ticks,
                 trade_every=cfg.trade_every if cfg.trades else None,
+                quote_size=cfg.quote_size,
+                book_levels=cfg.book_levels,
             )
             for i, instrument in enumerate(self._instruments)
         ]

@@ -66,6 +66,8 @@ def build_offline_data(spec: ClientSpec, node: NodeConfig, ctx: BuildContext) ->
             trade_every=options.trade_every,
             start_prices=dict(options.start_prices) or None,
             history_bars=options.history_bars,
+            quote_size=options.quote_size,
+            book_levels=options.book_levels,
         )
     else:
         config = OfflineDataClientConfig(

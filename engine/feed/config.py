@@ -20,7 +20,8 @@ class OfflineDataClientConfig(LiveDataClientConfig, frozen=True, kw_only=True): 
         Instruments streamed.
     trades : bool
         Also stream trade ticks.
-    seed, rate, volatility_bp, spread_ticks, trade_every, start_prices, history_bars
+    seed, rate, volatility_bp, spread_ticks, trade_every, start_prices, history_bars,
+    quote_size, book_levels
         Random walk: see :class:`engine.feed.options.RandomWalkOptions`; ``rate=None`` is
         as fast as the node takes it.
     catalog_path, speed, start_ns, end_ns
@@ -38,6 +39,8 @@ class OfflineDataClientConfig(LiveDataClientConfig, frozen=True, kw_only=True): 
     trade_every: int = 5
     start_prices: dict[str, float] | None = None
     history_bars: int = 100
+    quote_size: float | None = None
+    book_levels: int = 0
     catalog_path: str | None = None
     speed: float | None = 1.0
     start_ns: int | None = None

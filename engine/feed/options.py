@@ -52,6 +52,15 @@ class RandomWalkOptions(_Options):
     history_bars: Annotated[int, Field(ge=0, le=100_000)] = Field(
         default=100, description="bars answered to a bar request (strategy warm-up)"
     )
+    quote_size: Annotated[float, Field(gt=0, le=1e12)] | None = Field(
+        default=None,
+        description="size at the top of book and at each book level (default 1000000)",
+    )
+    book_levels: Annotated[int, Field(ge=0, le=10)] = Field(
+        default=0,
+        description="also stream an order book of N levels a side, each of quote_size "
+        "(a thin book for a sandbox venue with book_type L2_MBP); 0: quotes only",
+    )
 
 
 class ReplayOptions(_Options):
@@ -156,6 +165,8 @@ _FIELD_WORDS = {
     "spread_ticks": "expected a whole number of price increments >= 1",
     "trade_every": "expected a whole number >= 1",
     "history_bars": "expected a whole number of bars from 0 to 100000",
+    "quote_size": "expected a size > 0",
+    "book_levels": "expected a whole number of levels from 0 to 10",
     "start_prices": "expected instrument id -> a price > 0",
     "instrument_ids": "expected a non-empty list of instrument ids, e.g. ['EUR/USD.SIM']",
     "trades": "expected true or false",

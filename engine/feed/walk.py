@@ -37,6 +37,14 @@ class RandomWalk:
         Bid/ask spread in price increments.
     trade_every : int | None
         One trade tick every N quotes; ``None`` for no trades.
+    quote_size : float | None
+        Size on each side of the top of book (and of each book level); ``None``: 1,000,000
+        units (100 for instruments traded in fractions).
+    book_levels : int
+        With N > 0, every quote is followed by an order book of N levels a side
+        (``OrderBookDepth10``), each of ``quote_size``, one increment apart: a thin book
+        for a sandbox venue whose ``book_type`` is ``L2_MBP`` (its market orders fill only
+        what the book holds, where an L1 book fills any size).
     """
 
     def __init__(
@@ -48,6 +56,8 @@ class RandomWalk:
         volatility_bp: float,
         spread_ticks: int,
         trade_every: int | None,
+        quote_size: float | None = None,
+        book_levels: int = 0,
     ) -> None:
         from nautilus_trader.model.objects import Quantity
 
@@ -62,7 +72,8 @@ class RandomWalk:
         self._start_log_mid = self._log_mid
         self._trade_every = trade_every
         self._count = 0
-        size = 1_000_000 if float(instrument.size_increment) >= 1 else 100
+        size = quote_size or (1_000_000 if float(instrument.size_increment) >= 1 else 100)
+        self._book_levels = min(book_levels, 10)
         self._size = Quantity(size, instrument.size_precision)
         self._trade_size = Quantity(size / 10, instrument.size_precision)
 
@@ -112,8 +123,35 @@ class RandomWalk:
                         ts_ns,
                     )
                 )
+            if self._book_levels:  # the book first: a strategy's order on the quote meets it
+                out.append(self._depth(float(bids[i]), float(asks[i]), ts_ns))
             out.append(QuoteTick(iid, bid, ask, size, size, ts_ns, ts_ns))
         return out
+
+    def _depth(self, bid: float, ask: float, ts_ns: int) -> Data:
+        from nautilus_trader.model.data import BookOrder, OrderBookDepth10
+        from nautilus_trader.model.enums import OrderSide, RecordFlag
+        from nautilus_trader.model.objects import Price, Quantity
+
+        n, inc, prec, size = self._book_levels, self._increment, self._precision, self._size
+        bids = [BookOrder(OrderSide.BUY, Price(bid - i * inc, prec), size, 0) for i in range(n)]
+        asks = [BookOrder(OrderSide.SELL, Price(ask + i * inc, prec), size, 0) for i in range(n)]
+        # Depth10 holds ten levels a side: the rest are empty.
+        empty = [
+            BookOrder(OrderSide.NO_ORDER_SIDE, Price(0, prec), Quantity(0, size.precision), 0)
+        ] * (10 - n)
+        counts = [1] * n + [0] * (10 - n)
+        return OrderBookDepth10(
+            self.instrument.id,
+            bids + empty,
+            asks + empty,
+            counts,
+            counts,
+            RecordFlag.F_SNAPSHOT | RecordFlag.F_LAST,
+            self._count,
+            ts_ns,
+            ts_ns,
+        )
 
     def history_bars(self, bar_type: BarType, step_ns: int, end_ns: int, count: int) -> list[Bar]:
         """Return ``count`` bars closing every ``step_ns`` up to ``end_ns``.

@@ -171,6 +171,7 @@ def run_backtest(
         RiskState("ACTIVE", node.risk.limits),
         instrument_notional=dict(node.risk.max_notional_per_order),
         publish=publish,
+        hedging_venues=frozenset(v.name for v in node.venues if v.oms_type == "HEDGING"),
     ).install()
     telemetry = attach_telemetry(engine, node, workspace, publish)
     # No extra clock for the engine to advance at every tick (~0.5% of a run each); the

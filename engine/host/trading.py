@@ -267,6 +267,8 @@ def install_risk_guard(kernel: Any, host: NodeHost, node: NodeConfig) -> Any:
         instrument_notional=dict(node.risk.max_notional_per_order),
         persist=lambda state: store.save(host.workspace, node.node_id, state),
         publish=host.publish,
+        day_timezone=node.risk.day_timezone,
+        hedging_venues=frozenset(v.name for v in node.venues if v.oms_type == "HEDGING"),
     ).install(watch_losses=True)
 
 

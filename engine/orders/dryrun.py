@@ -3,7 +3,9 @@
 The node host answers a ``market`` command with the instrument's rules and its latest
 bid/ask (``GatewayStrategy.market``); :func:`dry_run` asks for them and runs the same
 :func:`engine.orders.validation.validate_ticket` the node runs on submission, so a dry
-run refuses what the node would refuse. When the node cannot answer (not running, a
+run refuses what the node would refuse. It also asks for the node's risk state (``risk
+show``) and says whether the node's risk guard would deny the order
+(:mod:`engine.orders.risk_preview`). When the node cannot answer (not running, a
 backtest, too slow), the checks that need it are listed in ``not_checked`` rather than
 passed in silence.
 
@@ -14,7 +16,7 @@ layer call it alike.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,16 +46,19 @@ class DryRun:
         What the node answered (``None``: not known).
     not_checked : tuple[str, ...]
         Sentences naming the checks that could not be made, and why.
+    risk_denial : str | None
+        The reason the node's risk guard would deny the (valid) order, as it would say it.
     """
 
     issues: list[OrderIssue]
     rules: InstrumentRules | None = None
     quote: MarketQuote | None = None
     not_checked: tuple[str, ...] = field(default=())
+    risk_denial: str | None = None
 
     @property
     def ok(self) -> bool:
-        """Whether the ticket passed every check that was made."""
+        """Whether the ticket passed every check that was made (risk limits aside)."""
         return not self.issues
 
     def to_dict(self) -> dict[str, Any]:
@@ -64,6 +69,7 @@ class DryRun:
             "instrument": None if self.rules is None else self.rules.to_dict(),
             "quote": None if self.quote is None else self.quote.to_dict(),
             "not_checked": list(self.not_checked),
+            "risk_denial": self.risk_denial,
         }
 
 
@@ -132,4 +138,23 @@ async def dry_run(
         return verdict(ticket, node_id, None, unreachable=str(exc) or type(exc).__name__)
     if not isinstance(reply, dict):
         return verdict(ticket, node_id, None, unreachable="an unreadable answer")
-    return verdict(ticket, node_id, reply)
+    result = verdict(ticket, node_id, reply)
+    if result.issues:
+        return result
+    from engine.orders.risk_preview import preview
+
+    risk_reply: dict[str, Any] | None = None
+    why = ""
+    try:
+        answer = await asyncio.wait_for(manager.command(node_id, "risk", op="show"), timeout_s)
+        risk_reply = answer if isinstance(answer, dict) else None
+    except TimeoutError:
+        why = f"no answer within {timeout_s:g} s"
+    except Exception as exc:  # an older host without the command, the socket gone: say so
+        why = str(exc) or type(exc).__name__
+    seen = preview(ticket, node_id, risk_reply, result.rules, result.quote, unreachable=why)
+    return replace(
+        result,
+        risk_denial=seen.denial,
+        not_checked=(*result.not_checked, *seen.not_checked),
+    )

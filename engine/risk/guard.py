@@ -10,20 +10,27 @@ in force for the next order.
 The trading state lives here (ACTIVE, REDUCING, HALTED) and is mirrored into Nautilus's
 risk engine, which publishes ``TradingStateChanged``. REDUCING means nothing may increase
 an absolute position, from flat included (Nautilus alone lets a position open from flat).
+
+The loss limits are measured from the day's PnL so far and the equity peak
+(:mod:`engine.risk.loss_day`), which are stored with the risk state at most every
+:data:`STORE_EVERY_NS` (and at every state or limit change), so a restarted host goes on
+from them: a kill -9 loses at most that much of their movement.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
 from nautilus_trader.execution.messages import SubmitOrder, SubmitOrderList
-from nautilus_trader.model.enums import OrderSide, TradingState
+from nautilus_trader.model.enums import OrderSide, PositionSide, TradingState
 from nautilus_trader.model.identifiers import Venue
 
 from engine.risk.limits import RiskLimits, TradingStateName, apply_changes
+from engine.risk.loss_day import DEFAULT_TIMEZONE, LossTracker
 from engine.risk.rules import Exposure, OrderFacts, RateWindow, check_limits, check_state
 from engine.risk.store import RiskState, now_iso
 
@@ -35,6 +42,8 @@ LIMIT_FIELDS = (
     "max_open_orders",
     "max_order_rate_per_instrument",
 )
+
+STORE_EVERY_NS = 1_000_000_000  # the day's PnL and the peak are stored at most this often
 
 type Persist = Callable[[RiskState], None]
 type Publish = Callable[..., Any]
@@ -51,6 +60,9 @@ class RiskGuard:
         instrument_notional: dict[str, Decimal] | None = None,
         persist: Persist | None = None,
         publish: Publish | None = None,
+        day_timezone: str = DEFAULT_TIMEZONE,
+        clock_ns: Callable[[], int] | None = None,
+        hedging_venues: frozenset[str] = frozenset(),
     ) -> None:
         self._kernel = kernel
         self._risk_engine = kernel.risk_engine
@@ -64,9 +76,11 @@ class RiskGuard:
         self._forward: Callable[[Any], None] | None = None
         self.denied = 0
         self.checked = 0
-        self._day = ""
-        self._day_start: dict[str, Decimal] = {}
-        self._peak: dict[str, Decimal] = {}
+        # The kernel's clock: wall time on a live node, simulated time in a backtest.
+        self._clock_ns = clock_ns or kernel.clock.timestamp_ns
+        self._loss = LossTracker(state.loss, day_timezone)
+        self._stored_at_ns = 0
+        self._hedging_venues = hedging_venues  # where an order may open a position of its own
         self._idle = self._nothing_to_check()
 
     # -- wiring ------------------------------------------------------------------------
@@ -89,6 +103,9 @@ class RiskGuard:
         return self
 
     def _on_event(self, _event: Any) -> None:
+        limits = self.state.limits
+        if limits.max_daily_loss is None and limits.max_drawdown is None:
+            return  # the host's timer keeps the day's PnL and the peak up to date
         try:
             self.evaluate()
         except Exception as exc:  # a measuring failure must not break the event's delivery
@@ -131,7 +148,7 @@ class RiskGuard:
             self._send(command)
             return
         self.checked += 1
-        reason = self._check(orders)
+        reason = self._check(orders, getattr(command, "position_id", None))
         if reason is None:
             self._send(command)
             return
@@ -154,14 +171,14 @@ class RiskGuard:
         assert self._forward is not None, "install() first"
         self._forward(command)
 
-    def _check(self, orders: list[Any]) -> str | None:
+    def _check(self, orders: list[Any], position_id: Any = None) -> str | None:
         limits = self.state.limits
         for order in orders:
             instrument = self._cache.instrument(order.instrument_id)
             if instrument is None:
                 return None  # Nautilus denies it with its own reason
             facts = self._facts(order, instrument)
-            exposure = self._exposure(order.instrument_id)
+            exposure = self._exposure(order, position_id)
             if not order.is_reduce_only:
                 reason = check_state(self.state.trading_state, facts, exposure)
                 if reason is not None:
@@ -209,7 +226,8 @@ class RiskGuard:
             reduce_only=bool(order.is_reduce_only),
         )
 
-    def _exposure(self, instrument_id: Any) -> Exposure:
+    def _exposure(self, order: Any, position_id: Any) -> Exposure:
+        instrument_id = order.instrument_id
         zero = Decimal(0)
         net = zero
         if self._need_net:
@@ -217,17 +235,40 @@ class RiskGuard:
             if not isinstance(net, Decimal):
                 net = Decimal(str(net))
         gross = zero
+        acted_on = None
+        hedging = instrument_id.venue.value in self._hedging_venues
         if self._need_gross:
             for p in self._cache.positions_open(instrument_id=instrument_id):
                 gross += p.quantity.as_decimal()
+        if self._need_gross or (hedging and self.state.trading_state == "REDUCING"):
+            acted_on = self._acted_on(order, position_id)
         working = 0
         if self._need_open:
             working = self._cache.orders_open_count() + self._cache.orders_inflight_count()
-        return Exposure(net=net, gross=gross, open_orders=working)
+        return Exposure(
+            net=net, gross=gross, open_orders=working, acted_on=acted_on, hedging=hedging
+        )
+
+    def _acted_on(self, order: Any, position_id: Any) -> Decimal:
+        """The signed size of the position the order trades into (gross is sum of sizes)."""
+        if order.instrument_id.venue.value in self._hedging_venues:
+            if position_id is None:
+                return Decimal(0)  # HEDGING: a new position of its own
+            positions = [self._cache.position(position_id)]
+        else:  # NETTING: the strategy's one position in the instrument
+            positions = self._cache.positions_open(
+                instrument_id=order.instrument_id, strategy_id=order.strategy_id
+            )
+        total = Decimal(0)
+        for p in positions:
+            if p is not None and p.is_open:
+                size = p.quantity.as_decimal()
+                total += size if p.side == PositionSide.LONG else -size
+        return total
 
     # -- runtime changes ---------------------------------------------------------------
     def set_trading_state(self, state: TradingStateName, who: str, reason: str = "") -> RiskState:
-        new = RiskState(state, self.state.limits, who, now_iso(), reason)
+        new = RiskState(state, self.state.limits, who, now_iso(), reason, self._loss.baseline())
         self._commit(new)
         self._mirror(state)
         return new
@@ -235,7 +276,14 @@ class RiskGuard:
     def set_limits(self, changes: dict[str, Any], who: str) -> RiskState:
         """Apply ``changes`` as a whole (``LimitsError`` names every bad field; nothing changes)."""
         limits = apply_changes(self.state.limits, changes)
-        new = RiskState(self.state.trading_state, limits, who, now_iso(), "limits changed")
+        new = RiskState(
+            self.state.trading_state,
+            limits,
+            who,
+            now_iso(),
+            "limits changed",
+            self._loss.baseline(),
+        )
         self._commit(new)
         if limits.max_order_rate_per_instrument != self._rate.rate:
             self._rate = RateWindow(limits.max_order_rate_per_instrument)
@@ -245,9 +293,27 @@ class RiskGuard:
 
     def _commit(self, new: RiskState) -> None:
         if self._persist is not None:
+            self._stored_at_ns = self._clock_ns()
             self._persist(new)  # stored before it is in force or reported
         self.state = new
         self._idle = self._nothing_to_check()
+
+    def _store_baseline(self, now_ns: int) -> None:
+        """Store the day's PnL and the peak when they moved, at most every STORE_EVERY_NS
+        (at once on a new day)."""
+        if self._persist is None:
+            return
+        baseline = self._loss.baseline()
+        stored = self.state.loss
+        if stored == baseline:
+            return
+        new_day = stored is None or stored.day != baseline.day
+        if not new_day and now_ns - self._stored_at_ns < STORE_EVERY_NS:
+            return
+        self._stored_at_ns = now_ns  # a failing write is retried at the next period
+        new = replace(self.state, loss=baseline)
+        self._persist(new)
+        self.state = new
 
     # -- loss monitors -----------------------------------------------------------------
     def usage(self) -> dict[str, Any]:
@@ -259,11 +325,22 @@ class RiskGuard:
                 p.instrument_id.value: str(self._portfolio.net_position(p.instrument_id))
                 for p in self._cache.positions_open()
             },
+            "gross": self._gross_by_instrument(),
             "daily_pnl": {k: str(v) for k, v in daily.items()},
+            "day": self._loss.day,
+            "day_timezone": self._loss.timezone,
             "drawdown": {k: str(v) for k, v in drawdown.items()},
+            "equity_peak": {k: str(v) for k, v in self._loss.peak.items()},
             "checked": self.checked,
             "denied": self.denied,
         }
+
+    def _gross_by_instrument(self) -> dict[str, str]:
+        gross: dict[str, Decimal] = {}
+        for p in self._cache.positions_open():
+            iid = p.instrument_id.value
+            gross[iid] = gross.get(iid, Decimal(0)) + p.quantity.as_decimal()
+        return {k: str(v) for k, v in gross.items()}
 
     def _pnl_measures(self) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
         totals: dict[str, Decimal] = {}
@@ -274,21 +351,19 @@ class RiskGuard:
                 totals[cur.code] = totals.get(cur.code, Decimal(0)) + money.as_decimal()
             for cur, money in (self._portfolio.equity(v) or {}).items():
                 equity[cur.code] = equity.get(cur.code, Decimal(0)) + money.as_decimal()
-        day = time.strftime("%Y-%m-%d", time.gmtime())
-        if day != self._day:
-            self._day, self._day_start = day, dict(totals)
-        daily = {c: t - self._day_start.get(c, Decimal(0)) for c, t in totals.items()}
-        for c, e in equity.items():
-            self._peak[c] = max(self._peak.get(c, e), e)
-        drawdown = {c: self._peak[c] - e for c, e in equity.items()}
+        now_ns = self._clock_ns()
+        daily, drawdown = self._loss.measure(now_ns, totals, equity)
+        self._store_baseline(now_ns)
         return daily, drawdown
 
     def evaluate(self) -> str | None:
-        """Check the loss limits; move to the rule's state on a breach. Returns the breach."""
-        limits = self.state.limits
-        if limits.max_daily_loss is None and limits.max_drawdown is None:
-            return None
+        """Check the loss limits; move to the rule's state on a breach. Returns the breach.
+
+        Measures (and stores) the day's PnL and the peak with no loss limit set too, so a
+        limit set later in the day counts the day's loss from its start.
+        """
         daily, drawdown = self._pnl_measures()
+        limits = self.state.limits
         breach: tuple[str, TradingStateName] | None = None
         for cur, pnl in daily.items():
             if limits.max_daily_loss is not None and -pnl >= limits.max_daily_loss:

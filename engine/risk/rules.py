@@ -28,6 +28,10 @@ class Exposure:
     net: Decimal  # signed net position of the instrument
     gross: Decimal  # sum of absolute open position quantities of the instrument
     open_orders: int  # working orders of the whole node
+    # Signed quantity of the position the order trades into: the strategy's net position
+    # on NETTING, the named position (or 0, a new one) on HEDGING; None: ``net``.
+    acted_on: Decimal | None = None
+    hedging: bool = False  # the order's venue keeps a position per order (HEDGING OMS)
 
 
 def _fmt(value: Decimal) -> str:
@@ -46,10 +50,15 @@ def increases_exposure(facts: OrderFacts, net: Decimal) -> bool:
 def check_state(state: TradingStateName, facts: OrderFacts, exposure: Exposure) -> str | None:
     if state == "HALTED":
         return "RISK trading_state: HALTED, no new orders"
-    if state == "REDUCING" and increases_exposure(facts, exposure.net):
+    # On HEDGING an order reduces only the position it trades into (one with no position
+    # id opens a position of its own, whatever the net); elsewhere the instrument's net.
+    base = exposure.net
+    if exposure.hedging and exposure.acted_on is not None:
+        base = exposure.acted_on
+    if state == "REDUCING" and increases_exposure(facts, base):
         return (
             f"RISK trading_state: REDUCING, the order ({_fmt(facts.signed_qty)}) would not only "
-            f"reduce the position {_fmt(exposure.net)} of {facts.instrument_id}"
+            f"reduce the position {_fmt(base)} of {facts.instrument_id}"
         )
     return None
 
@@ -85,8 +94,9 @@ def check_limits(
             f"beyond the limit {_fmt(net_limit)}"
         )
     if limits.max_position_gross is not None:
-        gross_after = exposure.gross + abs(facts.signed_qty)
-        if gross_after > limits.max_position_gross and increases_exposure(facts, exposure.net):
+        base = exposure.net if exposure.acted_on is None else exposure.acted_on
+        gross_after = exposure.gross - abs(base) + abs(base + facts.signed_qty)
+        if gross_after > limits.max_position_gross and gross_after > exposure.gross:
             return (
                 f"RISK max_position_gross: {facts.instrument_id} would be {_fmt(gross_after)} "
                 f"gross, beyond the limit {_fmt(limits.max_position_gross)}"

@@ -1,4 +1,5 @@
-"""The risk state that survives a restart or a kill -9: trading state and limits.
+"""The risk state that survives a restart or a kill -9: trading state, limits and what the
+loss limits are measured from (the day's PnL so far, the equity peak: ``loss_day``).
 
 ``.gateway/state/<node_id>/risk.json``, written atomically by the node host (its one
 writer) at every change, before the change is reported; read by the next host of the node
@@ -18,6 +19,7 @@ from pydantic import ValidationError
 
 from engine.atomic import atomic_write_text
 from engine.risk.limits import TRADING_STATES, RiskLimits, TradingStateName
+from engine.risk.loss_day import LossBaseline
 from engine.workspace import Workspace
 
 SCHEMA_VERSION = 1
@@ -34,9 +36,10 @@ class RiskState:
     changed_by: str = ""
     changed_at: str = ""
     reason: str = ""
+    loss: LossBaseline | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "schema_version": SCHEMA_VERSION,
             "trading_state": self.trading_state,
             "limits": self.limits.describe(),
@@ -44,6 +47,9 @@ class RiskState:
             "changed_at": self.changed_at,
             "reason": self.reason,
         }
+        if self.loss is not None:
+            data["loss_baseline"] = self.loss.to_dict()
+        return data
 
 
 def state_path(workspace: Workspace, node_id: str) -> Path:
@@ -70,6 +76,8 @@ def load(workspace: Workspace, node_id: str) -> RiskState | None:
         if state not in TRADING_STATES:
             raise ValueError(f"trading_state {state!r}, expected one of {TRADING_STATES}")
         limits = RiskLimits.model_validate(data.get("limits") or {})
+        loss = data.get("loss_baseline")
+        baseline = None if loss is None else LossBaseline.from_dict(loss)
     except (UnicodeDecodeError, ValueError, RecursionError, ValidationError) as exc:
         raise RiskStateError(f"{path} is damaged ({exc}); fix or remove it") from None
     return RiskState(
@@ -78,6 +86,7 @@ def load(workspace: Workspace, node_id: str) -> RiskState | None:
         changed_by=str(data.get("changed_by", "")),
         changed_at=str(data.get("changed_at", "")),
         reason=str(data.get("reason", "")),
+        loss=baseline,
     )
 
 

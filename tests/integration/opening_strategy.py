@@ -5,7 +5,9 @@ and working orders of strategies other than the gateway's are on the node when a
 closes or flattens it. At its first quote it sends ``orders`` market orders of
 ``quantity`` (one position each on HEDGING, one net position on NETTING; a quantity above
 the quote's size ends PARTIALLY_FILLED in the sandbox) and, with ``resting_offset``, a
-limit order that far from the market, so it keeps working.
+limit order that far from the market, so it keeps working. With ``adds`` it then sends that
+many more market orders of ``quantity`` into the position its first order opened (on
+HEDGING, one position larger than a thin book's depth).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ class OpenOnceConfig(StrategyConfig, frozen=True):  # type: ignore[misc,call-arg
     quantity: str = "100000"
     orders: int = 1
     resting_offset: str | None = None
+    adds: int = 0
 
 
 class OpenOnce(Strategy):  # type: ignore[misc]
@@ -36,9 +39,29 @@ class OpenOnce(Strategy):  # type: ignore[misc]
         super().__init__(config)
         self._iid = InstrumentId.from_str(config.instrument_id)
         self._opened = False
+        self._adds_left = config.adds
 
     def on_start(self) -> None:
         self.subscribe_quote_ticks(self._iid)
+
+    def on_position_opened(self, event: Any) -> None:
+        self._add(event.position_id)
+
+    def on_position_changed(self, event: Any) -> None:
+        self._add(event.position_id)
+
+    def _add(self, position_id: Any) -> None:
+        # One add at a time, each once the last one filled (a thin book fills one at a time).
+        if self._adds_left <= 0 or self.cache.orders_open_count(strategy_id=self.id):
+            return
+        self._adds_left -= 1
+        instrument = self.cache.instrument(self._iid)
+        order = self.order_factory.market(
+            self._iid,
+            OrderSide[self.config.side],
+            instrument.make_qty(Decimal(self.config.quantity)),
+        )
+        self.submit_order(order, position_id=position_id)
 
     def on_quote_tick(self, tick: Any) -> None:
         if self._opened:

@@ -276,8 +276,10 @@ def test_a_halt_raises_a_critical_alert_that_runs_its_command(ws: Workspace) -> 
 def test_a_halted_node_comes_back_halted_after_kill_9_with_its_limits(ws: Workspace) -> None:
     code, out, _ = risk(ws, "set", NODE, "max_open_orders=9", "max_position_net=250000")
     assert code == 0
+    time.sleep(1.2)  # the day's PnL is stored at most once a second
     before = json.loads(state_path(ws, NODE).read_text())
     assert before["trading_state"] == "HALTED"
+    day_pnl = before["loss_baseline"]["day_pnl"]
     host = read_json(pid_file(ws, NODE))
     assert host is not None
     os.kill(int(host["pid"]), signal.SIGKILL)
@@ -295,6 +297,8 @@ def test_a_halted_node_comes_back_halted_after_kill_9_with_its_limits(ws: Worksp
     assert out["risk"]["trading_state"] == "HALTED"
     assert out["risk"]["limits"] == before["limits"]
     assert out["risk"]["limits"]["max_open_orders"] == 9
+    # Flat before the kill: the new run goes on from the stored day's PnL, not from 0.
+    assert out["usage"]["daily_pnl"] == day_pnl, (out["usage"], day_pnl)
     code, text = order(ws, "buy 1000 EUR/USD.SIM")
     assert code == 1 and "HALTED" in text, text
 
@@ -320,3 +324,82 @@ def test_bad_limits_are_refused_naming_each_field_and_nothing_changes(ws: Worksp
     actions = [e["action"] for e in json.loads(audit.out)]
     assert {"risk.set", "risk.halt", "risk.reduce", "risk.resume"} <= set(actions)
     assert gateway("audit", "verify", workspace=ws.root).code == 0
+
+
+def test_gross_position_limit_denies_the_order_beyond_it_and_allows_the_one_within(
+    ws: Workspace,
+) -> None:
+    assert risk(ws, "resume", NODE)[0] == 0  # after the kill -9 test's halt
+    code, out, _ = risk(ws, "set", NODE, "max_position_gross=60000")
+    assert code == 0 and out["risk"]["limits"]["max_position_gross"] == "60000"
+    try:
+        code, text = order(ws, "buy 60000 EUR/USD.SIM")  # exactly at the limit
+        assert code == 0 and "FILLED" in text, text
+        # A dry run says so first, with the node's reason (exit 1, nothing sent).
+        dry = gateway("order", NODE, "buy 1000 EUR/USD.SIM", "--dry-run", workspace=ws.root)
+        assert dry.code == 1 and "would deny it: RISK max_position_gross" in dry.err, dry.err
+        code, text = order(ws, "buy 1000 EUR/USD.SIM")
+        assert code == 1, text
+        assert "DENIED" in text and "RISK max_position_gross" in text, text
+        assert "61000" in text and "60000" in text, text  # the value and the limit
+        code, text = order(ws, "sell 20000 EUR/USD.SIM")  # reduces: within
+        assert code == 0 and "FILLED" in text, text
+        code, text = order(ws, "buy 20000 EUR/USD.SIM")  # back to the limit, not beyond
+        assert code == 0 and "FILLED" in text, text
+    finally:
+        assert risk(ws, "set", NODE, "max_position_gross=none")[0] == 0
+        code, text = order(ws, "sell 60000 EUR/USD.SIM")
+        assert code == 0, text
+
+
+def _restart(ws: Workspace) -> None:
+    """Stop the node's host and start it again (a new run of the same node, the same day)."""
+    assert gateway("stop", NODE, workspace=ws.root, timeout=60).code == 0
+
+    async def start() -> Path:
+        manager = NodeManager(ws)
+        handle = await manager.launch(NODE)
+        meta = await manager.wait_state(NODE, {"running", "failed", "stopped"}, timeout_s=40)
+        assert meta.state == "running", meta
+        return Path(handle.run_dir)
+
+    run_dir = asyncio.run(start())
+    wait_for_quotes(run_dir)
+
+
+def test_the_days_loss_the_peak_and_reducing_survive_a_restart(ws: Workspace) -> None:
+    assert risk(ws, "resume", NODE)[0] == 0
+    for _ in range(20):  # round trips until the day shows a loss (each pays the spread)
+        assert order(ws, "buy 100000 EUR/USD.SIM")[0] == 0
+        assert order(ws, "sell 100000 EUR/USD.SIM")[0] == 0
+        usage = risk(ws, "show", NODE)[1]["usage"]
+        if Decimal(usage["daily_pnl"]["USD"]) < -1:
+            break
+    lost = -Decimal(usage["daily_pnl"]["USD"])  # flat now: realized only, it stays put
+    peak = Decimal(usage["equity_peak"]["USD"])
+    assert lost > 1 and usage["day_timezone"] == "UTC", usage
+    # 90% of the daily limit lost; the node is asked to reduce only.
+    limit = (lost / Decimal("0.9")).quantize(Decimal("0.01"))
+    assert risk(ws, "set", NODE, f"max_daily_loss={limit}")[0] == 0
+    assert risk(ws, "reduce", NODE, "--reason", "restart test")[0] == 0
+    time.sleep(1.2)  # the baseline is stored at most once a second
+    stored = json.loads(state_path(ws, NODE).read_text())["loss_baseline"]
+    assert Decimal(stored["day_pnl"]["USD"]) == -lost, stored
+
+    _restart(ws)
+    out = risk(ws, "show", NODE)[1]
+    assert out["risk"]["trading_state"] == "REDUCING", out
+    assert out["risk"]["limits"]["max_daily_loss"] == str(limit)
+    # The new run's portfolio starts empty; the day's loss and the peak go on from the last.
+    assert Decimal(out["usage"]["daily_pnl"]["USD"]) == -lost, out["usage"]
+    assert Decimal(out["usage"]["equity_peak"]["USD"]) >= peak, out["usage"]
+    # No fresh limit: a limit just under what was lost before the restart halts the node.
+    assert risk(ws, "resume", NODE)[0] == 0
+    assert risk(ws, "set", NODE, f"max_daily_loss={lost - Decimal('0.01')}")[0] == 0
+    try:
+        out = _wait_state(ws, "HALTED")
+        assert out["risk"]["trading_state"] == "HALTED", out
+        assert "RISK max_daily_loss" in out["risk"]["reason"], out
+    finally:
+        assert risk(ws, "set", NODE, "max_daily_loss=none")[0] == 0
+        assert risk(ws, "resume", NODE)[0] == 0

@@ -64,6 +64,10 @@ def test_defaults_and_max_speed() -> None:
         ({**WALK, "speed": 2}, "speed", "unknown field; expected one of"),
         ({**WALK, "start_prices": {"GBP/USD.SIM": 1.3}}, "start_prices.GBP/USD.SIM", "not among"),
         ({**REPLAY, "start": "2024-01-02", "end": "2024-01-01"}, "end", "after start"),
+        ({**WALK, "book_levels": 11}, "book_levels", "from 0 to 10"),
+        ({**WALK, "book_levels": "deep"}, "book_levels", "from 0 to 10"),
+        ({**WALK, "quote_size": 0}, "quote_size", "size > 0"),
+        ({**WALK, "quote_size": "nan"}, "quote_size", "size > 0"),
     ],
 )
 def test_bad_option_names_its_field(raw: dict[str, Any], path: str, words: str) -> None:
@@ -106,3 +110,31 @@ def test_replay_builds_with_catalog_in_workspace(workspace: Workspace) -> None:
     assert feed.speed is None  # "max"
     assert feed.start_ns == 1_704_067_200_000_000_000
     assert parts.data_factories["SIM"].__name__ == "OfflineDataClientFactory"
+
+
+def test_a_thin_book_follows_each_quote_with_its_levels() -> None:
+    from nautilus_trader.model.data import OrderBookDepth10, QuoteTick
+    from nautilus_trader.test_kit.providers import TestInstrumentProvider
+
+    from engine.feed.walk import RandomWalk
+
+    fx = TestInstrumentProvider.default_fx_ccy("EUR/USD")
+    walk = RandomWalk(
+        fx,
+        seed=1,
+        start_price=1.1,
+        volatility_bp=0.5,
+        spread_ticks=2,
+        trade_every=None,
+        quote_size=100_000,
+        book_levels=3,
+    )
+    ticks = walk.next_ticks(4, 1)
+    assert [type(t) for t in ticks] == [OrderBookDepth10, QuoteTick] * 4
+    depth, quote = ticks[-2], ticks[-1]
+    assert quote.bid_size == quote.ask_size == 100_000
+    bids = [b for b in depth.bids if b.size > 0]
+    asks = [a for a in depth.asks if a.size > 0]
+    assert len(bids) == len(asks) == 3 and all(b.size == 100_000 for b in bids + asks)
+    assert bids[0].price == quote.bid_price and asks[0].price == quote.ask_price
+    assert asks[2].price.as_double() - asks[0].price.as_double() == pytest.approx(2e-5)

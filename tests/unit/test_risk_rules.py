@@ -74,6 +74,54 @@ def test_net_and_gross_position_limits() -> None:
     assert gross is not None and "max_position_gross" in gross
 
 
+def test_gross_limit_counts_what_the_order_does_to_the_position_it_trades_into() -> None:
+    limits = RiskLimits(max_position_gross=Decimal(300_000))
+    # NETTING, short 100k, buy 500k: the position flips to long 400k (not 600k gross).
+    short = Exposure(Decimal(-100_000), Decimal(100_000), 0, acted_on=Decimal(-100_000))
+    reason = check_limits(limits, facts(500_000), short)
+    assert reason is not None and "would be 400000 gross" in reason, reason
+    assert check_limits(limits, facts(400_000), short) is None  # flips to 300k: at the limit
+    # Two strategies on NETTING, long and short 100k (net 0, gross 200k): adding to either
+    # grows gross, reducing either shrinks it.
+    two = Exposure(Decimal(0), Decimal(200_000), 0, acted_on=Decimal(100_000))
+    reason = check_limits(limits, facts(150_000), two)
+    assert reason is not None and "350000" in reason, reason
+    assert check_limits(limits, facts(100_000), two) is None
+    assert check_limits(limits, facts(-100_000), two) is None
+    # HEDGING, long 250k: a sell with no position id opens a short of its own: gross grows
+    # although the net shrinks.
+    hedging_new = Exposure(Decimal(250_000), Decimal(250_000), 0, acted_on=Decimal(0))
+    reason = check_limits(limits, facts(-100_000), hedging_new)
+    assert reason is not None and "350000" in reason, reason
+    # ... and the same sell into the long position reduces it.
+    hedging_close = Exposure(Decimal(250_000), Decimal(250_000), 0, acted_on=Decimal(250_000))
+    assert check_limits(limits, facts(-100_000), hedging_close) is None
+
+
+def test_reducing_on_hedging_lets_through_only_what_reduces_the_position_it_trades_into() -> None:
+    long_300 = Decimal(300_000)
+    new_short = Exposure(long_300, long_300, 0, acted_on=Decimal(0), hedging=True)
+    reason = check_state("REDUCING", facts(-100_000), new_short)
+    assert reason is not None and "REDUCING" in reason
+    into_long = Exposure(long_300, long_300, 0, acted_on=long_300, hedging=True)
+    assert check_state("REDUCING", facts(-100_000), into_long) is None
+    netting = Exposure(long_300, long_300, 0, acted_on=Decimal(0))  # NETTING: the net counts
+    assert check_state("REDUCING", facts(-100_000), netting) is None
+
+
+@given(q=net_qty, acted=net_qty, other=qty, limit=qty)
+def test_gross_limit_denies_exactly_what_ends_above_it_and_grows_gross(
+    q: Decimal, acted: Decimal, other: Decimal, limit: Decimal
+) -> None:
+    if q == 0:
+        return
+    gross = abs(acted) + other  # the acted-on position and others
+    exposure = Exposure(acted, gross, 0, acted_on=acted)
+    reason = check_limits(RiskLimits(max_position_gross=limit), facts(q), exposure)
+    after = other + abs(acted + q)
+    assert (reason is not None) == (after > limit and after > gross)
+
+
 def test_open_orders_limit_counts_the_new_order() -> None:
     limits = RiskLimits(max_open_orders=3)
     assert check_limits(limits, facts(1), flat(open_orders=2)) is None
