@@ -39,11 +39,18 @@ class FileChange:
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """A file that stops the migration; ``invalid``: its content, ``failed``: the system."""
+    """A file that stops the migration; ``invalid``: its content, ``failed``: the system.
+
+    ``message`` starts with the file's path (added when the cause did not name it).
+    """
 
     path: Path
     message: str
     category: Literal["invalid", "failed"] = "invalid"
+
+    def __post_init__(self) -> None:
+        if not self.message.startswith(str(self.path)):
+            object.__setattr__(self, "message", f"{self.path}: {self.message}")
 
 
 @dataclass(slots=True)
