@@ -42,7 +42,10 @@ COMMANDS = {
 @click.pass_context
 def cli(ctx: click.Context) -> None:
     """Operate NautilusTrader nodes: with no command, open the console."""
-    if ctx.invoked_subcommand != "migrate":  # migrate reports the same itself
+    import sys
+
+    # migrate reports the same itself; --help reads no workspace
+    if ctx.invoked_subcommand != "migrate" and "--help" not in sys.argv[1:]:
         _check_workspace()
     if ctx.invoked_subcommand is None:
         ctx.invoke(cli.get_command(ctx, "console"))  # type: ignore[arg-type]

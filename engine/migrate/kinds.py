@@ -93,6 +93,9 @@ ADAPTER_PROFILE = DataKind(
 RISK_STATE = DataKind("risk_state", "risk state", 1, "schema_version", None, ("state/*/risk.json",))
 SETTINGS = DataKind("settings", "settings", 1, "schema_version", 1, ("settings.json",))
 TOKENS = DataKind("tokens", "API tokens", 1, "schema_version", 0, ("tokens.json",))
+KEYRING_CHOICE = DataKind(
+    "keyring_choice", "keyring choice", 1, "schema_version", 1, ("keyring.json",)
+)
 REDIS_LAYOUT = DataKind("redis_layout", "Redis key layout", 1, "layout", None)
 
 KINDS: dict[str, DataKind] = {
@@ -105,6 +108,7 @@ KINDS: dict[str, DataKind] = {
         RISK_STATE,
         SETTINGS,
         TOKENS,
+        KEYRING_CHOICE,
         REDIS_LAYOUT,
     )
 }

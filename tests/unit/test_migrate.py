@@ -39,6 +39,7 @@ PLACES = {
     "risk_state": "state/demo-sandbox/risk.json",
     "settings": "settings.json",
     "tokens": "tokens.json",
+    "keyring_choice": "keyring.json",
 }
 
 
@@ -75,6 +76,10 @@ def read_with_current_code(kind: str, ws: Workspace) -> Any:
         from engine.services.tokens import TokenStore
 
         return TokenStore(ws).list()
+    if kind == "keyring_choice":
+        from engine.credentials.backend import read_settings
+
+        return read_settings(ws)
     raise AssertionError(kind)
 
 
@@ -180,6 +185,7 @@ meta_v0 = st.fixed_dictionaries(
 )
 
 
+@settings(deadline=None)  # file system and a loaded 2-core machine
 @given(meta_v0)
 def test_any_v0_run_meta_migrates_to_a_v1_the_reader_reads_the_same(doc: dict[str, Any]) -> None:
     frozen = json.dumps(doc, sort_keys=True)
@@ -191,7 +197,9 @@ def test_any_v0_run_meta_migrates_to_a_v1_the_reader_reads_the_same(doc: dict[st
     assert {k: v for k, v in new.items() if k != "schema_version"} == doc
 
 
-@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(meta_v0)
 def test_any_v0_run_meta_file_migrates_and_reads_back(tmp_path: Path, doc: dict[str, Any]) -> None:
     root = tmp_path / f"ws{time.monotonic_ns()}"
@@ -218,7 +226,9 @@ token_record = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     st.dictionaries(
         st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,10}", fullmatch=True), token_record, max_size=4
@@ -243,6 +253,7 @@ def test_any_v0_tokens_file_migrates_and_lists_the_same(
     shutil.rmtree(root)
 
 
+@settings(deadline=None)  # file system and a loaded 2-core machine
 @given(_slug)
 def test_any_v0_node_config_migrates_to_a_valid_v1(node_id: str) -> None:
     from engine.config.model import NodeConfig
@@ -255,6 +266,7 @@ def test_any_v0_node_config_migrates_to_a_valid_v1(node_id: str) -> None:
     assert KINDS["node_config"].migrate(new, 1) == new
 
 
+@settings(deadline=None)  # file system and a loaded 2-core machine
 @given(_json)
 def test_a_version_is_a_whole_number_or_a_clear_error(value: Any) -> None:
     try:
@@ -517,6 +529,7 @@ def test_readers_refuse_a_newer_file_by_name_and_leave_it(tmp_path: Path) -> Non
         (PLACES["adapter_profile"], "version"),
         (PLACES["settings"], "schema_version"),
         (PLACES["tokens"], "schema_version"),
+        (PLACES["keyring_choice"], "schema_version"),
     ]:
         path = ws.root / rel
         doc = json.loads(path.read_text())
@@ -538,10 +551,14 @@ def test_readers_refuse_a_newer_file_by_name_and_leave_it(tmp_path: Path) -> Non
     )
     with pytest.raises(ServiceError, match=f"tokens.json: schema_version {newer}"):
         TokenStore(ws).list()
+    from engine.credentials.backend import CredentialsError, read_settings
+
+    with pytest.raises(CredentialsError, match=f"keyring.json: schema_version {newer}"):
+        read_settings(ws)
     with pytest.raises(AuditWriteError, match="has v 3, newer than this gateway writes"):
         AuditLog.of(ws).append(Principal("ana", "cli"), "x")
     problems = plan(ws).problems
-    assert len(problems) == 5 + 1 and all("newer" in p.message for p in problems)
+    assert len(problems) == 6 + 1 and all("newer" in p.message for p in problems)
     assert snapshot(ws.root) == before
 
 
