@@ -84,7 +84,14 @@ def _stamp(kind: DataKind, version: int) -> Migration:
     return step
 
 
-NODE_CONFIG = DataKind("node_config", "node configs", 1, "schema_version", 0, ("nodes/*/*.json",))
+NODE_CONFIG = DataKind(  # only the store's files: <mode>.json (a user's notes.json is not ours)
+    "node_config",
+    "node configs",
+    1,
+    "schema_version",
+    0,
+    ("nodes/*/backtest.json", "nodes/*/sandbox.json", "nodes/*/live.json"),
+)
 RUN_META = DataKind("run_meta", "run metadata", 1, "schema_version", 0, ("runs/*/*/meta.json",))
 AUDIT = DataKind("audit", "audit log", 1, "v", None, ("audit/audit.jsonl",), lines=True)
 ADAPTER_PROFILE = DataKind(
