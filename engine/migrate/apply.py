@@ -105,7 +105,7 @@ def _migrate_locked(workspace: Workspace) -> Outcome:
     outcome = Outcome(current)
     if current.problems or current.nothing_to_do:
         return outcome
-    alive = running_hosts(workspace)
+    alive = running_hosts(workspace) if current.changes else []  # a stamp alone is harmless
     if alive:
         raise MigrateFailed(
             f"node hosts are running ({', '.join(alive)}): they write run and risk files; "
@@ -159,7 +159,7 @@ def _backup(workspace: Workspace, current: Plan) -> Path:
     tmp = base / f".{name}.tmp"
     try:
         base.mkdir(parents=True, exist_ok=True)
-        tmp.mkdir()
+        tmp.mkdir(mode=0o700)  # tokens.json's hashes and risk state are in there
         files = tmp / "files"
         copies = list(current.changes)
         manifest = []

@@ -387,7 +387,7 @@ def test_a_failed_write_puts_back_every_file_and_leaves_no_stamp(
         (b'{"schema_version": "1"}', 'got "1" \\(string\\)'),
         (b'{"schema_version": 2}', r"schema_version 2 is newer than this gateway reads \(1\)"),
         (b"[1]", "expected a JSON object, got array"),
-        (b'{"schema_version": ' + b"9" * 5000 + b"}", "run metadata: "),
+        (b'{"schema_version": ' + b"9" * 5000 + b"}", "a number longer than 4300 digits"),
     ],
 )
 def test_a_hostile_file_stops_the_migration_and_nothing_is_written(
@@ -573,3 +573,17 @@ def test_new_files_carry_their_version(tmp_path: Path) -> None:
     TokenStore(ws).create(Principal("ana", "cli"), "t", ["read"])
     assert json.loads((ws.root / "tokens.json").read_text())["schema_version"] == 1
     assert plan(ws).nothing_to_do
+
+
+def test_a_required_version_that_is_missing_is_named(tmp_path: Path) -> None:
+    ws = legacy_workspace(tmp_path / ".gateway")
+    risk = ws.root / PLACES["risk_state"]
+    doc = json.loads(risk.read_text())
+    del doc["schema_version"]
+    risk.write_text(json.dumps(doc))
+    before = snapshot(ws.root)
+    problems = migrate(ws).plan.problems
+    assert [p.message for p in problems] == [
+        f"{risk}: schema_version is missing (expected a whole number >= 1)"
+    ]
+    assert snapshot(ws.root) == before
