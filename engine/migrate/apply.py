@@ -6,9 +6,10 @@ Order of work, so that a crash at any point loses nothing:
    is told another one is running;
 2. plan again under the lock (another process may just have migrated);
 3. copy every file to be changed, as it is, to ``backups/<UTC time>-v<from>/files/…``,
-   written in a temp directory that is renamed into place once complete;
-4. rewrite each file (temp file, fsync, rename; its mode kept), after checking it did not
-   change since it was read;
+   written in a temp directory that is synced, then renamed into place once complete;
+4. write each new file beside its target, sync once, then rename each over its target
+   (its mode kept) after checking the target did not change since it was read, and sync
+   again (one sync for all files, not an fsync each: 10,000 runs in seconds, not minutes);
 5. write ``schema.json`` last.
 
 A failure in step 4 puts back the files already rewritten (from the bytes read in step 2)
@@ -17,16 +18,18 @@ and reports what remains; the backup stays either way.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
 import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from engine.atomic import atomic_write_bytes, atomic_write_text
+from engine.atomic import atomic_write_bytes
 from engine.migrate.plan import FileChange, Plan, Problem, plan
 from engine.migrate.stamp import stamp_path, write_stamp
 from engine.workspace import Workspace
@@ -114,26 +117,34 @@ def _migrate_locked(workspace: Workspace) -> Outcome:
         )
     if current.changes:
         outcome.backup = _backup(workspace, current)
-    for change in current.changes:
-        try:
+    # Every new file is written beside its target first and made durable with one sync
+    # (one fsync per file made 10,000 runs take minutes); then each is renamed over its
+    # target, and one more sync makes the renames durable before the stamp.
+    staged: dict[Path, Path] = {}
+    try:
+        for change in current.changes:
+            staged[change.path] = _stage(change)
+        os.sync()
+        for change in current.changes:
             if change.path.read_bytes() != change.before:
                 raise MigrateFailed(f"{change.path} changed while migrating; run it again")
-            atomic_write_bytes(change.path, change.after, change.mode)
-        except (OSError, MigrateFailed) as exc:
-            restored = _put_back(outcome.written, current.changes)
-            message = str(exc) if isinstance(exc, MigrateFailed) else _os_text(exc, change.path)
-            undo = (
-                "put back as they were" if restored else "NOT all put back: restore from the backup"
-            )
-            raise MigrateFailed(
-                f"{message}; {len(outcome.written)} file(s) already rewritten were {undo} "
-                f"(backup: {outcome.backup})",
-                [
-                    f"{c.path} ({c.kind} {c.from_version} -> {c.to_version})"
-                    for c in current.changes
-                ],
-            ) from None
-        outcome.written.append(change.path)
+            _install(staged[change.path], change.path)
+            del staged[change.path]
+            outcome.written.append(change.path)
+        os.sync()
+    except (OSError, MigrateFailed) as exc:
+        failed = exc.filename if isinstance(exc, OSError) and exc.filename else None
+        for tmp in staged.values():
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+        restored = _put_back(outcome.written, current.changes)
+        message = str(exc) if isinstance(exc, MigrateFailed) else _os_text(exc, Path(failed or "?"))
+        undo = "put back as they were" if restored else "NOT all put back: restore from the backup"
+        raise MigrateFailed(
+            f"{message}; {len(outcome.written)} file(s) already rewritten were {undo} "
+            f"(backup: {outcome.backup})",
+            [f"{c.path} ({c.kind} {c.from_version} -> {c.to_version})" for c in current.changes],
+        ) from None
     try:
         write_stamp(workspace)
     except OSError as exc:
@@ -144,6 +155,27 @@ def _migrate_locked(workspace: Workspace) -> Outcome:
         ) from None
     outcome.stamped = True
     return outcome
+
+
+def _stage(change: FileChange) -> Path:
+    """Write the new content to a temp file beside the target (not yet durable)."""
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{change.path.name}.", suffix=".migrate", dir=change.path.parent
+    )
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(change.after)
+        os.chmod(tmp, change.mode)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return Path(tmp)
+
+
+def _install(tmp: Path, path: Path) -> None:
+    """Rename the staged file over its target (atomic: a reader sees old or new)."""
+    os.replace(tmp, path)
 
 
 def _os_text(exc: OSError, path: Path) -> str:
@@ -165,7 +197,7 @@ def _backup(workspace: Workspace, current: Plan) -> Path:
         manifest = []
         for change in copies:
             rel = change.path.relative_to(workspace.root)
-            atomic_write_bytes(files / rel, change.before, change.mode)
+            _plain_write(files / rel, change.before, change.mode)
             manifest.append(
                 {
                     "path": str(rel),
@@ -176,7 +208,7 @@ def _backup(workspace: Workspace, current: Plan) -> Path:
             )
         schema = stamp_path(workspace)
         if schema.is_file() and not schema.is_symlink():
-            atomic_write_bytes(files / schema.name, schema.read_bytes())
+            _plain_write(files / schema.name, schema.read_bytes(), 0o644)
         doc = {
             "workspace": str(workspace.root),
             "from_version": current.from_version,
@@ -184,7 +216,8 @@ def _backup(workspace: Workspace, current: Plan) -> Path:
             "files": manifest,
             "restore": f"copy {final / 'files'}/* back into {workspace.root}",
         }
-        atomic_write_text(tmp / "manifest.json", json.dumps(doc, indent=2) + "\n")
+        _plain_write(tmp / "manifest.json", (json.dumps(doc, indent=2) + "\n").encode(), 0o600)
+        os.sync()  # every copy on disk before the backup exists under its name
         os.rename(tmp, final)
         _fsync_dir(base)
     except OSError as exc:
@@ -194,6 +227,14 @@ def _backup(workspace: Workspace, current: Plan) -> Path:
             [f"{len(current.changes)} file(s) to migrate; nothing was written"],
         ) from None
     return final
+
+
+def _plain_write(path: Path, data: bytes, mode: int) -> None:
+    # Inside the backup's temp directory: made durable by one sync before it is renamed.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
 
 
 def _put_back(written: list[Path], changes: list[FileChange]) -> bool:

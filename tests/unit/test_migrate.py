@@ -358,22 +358,21 @@ def test_a_failed_write_puts_back_every_file_and_leaves_no_stamp(
 ) -> None:
     ws = legacy_workspace(tmp_path / ".gateway")
     before = snapshot(ws.root)
-    real = apply_mod.atomic_write_bytes  # type: ignore[attr-defined]
+    real = apply_mod._install  # type: ignore[attr-defined]
     calls: list[Path] = []
 
-    def fail_on_second(path: Path, data: bytes, mode: int = 0o644) -> None:
-        if "backups" not in path.parts:
-            calls.append(path)
-            if len(calls) == 2:
-                raise OSError(errno.EROFS, "Read-only file system", str(path))
-        real(path, data, mode)
+    def fail_on_second(tmp: Path, path: Path) -> None:
+        calls.append(path)
+        if len(calls) == 2:  # the first file is already renamed over its target
+            raise OSError(errno.EROFS, "Read-only file system", str(path))
+        real(tmp, path)
 
-    monkeypatch.setattr(apply_mod, "atomic_write_bytes", fail_on_second)
+    monkeypatch.setattr(apply_mod, "_install", fail_on_second)
     with pytest.raises(MigrateFailed, match=r"read-only file system.*put back") as info:
         migrate(ws)
     assert len(info.value.remaining) == 3
     after = {k: v for k, v in snapshot(ws.root).items() if not k.startswith("backups/")}
-    assert after == before and not stamp_path(ws).exists()
+    assert after == before and not stamp_path(ws).exists()  # no staged file left either
     monkeypatch.undo()
     assert migrate(ws).stamped  # and it completes once the disk takes writes
 
