@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import click
@@ -13,6 +14,8 @@ from console.cli.context import (
     get_workspace,
     pass_workspace_option,
 )
+
+LIST_AT_MOST = 20  # files listed one by one; beyond, counts per kind
 
 
 @click.command()
@@ -128,8 +131,13 @@ def _print(doc: dict[str, Any]) -> None:
         )
         return
     echo(head)
-    for c in changes:
-        echo(f"  {c['kind']:<16} {c['path']}  {c['from']} -> {c['to']}")
+    if len(changes) <= LIST_AT_MOST:
+        for c in changes:
+            echo(f"  {c['kind']:<16} {c['path']}  {c['from']} -> {c['to']}")
+    else:  # thousands of runs: a count per kind and version step (--json lists each file)
+        counts = Counter((c["kind"], c["from"], c["to"]) for c in changes)
+        for (kind, frm_v, to_v), n in sorted(counts.items()):
+            echo(f"  {kind:<16} {n} file(s)  {frm_v} -> {to_v}")
     if doc["dry_run"]:
         echo(f"{len(changes)} file(s) would change, then schema.json (dry run: nothing written)")
     else:
