@@ -124,14 +124,16 @@ def _migrate_locked(workspace: Workspace) -> Outcome:
     try:
         for change in current.changes:
             staged[change.path] = _stage(change)
-        os.sync()
+        if current.changes:
+            os.sync()
         for change in current.changes:
             if change.path.read_bytes() != change.before:
                 raise MigrateFailed(f"{change.path} changed while migrating; run it again")
             _install(staged[change.path], change.path)
             del staged[change.path]
             outcome.written.append(change.path)
-        os.sync()
+        if current.changes:
+            os.sync()
     except (OSError, MigrateFailed) as exc:
         failed = exc.filename if isinstance(exc, OSError) and exc.filename else None
         for tmp in staged.values():
