@@ -586,3 +586,40 @@ def test_a_required_version_that_is_missing_is_named(tmp_path: Path) -> None:
         f"{risk}: schema_version is missing (expected a whole number >= 1)"
     ]
     assert snapshot(ws.root) == before
+
+
+_any_file = st.one_of(
+    st.binary(max_size=200),
+    _json.map(lambda v: json.dumps(v).encode()),
+    st.builds(
+        lambda version, rest: json.dumps({**rest, "schema_version": version}).encode(),
+        _json,
+        st.dictionaries(_text, _json_scalar, max_size=3),
+    ),
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(kind=st.sampled_from(["run_meta", "tokens", "risk_state", "settings"]), content=_any_file)
+def test_any_bytes_in_any_file_give_a_named_problem_or_a_clean_migration(
+    tmp_path: Path, kind: str, content: bytes
+) -> None:
+    root = tmp_path / f"ws{time.monotonic_ns()}"
+    ws = Workspace(root)
+    target = root / PLACES[kind]
+    target.parent.mkdir(parents=True)
+    target.write_bytes(content)
+    outcome = migrate(ws)  # never raises for what a file holds
+    if outcome.plan.problems:
+        assert [p.path for p in outcome.plan.problems] == [target]
+        assert outcome.plan.problems[0].message.startswith(f"{target}: ")
+        assert target.read_bytes() == content and not stamp_path(ws).exists()
+    else:
+        assert outcome.stamped and plan(ws).nothing_to_do
+        if outcome.written:
+            assert (outcome.backup / "files" / PLACES[kind]).read_bytes() == content  # type: ignore[operator]
+        else:
+            assert target.read_bytes() == content
+    shutil.rmtree(root)
