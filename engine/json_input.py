@@ -49,6 +49,8 @@ def parse_json(data: str | bytes) -> Any:
         ) from None
     except RecursionError:
         raise JsonInputError(f"nested deeper than {MAX_DEPTH} levels") from None
+    except JsonInputError:
+        raise  # NaN/Infinity refused by _reject_constant (a ValueError too)
     except ValueError:  # an integer past Python's digit limit (int_max_str_digits)
         raise JsonInputError(
             f"a number longer than {sys.get_int_max_str_digits()} digits is not readable"
