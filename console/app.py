@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -145,6 +145,7 @@ class GatewayApp(KeyOrderApp):
         themes: ThemeLoad | None = None,
         clock: Callable[[], float] = time.time,
         watch_feed: bool = True,
+        notices: Sequence[str] = (),
     ) -> None:
         super().__init__()
         self.services = services
@@ -162,6 +163,7 @@ class GatewayApp(KeyOrderApp):
         self.theme_load = themes or load_themes()
         self.clock = clock
         self.watch_feed = watch_feed
+        self.notices = tuple(notices)  # shown once the screen is up (e.g. "gateway migrate")
         self.feed_state = FeedState()
         self.configs: list[NodeRow] = []
         self.live: dict[str, LiveNode] = {}
@@ -185,6 +187,8 @@ class GatewayApp(KeyOrderApp):
         self.push_screen(self._main)
         for error in self.theme_load.errors:
             self.notify(f"theme file skipped: {error}", severity="warning", timeout=10)
+        for notice in self.notices:
+            self.notify(notice, timeout=15)
         if self.settings_load is not None:
             self._settings_checked(self.settings_load)
         elif self.settings_path is not None:

@@ -24,6 +24,8 @@ from console.quick_settings import (
 from engine.atomic import atomic_write_text
 from engine.telemetry.alerts import AlertRule
 
+SETTINGS_VERSION = 1  # engine.migrate.kinds.SETTINGS; bump both with a migration
+
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
@@ -115,6 +117,12 @@ def load_settings(path: Path) -> SettingsLoad:
     if not isinstance(data, dict):
         problem = f"expected a JSON object, got {type(data).__name__}"
         return SettingsLoad(ConsoleSettings(), (problem,), source)
+    from engine.migrate.versions import VersionError, check_version
+
+    try:  # a newer gateway's settings: named as such, and (not writable) never saved over
+        check_version(data, "schema_version", "settings", SETTINGS_VERSION, missing=1)
+    except VersionError as exc:
+        return SettingsLoad(ConsoleSettings(), (str(exc).removeprefix("settings: "),), source)
     settings, problems = _validate_keeping_the_rest(data)
     from console.keymap_check import check_keymap
 

@@ -9,6 +9,7 @@ does not) each give one plain sentence instead of an exception from deep inside 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,12 @@ def parse_json(data: str | bytes) -> Any:
         ) from None
     except RecursionError:
         raise JsonInputError(f"nested deeper than {MAX_DEPTH} levels") from None
+    except JsonInputError:
+        raise  # NaN/Infinity refused by _reject_constant (a ValueError too)
+    except ValueError:  # an integer past Python's digit limit (int_max_str_digits)
+        raise JsonInputError(
+            f"a number longer than {sys.get_int_max_str_digits()} digits is not readable"
+        ) from None
     if _depth(value) > MAX_DEPTH:
         raise JsonInputError(f"nested deeper than {MAX_DEPTH} levels")
     return value

@@ -27,6 +27,7 @@ from engine.workspace import Workspace
 META_FILE = "meta.json"
 META_LOCK = ".meta.lock"  # serialises updates of meta.json by the host, manager, supervisor
 META_LOCK_TIMEOUT_S = 10.0
+META_SCHEMA_VERSION = 1  # engine.migrate.kinds.RUN_META; bump both with a migration
 STATS_FILE = "stats.json"
 ERROR_FILE = "error.json"
 LOG_FILE_STEM = "nautilus"
@@ -159,7 +160,8 @@ def create_run(workspace: Workspace, node_id: str, mode: str, run_id: str | None
 
 
 def write_meta(path: Path, meta: RunMeta) -> None:
-    atomic_write_text(path / META_FILE, json.dumps(meta.to_dict(), indent=2) + "\n")
+    doc = {"schema_version": META_SCHEMA_VERSION, **meta.to_dict()}
+    atomic_write_text(path / META_FILE, json.dumps(doc, indent=2) + "\n")
 
 
 def read_meta(path: Path) -> RunMeta | None:
@@ -184,6 +186,12 @@ def load_meta(path: Path) -> RunMeta:
         raise ValueError(f"{META_FILE}: {exc}") from None
     if not isinstance(data, dict):
         raise ValueError(f"{META_FILE}: expected a JSON object, got {type(data).__name__}")
+    from engine.migrate.versions import VersionError, check_version
+
+    try:  # absent: written before versions (0), read the same
+        check_version(data, "schema_version", META_FILE, META_SCHEMA_VERSION, missing=0)
+    except VersionError as exc:
+        raise ValueError(str(exc)) from None
     missing = [k for k in ("node_id", "run_id", "mode") if not isinstance(data.get(k), str)]
     if missing:
         raise ValueError(f"{META_FILE}: {', '.join(missing)} missing or not text")

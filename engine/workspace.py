@@ -59,7 +59,15 @@ class Workspace:
         return self.root.is_dir()
 
     def ensure(self) -> Workspace:
-        """Create the workspace's directories (private run dir) and return self."""
+        """Create the workspace's directories (private run dir) and return self.
+
+        A workspace created here (nothing in it yet) gets ``schema.json`` at the current
+        versions; one with content is left at whatever version it has.
+        """
+        from engine.migrate.stamp import stamp_new_workspace
+
+        self.root.mkdir(parents=True, exist_ok=True)
+        stamp_new_workspace(self)
         for path in (self.nodes_dir, self.adapters_dir, self.runs_dir, self.catalog_dir):
             path.mkdir(parents=True, exist_ok=True)
         self.run_dir.mkdir(parents=True, exist_ok=True, mode=0o700)

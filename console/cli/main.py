@@ -33,6 +33,7 @@ COMMANDS = {
     "serve": "console.cli.serve:serve",
     "tokens": "console.cli.tokens:tokens",
     "console": "console.cli.tui:console_command",
+    "migrate": "console.cli.migrate:migrate",
 }
 
 
@@ -41,8 +42,33 @@ COMMANDS = {
 @click.pass_context
 def cli(ctx: click.Context) -> None:
     """Operate NautilusTrader nodes: with no command, open the console."""
+    import sys
+
+    # migrate reports the same itself; --help reads no workspace
+    if ctx.invoked_subcommand != "migrate" and "--help" not in sys.argv[1:]:
+        _check_workspace()
     if ctx.invoked_subcommand is None:
         ctx.invoke(cli.get_command(ctx, "console"))  # type: ignore[arg-type]
+
+
+def _check_workspace() -> None:
+    """Refuse a workspace this gateway must not touch (newer, or unusable schema.json).
+
+    An older one it still reads works as it is; on a terminal a line says how to migrate.
+    """
+    import sys
+
+    from console.cli.context import EXIT_INVALID, fail, get_workspace
+    from engine.migrate.guard import WorkspaceRefused, check_workspace
+
+    try:
+        status = check_workspace(get_workspace())
+    except WorkspaceRefused as exc:
+        fail(str(exc), EXIT_INVALID)
+        return
+    hint = status.hint()
+    if hint and sys.stderr.isatty():
+        click.echo(f"note: {hint}", err=True)
 
 
 def main() -> None:

@@ -45,9 +45,14 @@ def create(name: str, scope: str, nodes: str | None, modes: str | None) -> None:
 @pass_workspace_option
 def list_command(as_json: bool) -> None:
     """List tokens: name, scopes, limits, created, revoked."""
+    from engine.services import ServiceError
     from engine.services.tokens import TokenStore
 
-    infos = TokenStore(get_workspace()).list()
+    try:
+        infos = TokenStore(get_workspace()).list()
+    except ServiceError as exc:  # tokens.json unreadable, or from a newer gateway
+        fail(exc.message, exc.exit_code)
+        return
     if as_json:
         echo_json([i.model_dump() for i in infos])
         return

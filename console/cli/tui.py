@@ -23,6 +23,11 @@ def console_command() -> None:
             EXIT_INVALID,
         )
     workspace = get_workspace()
+    from engine.migrate.guard import check_workspace
+
+    # The CLI refused a newer workspace already; an older one works and is told how to
+    # migrate (never migrated here: an older node host may still use its files).
+    hint = check_workspace(workspace).hint()
     from console.app import GatewayApp
     from console.services import WorkspaceServices
     from themes.loader import load_themes
@@ -32,6 +37,7 @@ def console_command() -> None:
         WorkspaceServices(workspace),
         settings_path=workspace.settings_path,
         themes=load_themes(workspace.root / "themes"),
+        notices=[hint] if hint else [],
     )
     app.run()
     if app.return_code:  # a failure Textual ended the app for (before or after it ran)

@@ -15,7 +15,10 @@ from engine.adapters.model import (
 )
 from engine.atomic import atomic_write_text
 from engine.json_input import JsonInputError, parse_json
+from engine.migrate.versions import VersionError, check_version
 from engine.workspace import Workspace
+
+PROFILE_VERSION = 1  # AdapterProfile.version; engine.migrate.kinds.ADAPTER_PROFILE
 
 
 class ProfileError(Exception):
@@ -117,6 +120,10 @@ class ProfileStore:
             data = parse_json(raw)
         except JsonInputError as exc:
             raise ProfileCorrupt(path, f"not valid JSON: {exc}") from None
+        try:  # a newer gateway's profile is refused by name, not as "version: Input should be 1"
+            check_version(data, "version", "profile", PROFILE_VERSION, missing=PROFILE_VERSION)
+        except VersionError as exc:
+            raise ProfileCorrupt(path, str(exc).removeprefix("profile: ")) from None
         try:
             profile = parse_profile(data)
         except ProfileInvalid as exc:

@@ -164,6 +164,11 @@ def _last_link(fd: int) -> tuple[int, str]:
         raise AuditWriteError(
             "the audit log's last entry is damaged; run `gateway audit verify`"
         ) from exc
+    if entry.v > SCHEMA_VERSION:  # a newer gateway's log: appending would mix two formats
+        raise AuditWriteError(
+            f"the audit log's last entry has v {entry.v}, newer than this gateway writes "
+            f"({SCHEMA_VERSION}); upgrade nautilus-gateway (the log is left as it is)"
+        )
     return entry.seq, entry.hash
 
 

@@ -30,6 +30,7 @@ from engine.credentials.errors import (
     PassphraseError,
 )
 from engine.envvars import ENV_PASSPHRASE as ENV_PASSPHRASE  # re-exported
+from engine.migrate.versions import NewerVersion, check_version
 from engine.workspace import Workspace
 
 SERVICE: Final = "nautilus-gateway"
@@ -136,9 +137,12 @@ def read_settings(workspace: Workspace | None) -> BackendSettings:
         if file.is_file():
             try:
                 data = json.loads(file.read_text(encoding="utf-8"))
+                check_version(data, "schema_version", str(file), 1, missing=1)
                 value = data["backend"]
                 if not isinstance(value, str):
                     raise TypeError("backend must be a string")
+            except NewerVersion as exc:  # a newer gateway's choice: refused, left as it is
+                raise CredentialsError(str(exc)) from None
             except (ValueError, KeyError, TypeError) as exc:
                 raise CredentialsError(
                     f'{file}: expected {{"backend": "system" | "cryptfile"}} ({exc})'
@@ -150,7 +154,8 @@ def read_settings(workspace: Workspace | None) -> BackendSettings:
 def write_settings(workspace: Workspace, choice: BackendChoice) -> Path:
     """Store ``choice`` in the workspace's ``keyring.json`` and return its path."""
     path = settings_path(workspace)
-    atomic_write_text(path, json.dumps({"backend": choice.value}, indent=2) + "\n")
+    doc = {"schema_version": 1, "backend": choice.value}  # engine.migrate.kinds.KEYRING_CHOICE
+    atomic_write_text(path, json.dumps(doc, indent=2) + "\n")
     return path
 
 

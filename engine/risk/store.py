@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from engine.atomic import atomic_write_text
+from engine.migrate.versions import NewerVersion, check_version
 from engine.risk.limits import TRADING_STATES, RiskLimits, TradingStateName
 from engine.risk.loss_day import LossBaseline
 from engine.workspace import Workspace
@@ -69,15 +70,15 @@ def load(workspace: Workspace, node_id: str) -> RiskState | None:
         data = json.loads(raw.decode("utf-8"))
         if not isinstance(data, dict):
             raise ValueError("not a JSON object")
-        version = data.get("schema_version")
-        if version != SCHEMA_VERSION:
-            raise ValueError(f"schema_version {version!r}, this gateway reads {SCHEMA_VERSION}")
+        check_version(data, "schema_version", str(path), SCHEMA_VERSION, missing=None)
         state = data.get("trading_state")
         if state not in TRADING_STATES:
             raise ValueError(f"trading_state {state!r}, expected one of {TRADING_STATES}")
         limits = RiskLimits.model_validate(data.get("limits") or {})
         loss = data.get("loss_baseline")
         baseline = None if loss is None else LossBaseline.from_dict(loss)
+    except NewerVersion as exc:
+        raise RiskStateError(str(exc)) from None
     except (UnicodeDecodeError, ValueError, RecursionError, ValidationError) as exc:
         raise RiskStateError(f"{path} is damaged ({exc}); fix or remove it") from None
     return RiskState(

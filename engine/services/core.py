@@ -33,6 +33,13 @@ class Services:
     tokens: TokenStore = field(init=False)
 
     def __post_init__(self) -> None:
+        from engine.migrate.guard import WorkspaceRefused, check_workspace
+        from engine.services.errors import ServiceError
+
+        try:  # a newer gateway's workspace is refused before anything reads or writes it
+            check_workspace(self.workspace)
+        except WorkspaceRefused as exc:
+            raise ServiceError("invalid", str(exc), field="schema_version") from None
         self.manager = NodeManager(self.workspace)
         self.configs = ConfigService(self.workspace)
         self.nodes = NodeService(self.workspace, self.manager)

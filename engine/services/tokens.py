@@ -22,12 +22,14 @@ from typing import Any
 from filelock import FileLock
 
 from engine.atomic import atomic_write_text
+from engine.migrate.versions import VersionError, check_version
 from engine.principal import Principal
 from engine.services.audit import audited
 from engine.services.errors import ServiceError
 from engine.services.models import TokenInfo
 from engine.workspace import Workspace
 
+TOKENS_SCHEMA_VERSION = 1  # engine.migrate.kinds.TOKENS; bump both with a migration
 SCOPES = ("read", "trade", "admin")
 MODES = ("backtest", "sandbox", "live")
 TOKEN_PREFIX = "gw_"
@@ -141,13 +143,22 @@ class TokenStore:
             data = json.loads(self.path.read_text("utf-8"))
         except (OSError, ValueError) as exc:
             raise ServiceError("failed", f"cannot read {self.path}: {exc}") from exc
+        try:  # absent: written before versions (0), read the same
+            check_version(data, "schema_version", str(self.path), TOKENS_SCHEMA_VERSION, missing=0)
+        except VersionError as exc:
+            raise ServiceError("failed", str(exc)) from None
         tokens = data.get("tokens", {}) if isinstance(data, dict) else {}
         self._cache = (st.st_mtime, st.st_size, tokens)
         return tokens
 
     def _write(self, tokens: dict[str, dict[str, Any]]) -> None:
         self.workspace.root.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(self.path, json.dumps({"tokens": tokens}, indent=2) + "\n", 0o600)
+        atomic_write_text(
+            self.path,
+            json.dumps({"schema_version": TOKENS_SCHEMA_VERSION, "tokens": tokens}, indent=2)
+            + "\n",
+            0o600,
+        )
         self._cache = None
 
     def create(

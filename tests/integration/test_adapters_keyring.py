@@ -47,7 +47,10 @@ def test_encrypted_file_backend_is_opt_in_with_a_passphrase(tmp_path: Path) -> N
     env |= {"GATEWAY_KEYRING_FILE": str(vault), "GATEWAY_KEYRING_PASSPHRASE": "correct horse"}
     r = gateway("adapters", "keyring", "--use", "cryptfile", workspace=ws, env=env)
     assert r.code == 0, r.err
-    assert json.loads((ws / "keyring.json").read_text()) == {"backend": "cryptfile"}
+    assert json.loads((ws / "keyring.json").read_text()) == {
+        "schema_version": 1,
+        "backend": "cryptfile",
+    }
 
     key, secret = "K" + uuid.uuid4().hex.upper(), "S" + uuid.uuid4().hex
     stdin = f"{key}\n{secret}\n"  # bare lines, in field order
