@@ -39,6 +39,7 @@ from engine.services.models import (
     OrderActionRequest,
     OrderCommandReply,
     OrderCommandRequest,
+    OrderList,
     OrderOutcome,
     RiskLimitsRequest,
     RiskView,
@@ -200,6 +201,17 @@ def create_app(
         return [r for r in rows if grant.may_see(r.node_id, r.mode)]
 
     # -- orders ------------------------------------------------------------------------
+    @app.get("/nodes/{node_id}/orders", tags=["orders"])
+    async def list_orders(
+        grant: Read,
+        node_id: NodeId,
+        open: Annotated[bool, Query(description="Only orders still working.")] = False,
+    ) -> OrderList:
+        """The orders of the node's live or latest run, as the console and the CLI show
+        them (one fold of the node's events)."""
+        await asyncio.to_thread(guard, grant, node_id)
+        return await services.orders.list(node_id, open_only=open)
+
     @app.post("/nodes/{node_id}/orders/actions", tags=["orders"])
     async def order_action(
         grant: Trade, node_id: NodeId, request: OrderActionRequest
