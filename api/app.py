@@ -41,6 +41,7 @@ from engine.services.models import (
     OrderCommandRequest,
     OrderList,
     OrderOutcome,
+    PositionsSnapshot,
     RiskLimitsRequest,
     RiskView,
     RunResults,
@@ -211,6 +212,12 @@ def create_app(
         them (one fold of the node's events)."""
         await asyncio.to_thread(guard, grant, node_id)
         return await services.orders.list(node_id, open_only=open)
+
+    @app.get("/nodes/{node_id}/positions", tags=["orders"])
+    async def positions(grant: Read, node_id: NodeId) -> PositionsSnapshot:
+        """The running node's open positions as its portfolio marks them now."""
+        await asyncio.to_thread(guard, grant, node_id)
+        return await services.orders.positions(node_id)
 
     @app.post("/nodes/{node_id}/orders/actions", tags=["orders"])
     async def order_action(

@@ -36,6 +36,7 @@ from engine.services.models import (
     OrderCommandReply,
     OrderList,
     OrderOutcome,
+    PositionsSnapshot,
     RiskView,
     RunResults,
     RunSummary,
@@ -169,6 +170,10 @@ class GatewayClient:
         """The orders of the node's live or latest run, as the console and CLI show them."""
         params = {"open": "true" if open_only else None}
         return self._one(OrderList, "GET", f"/nodes/{node_id}/orders", params=params)
+
+    def positions(self, node_id: str) -> PositionsSnapshot:
+        """The running node's open positions (what ``gateway positions`` prints)."""
+        return self._one(PositionsSnapshot, "GET", f"/nodes/{node_id}/positions")
 
     def send_order(
         self, node_id: str, command: dict[str, Any], idempotency_key: str

@@ -245,6 +245,35 @@ class OrderList(_Model):
     intact_seq: int | None = None
 
 
+class PositionOut(_Model):
+    """One open position as the node's portfolio marks it (``engine.orders.portfolio``)."""
+
+    position_id: str
+    instrument_id: str
+    strategy_id: str
+    side: str
+    quantity: str
+    signed_qty: str
+    avg_px_open: str
+    mark_price: str | None
+    unrealized_pnl: str | None
+    realized_pnl: str | None
+    currency: str
+    is_open: bool
+    ts_opened: int
+
+
+class PositionsSnapshot(_Model):
+    """The node's open positions, totals per currency and counts: what ``gateway
+    positions NODE --json`` prints and the console's positions pane shows."""
+
+    node_id: str
+    ts_ns: int
+    positions: list[PositionOut]
+    totals: dict[str, dict[str, str]]
+    counts: dict[str, Any]
+
+
 # -- tokens ------------------------------------------------------------------------------
 class TokenInfo(_Model):
     name: str

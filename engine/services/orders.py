@@ -19,6 +19,7 @@ from engine.services.models import (
     OrderList,
     OrderOutcome,
     OrderRowOut,
+    PositionsSnapshot,
 )
 
 
@@ -65,6 +66,25 @@ class OrderService:
             orders=[OrderRowOut.model_validate(r.to_dict()) for r in rows],
             damaged=None if damage is None else damage.problems[0].message,
             intact_seq=None if damage is None else damage.intact_seq,
+        )
+
+    async def positions(self, node_id: str) -> PositionsSnapshot:
+        """The running node's open positions, read from its kernel (a snapshot it serves)."""
+        from engine.orders.portfolio import SnapshotError, request_snapshot
+
+        try:
+            snap = await request_snapshot(self.manager, node_id, "positions")
+        except SnapshotError as exc:
+            code = {"invalid_node_id": "invalid", "not_running": "conflict"}.get(exc.code)
+            raise ServiceError(
+                code or "unreachable",  # type: ignore[arg-type]
+                exc.message,
+                field="node_id",
+                value=node_id,
+                expected="a running node" if code != "invalid" else "a node id",
+            ) from None
+        return PositionsSnapshot.model_validate(
+            {"node_id": node_id, **{k: snap[k] for k in ("ts_ns", "positions", "totals", "counts")}}
         )
 
     async def send(

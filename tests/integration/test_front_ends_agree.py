@@ -10,8 +10,11 @@ triggered then canceled), expiries, denials, rejections, a cancel rejected.
 
 from __future__ import annotations
 
+import asyncio
+import copy
 import json
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -21,15 +24,20 @@ from api.client import GatewayClient
 from console.app import GatewayApp
 from console.services import WorkspaceServices
 from console.settings import load_settings
+from engine.config.store import ConfigStore
+from engine.demo import demo_sandbox
 from engine.events.envelope import Envelope
 from engine.journal import JournalReader, JournalWriter
+from engine.manager import NodeManager
 from engine.runs import Run, create_run, update_meta
 from engine.workspace import Workspace
 from tests.integration.api_support import Server, running_server
 from tests.integration.cli import gateway
+from tests.integration.market_wait import wait_for_quotes
 from tests.ui.helpers import wait_for
 from themes.loader import load_themes
 from widgets.orders_table import OrdersTable
+from widgets.positions_table import PositionsTable
 
 NODE = "fronts"
 EUR = "EUR/USD.SIM"
@@ -208,3 +216,139 @@ def test_open_only_lists_agree(story: tuple[Workspace, Run, Server]) -> None:
         api = client.orders(NODE, open_only=True)
     assert [r.model_dump() for r in api.orders] == json.loads(cli.out)
     assert {r.client_order_id for r in api.orders} == {"O-PART", "O-MOD", "O-CXL"}
+
+
+# -- a real sandbox node: the console attached live, orders from the API and the CLI -------
+
+LIVE = "fronts-sbx"
+
+
+def live_doc() -> dict[str, Any]:
+    doc = copy.deepcopy(demo_sandbox())
+    doc.update(node_id=LIVE, strategies=[])
+    doc.pop("restart", None)
+    doc["data_clients"][0]["options"].update(
+        instrument_ids=[EUR],
+        rate=20,
+        volatility_bp=1e-9,  # a market that does not move: every reader marks alike
+        start_prices={EUR: 1.100005},
+    )
+    return doc
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Workspace, Server]]:
+    ws = Workspace(Path(tmp_path_factory.mktemp("fronts-live")) / ".gateway").ensure()
+    ConfigStore(ws).save(live_doc(), deep=False)
+
+    async def start() -> None:
+        handle = await NodeManager(ws).launch(LIVE)
+        meta = await NodeManager(ws).wait_state(
+            LIVE, {"running", "failed", "stopped"}, timeout_s=60
+        )
+        assert meta.state == "running", meta
+        await asyncio.to_thread(wait_for_quotes, handle.run_dir)
+
+    asyncio.run(start())
+    try:
+        with running_server(ws) as server:
+            yield ws, server
+    finally:
+        asyncio.run(NodeManager(ws).stop(LIVE, timeout_s=15))
+
+
+def trade(server: Server) -> dict[str, str]:
+    """Orders through the API; returns the client order ids by role."""
+    ids: dict[str, str] = {}
+    with GatewayClient(server.url, server.token("trader", "read,trade"), timeout=60) as client:
+
+        def submit(role: str, **ticket: str) -> None:
+            command = {"action": "submit", "ticket": {"instrument_id": EUR, **ticket}}
+            reply = client.send_order(LIVE, command, f"key-{role}").reply
+            assert reply.get("ok"), reply
+            ids[role] = str(reply["client_order_ids"][0])
+
+        submit("buy", type="MARKET", side="BUY", quantity="200000")
+        submit("resting", type="LIMIT", side="BUY", quantity="1000", price="1.00000")
+        submit("doomed", type="LIMIT", side="BUY", quantity="2000", price="1.00100")
+        submit("sell", type="MARKET", side="SELL", quantity="50000")
+        modify = {"action": "modify", "client_order_id": ids["resting"], "price": "1.00050"}
+        assert client.order_action(LIVE, modify).ok
+    return ids
+
+
+async def test_a_live_node_reads_alike_in_the_console_the_cli_and_the_api(
+    live: tuple[Workspace, Server],
+) -> None:
+    ws, server = live
+    app = GatewayApp(
+        WorkspaceServices(ws),
+        settings=load_settings(ws.settings_path),
+        settings_path=ws.settings_path,
+        themes=load_themes(ws.root / "themes"),
+    )
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(pilot, lambda: app.nodes_loaded > 0)
+        ids = await asyncio.to_thread(trade, server)
+        cancel = await asyncio.to_thread(
+            gateway, "orders", "cancel", LIVE, ids["doomed"], "--yes", workspace=ws.root
+        )
+        assert cancel.code == 0, (cancel.out, cancel.err)
+        want = {
+            ids["buy"]: "FILLED",
+            ids["sell"]: "FILLED",
+            ids["resting"]: "ACCEPTED",
+            ids["doomed"]: "CANCELED",
+        }
+        orders = app.main.query_one(OrdersTable)
+        positions = app.main.query_one(PositionsTable)
+
+        def settled() -> bool:
+            shown = {r.client_order_id: r for r in orders.all_rows}
+            return {k: shown[k].status for k in want if k in shown} == want and (
+                shown[ids["resting"]].price == "1.00050"
+            )
+
+        await wait_for(pilot, settled, timeout=30)
+        cli = await asyncio.to_thread(gateway, "orders", "list", LIVE, "--json", workspace=ws.root)
+        assert cli.code == 0, cli.err
+        listed: list[dict[str, Any]] = json.loads(cli.out)
+        with GatewayClient(server.url, server.token("reader-live", "read")) as client:
+            api = await asyncio.to_thread(client.orders, LIVE)
+            # Positions: wait for the console's pane to show a sample's unrealized PnL.
+            await wait_for(
+                pilot,
+                lambda: any(r.unrealized_pnl not in ("-", "") for r in positions.all_rows),
+                timeout=30,
+            )
+            api_positions = await asyncio.to_thread(client.positions, LIVE)
+        cli_positions = await asyncio.to_thread(
+            gateway, "positions", LIVE, "--json", workspace=ws.root
+        )
+        shown_orders = [
+            view(
+                r.client_order_id, r.side, r.type, r.quantity, r.filled, r.price,
+                r.trigger_price, r.status, r.instrument_id,
+            )
+            for r in orders.all_rows
+            if r.node_id == LIVE
+        ]  # fmt: skip
+        shown_positions = [r for r in positions.all_rows if r.node_id == LIVE]
+
+    assert [r.model_dump() for r in api.orders] == listed
+    assert sorted(shown_orders) == sorted(of_listed(r) for r in listed)
+    assert {r["client_order_id"]: r["status"] for r in listed} == want
+
+    assert cli_positions.code == 0, cli_positions.err
+    snap = json.loads(cli_positions.out)
+    (row,) = snap["positions"]
+    (api_row,) = api_positions.positions
+    assert api_row.model_dump() == row  # one snapshot shape; the market does not move
+    (shown,) = shown_positions
+    assert (shown.position_id, shown.side, shown.quantity) == (
+        row["position_id"], row["side"], row["quantity"],
+    )  # fmt: skip
+    assert (shown.side, shown.quantity) == ("LONG", "150000")
+    assert Decimal(shown.avg_px) == Decimal(row["avg_px_open"])
+    assert shown.unrealized_pnl == f"{row['unrealized_pnl']} {row['currency']}"
+    assert shown.realized_pnl == f"{row['realized_pnl']} {row['currency']}"
