@@ -20,6 +20,7 @@ from api.metrics import MetricsApp, follow_samples
 from api.ratelimit import RateLimiter
 from api.stream import stream_events
 from engine.services import ServiceError, Services
+from engine.services.configs import check_node_ref
 from engine.services.events import QUEUE_MESSAGES
 from engine.services.models import (
     Alert,
@@ -215,6 +216,7 @@ def create_app(
     ) -> OrderList:
         """The orders of the node's live or latest run, as the console and the CLI show
         them (one fold of the node's events)."""
+        check_node_ref(node_id)  # a run id or a malformed id is a 422, not a lookup
         await asyncio.to_thread(guard, grant, node_id)
         return await services.orders.list(node_id, open_only=open)
 
