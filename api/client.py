@@ -34,7 +34,9 @@ from engine.services.models import (
     MetricsSample,
     NodeState,
     OrderCommandReply,
+    OrderList,
     OrderOutcome,
+    PositionsSnapshot,
     RiskView,
     RunResults,
     RunSummary,
@@ -163,6 +165,15 @@ class GatewayClient:
 
     def ps(self, *, all_nodes: bool = False) -> list[NodeState]:
         return self._many(NodeState, "GET", "/ps", params={"all": "true" if all_nodes else None})
+
+    def orders(self, node_id: str, *, open_only: bool = False) -> OrderList:
+        """The orders of the node's live or latest run, as the console and CLI show them."""
+        params = {"open": "true" if open_only else None}
+        return self._one(OrderList, "GET", f"/nodes/{node_id}/orders", params=params)
+
+    def positions(self, node_id: str) -> PositionsSnapshot:
+        """The running node's open positions (what ``gateway positions`` prints)."""
+        return self._one(PositionsSnapshot, "GET", f"/nodes/{node_id}/positions")
 
     def send_order(
         self, node_id: str, command: dict[str, Any], idempotency_key: str

@@ -442,8 +442,12 @@ class GatewayApp(KeyOrderApp):
 
     @work(thread=True, group="delete")
     def _delete(self, row: NodeRow) -> None:
+        from engine.services.errors import ServiceError
+
         try:
             self.services.delete(row.node_id, row.mode)
+        except ServiceError as exc:  # deleted, but its audit entry could not be written
+            self.call_from_thread(self.notify, exc.message, severity="warning", markup=False)
         except (OSError, KeyError, ValueError) as exc:
             self.call_from_thread(self.notify, f"not deleted: {exc}", severity="error")
             return

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.host.events import TERMINAL_STATES
-from engine.orders.status import RESTORING, STATUS_OF
+from engine.orders.status import OrderRow as FoldedOrder
+from engine.orders.status import OrderStatusTable
 from widgets.data import AlertRow, EventLine, MetricSnapshot, OrderRow, PositionRow
 
 CLOSED_ORDERS_KEPT = 200
@@ -27,10 +28,6 @@ FOLD_STEP = 1000  # envelopes folded between two turns of the UI loop (about 1.5
 _IMPORTANT_KINDS = frozenset({"risk", "alert", "node", "system", "result"})
 _IMPORTANT_TYPES = frozenset({"OrderDenied", "OrderRejected", "OrderModifyRejected"})
 _QUIET_LEVELS = frozenset({"DEBUG", "INFO", "debug", "info"})
-# The order status rules are the engine's (engine.orders.status); the console's fold only
-# adds that a fill (partial or not) shows as FILLED until the order's next event.
-_RESTORING = RESTORING
-_ORDER_STATUS = {**STATUS_OF, "OrderFilled": "FILLED"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +81,9 @@ class FeedState:
         self.alerts: OrderedDict[str, AlertRow] = OrderedDict()
         self.instruments: dict[str, str] = {}  # node -> last instrument seen in its events
         self._open_counts: dict[str, int] = {}
+        # The engine's order fold (the one the CLI and the API list), one per node: client
+        # order ids are unique within a node, not across nodes.
+        self._order_folds: dict[str, OrderStatusTable] = {}
         self._metrics: dict[str, MetricSnapshot] = {}
         self._history: dict[str, tuple[deque[float], deque[float], deque[float]]] = {}
 
@@ -117,7 +117,7 @@ class FeedState:
         important: list[int] = []  # indexes in loggable, kept even when a burst is cut
         # Fold each order's (and position's) events of this batch into one row update: a
         # burst of 10k events touches a few hundred rows.
-        orders: dict[str, _OrderAcc] = {}
+        orders: dict[str, tuple[Any, str]] = {}  # node/coid -> (its last envelope, coid)
         positions: dict[str, tuple[Any, dict[str, Any]]] = {}
         touched_metrics: set[str] = set()
         alerts_changed = False
@@ -145,12 +145,11 @@ class FeedState:
                 coid = payload.get("client_order_id")
                 if not coid:
                     continue
-                key = f"{env.node_id}/{coid}"
-                acc = orders.get(key)
-                if acc is None:
-                    acc = orders[key] = _OrderAcc(env.node_id, str(coid), self.orders.get(key))
-                    acc.run_id, acc.mode = env.run_id, self._mode_of(env) or acc.mode
-                acc.add(env.type, payload, env.ts_ns)
+                fold = self._order_folds.get(env.node_id)
+                if fold is None:
+                    fold = self._order_folds[env.node_id] = OrderStatusTable(CLOSED_ORDERS_KEPT)
+                if fold.fold(env) is not None:
+                    orders[f"{env.node_id}/{coid}"] = (env, coid)
                 if payload.get("instrument_id"):
                     self.instruments[env.node_id] = str(payload["instrument_id"])
                 if env.type in {"OrderDenied", "OrderRejected"}:
@@ -186,8 +185,15 @@ class FeedState:
                 batch.results.append((env.node_id, env.run_id))
         yield  # what follows is a few ms for a burst: a turn of the loop before it
         batch.events, batch.skipped_lines = _log_lines(loggable, important, max_lines)
-        for key, acc in orders.items():
-            row = acc.row()
+        for fold in self._order_folds.values():
+            fold.trim()
+        for key, (env, coid) in orders.items():
+            folded = self._order_folds[env.node_id].get(coid)
+            if folded is None:  # closed and trimmed within this very batch
+                continue
+            shown = self.orders.get(key)
+            mode = self._mode_of(env) or (shown.mode if shown is not None else None)
+            row = order_row(env.node_id, env.run_id, mode, folded)
             self.orders[key] = row
             self.orders.move_to_end(key)
             batch.orders.append(row)
@@ -390,91 +396,24 @@ class FeedState:
             del self.alerts[key]
 
 
-class _OrderAcc:
-    """One order's state while a batch is folded; becomes one OrderRow."""
-
-    __slots__ = (
-        "client_order_id",
-        "filled",
-        "instrument_id",
-        "mode",
-        "node_id",
-        "price",
-        "quantity",
-        "run_id",
-        "side",
-        "status",
-        "trigger_price",
-        "ts_ns",
-        "type",
+def order_row(node_id: str, run_id: str, mode: str | None, folded: FoldedOrder) -> OrderRow:
+    """The orders pane's row for one order of the engine's fold: its fields as they are,
+    ``-`` where the order has none (a market order's price)."""
+    return OrderRow(
+        client_order_id=folded.client_order_id,
+        node_id=node_id,
+        instrument_id=folded.instrument_id,
+        side=folded.side,
+        type=folded.order_type,
+        quantity=folded.quantity or "",
+        price=folded.price or "-",
+        filled=folded.filled_qty,
+        status=folded.status,
+        ts_ns=folded.ts_ns,
+        trigger_price=folded.trigger_price,
+        run_id=run_id,
+        mode=mode,
     )
-
-    def __init__(self, node_id: str, client_order_id: str, prev: OrderRow | None) -> None:
-        self.node_id = node_id
-        self.client_order_id = client_order_id
-        self.instrument_id = prev.instrument_id if prev else ""
-        self.side = prev.side if prev else ""
-        self.type = prev.type if prev else ""
-        self.quantity = prev.quantity if prev else ""
-        self.price = prev.price if prev else "-"
-        self.filled = (_float(prev.filled) or 0.0) if prev else 0.0
-        self.status = prev.status if prev else ""
-        self.ts_ns = prev.ts_ns if prev else 0
-        self.trigger_price = prev.trigger_price if prev else None
-        self.run_id = prev.run_id if prev else ""
-        self.mode = prev.mode if prev else None
-
-    def add(self, type_: str, p: dict[str, Any], ts_ns: int) -> None:
-        self.ts_ns = ts_ns
-        if type_ in _RESTORING:
-            # A rejected modify/cancel, or a done update, leaves the order working again.
-            if self.status in ("PENDING_UPDATE", "PENDING_CANCEL", ""):
-                self.status = "ACCEPTED"
-        else:
-            self.status = _ORDER_STATUS.get(type_) or type_.removeprefix("Order").upper()
-        if "instrument_id" in p:
-            self.instrument_id = str(p["instrument_id"])
-        side = p.get("order_side") or p.get("side")
-        if side:
-            self.side = str(side)
-        if "order_type" in p:
-            self.type = str(p["order_type"])
-        if "quantity" in p:
-            self.quantity = str(p["quantity"])
-        # Nautilus's OrderInitialized keeps prices under ``options``; OrderUpdated at the top.
-        options = p.get("options")
-        opts = options if isinstance(options, dict) else {}
-        price = p.get("price") or opts.get("price")
-        if price:
-            self.price = str(price)
-        elif type_ == "OrderFilled" and self.price in ("", "-") and p.get("last_px"):
-            self.price = str(p["last_px"])
-        trigger = p.get("trigger_price") or opts.get("trigger_price")
-        if trigger:
-            self.trigger_price = str(trigger)
-        if type_ == "OrderFilled":
-            self.filled += _float(p.get("last_qty")) or 0.0
-            qty = _float(self.quantity)
-            if qty is not None and self.filled < qty:
-                self.status = "PARTIALLY_FILLED"
-
-    def row(self) -> OrderRow:
-        filled = self.filled
-        return OrderRow(
-            client_order_id=self.client_order_id,
-            node_id=self.node_id,
-            instrument_id=self.instrument_id,
-            side=self.side,
-            type=self.type,
-            quantity=self.quantity,
-            price=self.price,
-            filled=str(int(filled)) if filled.is_integer() else str(filled),
-            status=self.status,
-            ts_ns=self.ts_ns,
-            trigger_price=self.trigger_price,
-            run_id=self.run_id,
-            mode=self.mode,
-        )
 
 
 def step(folding: Generator[None, None, PaneBatch]) -> PaneBatch | None:

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import csv
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -23,8 +23,11 @@ from widgets.data import NodeRow
 if TYPE_CHECKING:  # engine.config builds its pydantic models on import: ~1 s of start-up
     from engine.config.issues import ConfigIssue
     from engine.config.store import ConfigStore
+    from engine.config.validate import ValidationReport
     from engine.orders.outcome import Outcome
+    from engine.principal import Principal
     from engine.risk.service import KillOutcome
+    from engine.services.nodes import NodeService
     from engine.watch import WorkspaceChange, WorkspaceWatcher
 
 REPORT_ROW_LIMIT = 2000
@@ -266,12 +269,52 @@ class WorkspaceServices:
         return validate_node(doc, self.workspace, deep=deep).issues
 
     def save(self, doc: dict[str, Any], *, new: bool) -> list[ConfigIssue]:
-        """Validate deeply and store; raise ConfigInvalid (nothing written) on errors."""
-        report = self.store.save(doc, overwrite=not new, deep=True)
+        """Validate deeply and store; raise ConfigInvalid (nothing written) on errors.
+
+        Audited as the config service audits (``nodes.create`` / ``nodes.update``); an
+        entry that cannot be written comes back as a warning: the config is saved.
+        """
+        from engine.config.issues import ConfigIssue
+        from engine.services.errors import ServiceError
+
+        target = {"node_id": doc.get("node_id"), "mode": doc.get("mode")}
+        action, request = ("nodes.create", {"overwrite": False}) if new else ("nodes.update", {})
+        try:
+            report: ValidationReport = self._audited(
+                action,
+                target,
+                request,
+                lambda: self.store.save(doc, overwrite=not new, deep=True),
+                lambda _: {"created": new},
+            )
+        except ServiceError as exc:  # saved, not recorded
+            return [ConfigIssue("", exc.message, severity="warning")]
         return report.issues
 
     def delete(self, node_id: str, mode: str) -> None:
-        self.store.delete(node_id, mode)
+        """Delete one mode's config (audited as ``nodes.delete``; raises ServiceError when
+        it was deleted but its entry could not be written)."""
+        self._audited(
+            "nodes.delete",
+            {"node_id": node_id, "mode": mode},
+            {},
+            lambda: self.store.delete(node_id, mode),
+            lambda _: {"mode": mode},
+        )
+
+    def _audited(
+        self,
+        action: str,
+        target: dict[str, Any],
+        request: dict[str, Any],
+        call: Callable[[], Any],
+        outcome: Callable[[Any], dict[str, Any]],
+    ) -> Any:
+        from engine.principal import Principal
+        from engine.services.audit import audited
+
+        who = Principal.local("console")
+        return audited(self.workspace, who, action, target, request, call, outcome)
 
     # -- runs (blocking) -------------------------------------------------------------
     def node_log(self, node_id: str, limit: int = 500) -> list[str]:
@@ -367,12 +410,27 @@ class WorkspaceServices:
             yield change
 
     async def launch(self, node_id: str, mode: str) -> str:
-        handle = await self._require_manager().launch(node_id, mode)
-        self._follow(handle.run_id)
-        return str(handle.run_id)
+        """Launch through the node service (audited under the console's user)."""
+        launched = await self._nodes().launch(self._who(), node_id, mode)
+        self._follow(launched.run_id)
+        return launched.run_id
 
     async def stop(self, node_id: str) -> None:
-        await self._require_manager().stop(node_id)
+        """Stop through the node service (audited under the console's user)."""
+        from engine.services.models import StopRequest
+
+        await self._nodes().stop(self._who(), node_id, StopRequest())
+
+    def _nodes(self) -> NodeService:
+        from engine.services.nodes import NodeService
+
+        return NodeService(self.workspace, self._require_manager())
+
+    @staticmethod
+    def _who() -> Principal:
+        from engine.principal import Principal
+
+        return Principal.local("console")
 
     async def live_nodes(self) -> list[LiveNode]:
         if self._manager is None:

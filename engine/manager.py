@@ -192,14 +192,11 @@ def mark_dead(run_dir: Path, exit_code: int | None) -> RunMeta | None:
 
 @contextlib.contextmanager
 def _run_lock(run_dir: Path) -> Iterator[None]:
-    import fcntl
+    from filelock import FileLock
 
-    fd = os.open(run_dir / ".death.lock", os.O_CREAT | os.O_RDWR, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    # The pathname stays: unlinking a flock file on release lets two holders race.
+    with FileLock(run_dir / ".death.lock", mode=0o600, preserve_lock_file=True):
         yield
-    finally:
-        os.close(fd)
 
 
 def _journal_death(run_dir: Path, meta: RunMeta, message: str, tail: list[str]) -> None:

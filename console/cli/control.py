@@ -160,7 +160,7 @@ def attach(ref: str, after_seq: int, as_json: bool) -> None:
 @click.option(
     "--timeout",
     "timeout_s",
-    type=float,
+    type=click.FloatRange(0.1, 300),  # what the stop service accepts
     default=15.0,
     show_default=True,
     help="Seconds to wait for a graceful stop before killing.",
@@ -171,26 +171,25 @@ def stop(
     node_id: str, kill: bool, cancel_orders: bool, flatten: bool, timeout_s: float, as_json: bool
 ) -> None:
     """Stop a node's host: gracefully (journal flushed), or with --kill."""
-    from engine.manager import NodeManager, NodeNotRunning
+    from engine.principal import Principal
+    from engine.runs import find_run
+    from engine.services.errors import ServiceError
+    from engine.services.models import StopRequest
+    from engine.services.nodes import NodeService
 
-    manager = NodeManager(get_workspace())
+    workspace = get_workspace()
+    request = StopRequest(
+        kill=kill, timeout_s=timeout_s, cancel_orders=cancel_orders, flatten=flatten
+    )
     try:
-        meta = asyncio.run(
-            manager.stop(
-                node_id,
-                kill=kill,
-                timeout_s=timeout_s,
-                cancel_orders=cancel_orders,
-                flatten=flatten,
-            )
-        )
-    except NodeNotRunning as exc:
-        fail(str(exc), EXIT_FAILURE)
+        stopped = asyncio.run(NodeService(workspace).stop(Principal.local("cli"), node_id, request))
+    except ServiceError as exc:
+        fail(exc.message, exc.exit_code)
         return
     if as_json:
-        echo_json(meta.to_dict())
+        echo_json(find_run(workspace, stopped.run_id).meta.to_dict())
     else:
-        click.echo(f"{node_id}: {meta.state} (run {meta.run_id}, exit {meta.exit_code})")
+        click.echo(f"{node_id}: {stopped.state} (run {stopped.run_id}, exit {stopped.exit_code})")
 
 
 @click.command()

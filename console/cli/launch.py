@@ -248,7 +248,7 @@ def launch(node_id: str, mode: str | None, headless: bool, as_json: bool, follow
 
     workspace = get_workspace()
     tty = sys.stdout.isatty() and not headless and not as_json
-    state: dict[str, Any] = {"handle": None, "manager": None}
+    state: dict[str, Any] = {"handle": None, "nodes": None}
 
     async def run() -> str | None:
         # A backtest host starts first and imports Nautilus on the other core while this
@@ -258,10 +258,12 @@ def launch(node_id: str, mode: str | None, headless: bool, as_json: bool, follow
         standby = prestart.take(workspace, guess)
         if standby is None and guess:
             standby = Standby.start(workspace, guess)
-        from engine.manager import NodeManager
+        from engine.principal import Principal
+        from engine.services.nodes import NodeService
 
-        manager = state["manager"] = NodeManager(workspace)
-        handle = await manager.launch(node_id, mode, standby=standby)
+        nodes = state["nodes"] = NodeService(workspace)
+        manager = nodes.manager
+        handle = await nodes.start(Principal.local("cli"), node_id, mode, standby=standby)
         state["handle"] = handle
         if handle.mode != "backtest":
             return await _run_detached(manager, handle, as_json=as_json, follow=follow)
@@ -298,8 +300,11 @@ def launch(node_id: str, mode: str | None, headless: bool, as_json: bool, follow
             sys.exit(EXIT_OK)
         if handle is not None and handle.mode == "backtest":
             click.echo(f"\nstopping {node_id} …", err=True)
+            from engine.principal import Principal
+            from engine.services.models import StopRequest
+
             try:
-                asyncio.run(state["manager"].stop(node_id))
+                asyncio.run(state["nodes"].stop(Principal.local("cli"), node_id, StopRequest()))
             except Exception as exc:
                 click.echo(f"could not stop {node_id}: {exc}", err=True)
         sys.exit(130)
@@ -348,7 +353,14 @@ def _fail_launch(node_id: str, exc: Exception) -> None:
     from engine.config.issues import ConfigInvalid
     from engine.config.store import AmbiguousNode, NodeNotFound
     from engine.manager import NodeAlreadyRunning
+    from engine.services.errors import ServiceError
 
+    refused = (NodeNotFound, AmbiguousNode, NodeAlreadyRunning, ConfigInvalid)
+    if isinstance(exc, ServiceError):  # the launch service's: what it wraps says most
+        if not isinstance(exc.__cause__, refused):
+            fail(exc.message, exc.exit_code)
+            return
+        exc = exc.__cause__
     if isinstance(exc, (NodeNotFound, AmbiguousNode, NodeAlreadyRunning)):
         fail(str(exc), EXIT_INVALID)
     if isinstance(exc, ConfigInvalid):

@@ -8,6 +8,8 @@ import shlex
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +47,37 @@ def nodes() -> None:
 
 def _store() -> ConfigStore:
     return ConfigStore(get_workspace())
+
+
+def _audited[T](
+    action: str,
+    target: dict[str, Any],
+    request: dict[str, Any],
+    call: Callable[[], T],
+    outcome: Callable[[T], dict[str, Any]],
+) -> T:
+    """Make a config change and audit it under the CLI's user, as the config service does
+    (same action names and entry shape); exit 1 saying so when the entry cannot be written.
+    """
+    from engine.principal import Principal
+    from engine.services.audit import audited
+    from engine.services.errors import ServiceError
+
+    try:
+        return audited(
+            get_workspace(), Principal.local("cli"), action, target, request, call, outcome
+        )
+    except ServiceError as exc:  # done, but not recorded
+        fail(exc.message, exc.exit_code)
+        raise  # unreachable: fail exits
+
+
+def _stored(store: ConfigStore, doc: dict[str, Any]) -> bool:
+    """Whether a config with this document's id and mode is stored already."""
+    try:
+        return store.path_for(str(doc.get("node_id")), str(doc.get("mode"))).exists()
+    except (ConfigInvalid, ValueError):
+        return False  # save() names what is wrong with the id or mode
 
 
 def _invalid(exc: ConfigInvalid, as_json: bool, *, saving: bool = True) -> None:
@@ -144,7 +177,14 @@ def create(file: str, force: bool, as_json: bool) -> None:
     store = _store()
     try:
         doc, source = _read_source(file)
-        report = store.save(doc, overwrite=force)
+        existed = _stored(store, doc)
+        report = _audited(
+            "nodes.create",
+            {"node_id": doc.get("node_id"), "mode": doc.get("mode")},
+            {"overwrite": force},
+            lambda: store.save(doc, overwrite=force),
+            lambda _: {"created": not existed},
+        )
     except ConfigInvalid as exc:
         if exc.source is None:
             exc.source = "<stdin>" if file == "-" else file
@@ -255,7 +295,13 @@ def edit(node_id: str, mode: str | None) -> None:
                             )
                         ]
                     )
-                report = store.save(doc, overwrite=True)
+                report = _audited(
+                    "nodes.update",
+                    {"node_id": node_id, "mode": config.mode.value},
+                    {},
+                    partial(store.save, doc, overwrite=True),
+                    lambda _: {"created": False},
+                )
             except ConfigInvalid as exc:
                 print_issues(exc.issues, "the edited config is invalid")
                 if not sys.stdin.isatty() or not click.confirm("Edit again?", default=True):
@@ -299,7 +345,13 @@ def delete(node_id: str, mode: str | None, yes: bool) -> None:
             fail("refusing to delete without confirmation; pass --yes", EXIT_INVALID)
         click.confirm(f"Delete node {node_id} ({resolved.value})?", abort=True)
     try:
-        deleted = store.delete(node_id, resolved)
+        deleted = _audited(
+            "nodes.delete",
+            {"node_id": node_id, "mode": mode},
+            {},
+            lambda: store.delete(node_id, resolved),
+            lambda _: {"mode": resolved.value},
+        )
     except (NodeNotFound, ConfigInvalid) as exc:
         fail(str(exc), EXIT_INVALID)
     for path in deleted:

@@ -398,16 +398,6 @@ def orders() -> None:
     """List, modify, cancel and close a node's orders and positions."""
 
 
-async def _collect(ref: str) -> list[OrderRow]:
-    from engine.manager import NodeManager
-    from engine.orders.status import OrderStatusTable
-
-    table = OrderStatusTable()
-    async for batch in NodeManager(get_workspace()).attach(ref, 0, follow=False):
-        table.apply(batch)
-    return table.rows()
-
-
 @orders.command("list")
 @click.argument("ref", metavar="NODE")
 @click.option("--open", "open_only", is_flag=True, help="Only orders still working.")
@@ -415,31 +405,30 @@ async def _collect(ref: str) -> list[OrderRow]:
 @pass_workspace_option
 def list_orders(ref: str, open_only: bool, as_json: bool) -> None:
     """List the orders of NODE's live or latest run (or a run id) with their status."""
-    from engine.run_verify import distrust_open_orders, journal_damage
-    from engine.runs import RunNotFound, find_run
+    from engine.manager import NodeManager
+    from engine.services import ServiceError
+    from engine.services.orders import OrderService
 
+    service = OrderService(NodeManager(get_workspace()))
     try:
-        run = find_run(get_workspace(), ref)
-        rows = asyncio.run(_collect(run.run_id))
-    except RunNotFound as exc:
-        _die(str(exc), EXIT_INVALID, as_json=as_json)
-    damage = journal_damage(get_workspace(), run)
-    if damage is not None:  # open orders may have moved on in the events lost
-        rows = distrust_open_orders(rows, damage)
+        listed = asyncio.run(service.list(ref, open_only=open_only))
+    except ServiceError as exc:
+        _die(exc.message, exc.exit_code, as_json=as_json)
+    rows = listed.orders
+    if listed.damaged is not None:  # open orders may have moved on in the events lost
         click.echo(
-            f"warning: the journal of run {run.run_id} is damaged after seq "
-            f"{damage.intact_seq} ({damage.problems[0].message}); orders still open there "
+            f"warning: the journal of run {listed.run_id} is damaged after seq "
+            f"{listed.intact_seq} ({listed.damaged}); orders still open there "
             "show status UNKNOWN and later orders are missing (gateway runs verify)",
             err=True,
         )
-    if open_only:
-        rows = [r for r in rows if r.is_open]
+    code = EXIT_FAILURE if listed.damaged is not None else 0
     if as_json:
-        echo_json([r.to_dict() for r in rows])
-        sys.exit(EXIT_FAILURE if damage is not None else 0)
+        echo_json([r.model_dump() for r in rows])
+        sys.exit(code)
     if not rows:
         click.echo("no open orders" if open_only else "no orders")
-        sys.exit(EXIT_FAILURE if damage is not None else 0)
+        sys.exit(code)
     click.echo(
         f"{'CLIENT ORDER ID':<34} {'SIDE':<4} {'TYPE':<20} {'QTY':>12} {'FILLED':>12} "
         f"{'PRICE':>10} {'TRIGGER':>10} {'STATUS':<16} INSTRUMENT"
@@ -450,8 +439,7 @@ def list_orders(ref: str, open_only: bool, as_json: bool) -> None:
             f"{r.filled_qty:>12} {r.price or '-':>10} {r.trigger_price or '-':>10} "
             f"{r.status:<16} {r.instrument_id}"
         )
-    if damage is not None:
-        sys.exit(EXIT_FAILURE)
+    sys.exit(code)
 
 
 def _carry_out(

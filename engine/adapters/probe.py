@@ -14,8 +14,6 @@ import json
 import socket
 import struct
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
@@ -99,17 +97,22 @@ def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+# Retries of a connection that failed to open (nothing was sent), with httpx's backoff.
+CONNECT_RETRIES = 2
+
+
 def _get(url: str, headers: Mapping[str, str], timeout: float) -> _Reply:
-    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, **headers})
+    import httpx
+
     start = time.perf_counter()
+    transport = httpx.HTTPTransport(retries=CONNECT_RETRIES)
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            status, raw = response.status, response.read()
-    except urllib.error.HTTPError as exc:  # 4xx/5xx still carry the venue's JSON
-        status, raw = exc.code, exc.read()
-    except (urllib.error.URLError, OSError, TimeoutError) as exc:
-        reason = getattr(exc, "reason", exc)
-        return _Reply(None, None, (time.perf_counter() - start) * 1000, str(reason))
+        with httpx.Client(transport=transport, timeout=timeout) as client:
+            # 4xx/5xx still carry the venue's JSON: read whatever status came back.
+            response = client.get(url, headers={"User-Agent": USER_AGENT, **headers})
+            status, raw = response.status_code, response.content
+    except (httpx.HTTPError, OSError) as exc:
+        return _Reply(None, None, (time.perf_counter() - start) * 1000, str(exc) or repr(exc))
     elapsed = (time.perf_counter() - start) * 1000
     try:
         body = json.loads(raw)
@@ -383,7 +386,7 @@ async def probe_async(
     profile: AdapterProfile,
     secrets: Mapping[str, Secret | str],
     *,
-    timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109 - per request, passed to urllib
+    timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109 - per request, passed to httpx
 ) -> ProbeResult:
     """Probe ``profile`` in a worker thread, so an event loop (the console) never blocks."""
     return await asyncio.to_thread(probe, profile, secrets, timeout=timeout)

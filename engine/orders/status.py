@@ -14,7 +14,7 @@ until the filled quantity reaches the order's quantity.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
@@ -112,6 +112,118 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+_FIELDS = tuple(OrderRow.__dataclass_fields__)
+_PENDING = ("PENDING_UPDATE", "PENDING_CANCEL")
+_REASONED = frozenset(
+    {"OrderDenied", "OrderRejected", "OrderModifyRejected", "OrderCancelRejected"}
+)
+
+
+class _OrderState:
+    """One order's state while it is folded: mutable (a burst of events costs no copies),
+    turned into a frozen :class:`OrderRow` only when a row is asked for."""
+
+    __slots__ = (*_FIELDS, "filled", "avg", "_row")
+    client_order_id: str
+    instrument_id: str
+    strategy_id: str
+    side: str
+    order_type: str
+    quantity: str | None
+    filled_qty: str
+    avg_px: str | None
+    price: str | None
+    trigger_price: str | None
+    time_in_force: str
+    status: str
+    last_event: str
+    venue_order_id: str | None
+    reason: str | None
+    tags: tuple[str, ...]
+    seq: int
+    ts_ns: int
+    previous_status: str
+
+    def __init__(self, client_order_id: str) -> None:
+        for name in _FIELDS:
+            setattr(self, name, OrderRow.__dataclass_fields__[name].default)
+        self.client_order_id = client_order_id
+        self.filled = Decimal(0)
+        self.avg: Decimal | None = None
+        self._row: OrderRow | None = None
+
+    @classmethod
+    def of(cls, row: OrderRow) -> _OrderState:
+        state = cls(row.client_order_id)
+        for name in _FIELDS:
+            setattr(state, name, getattr(row, name))
+        state.filled = _dec(row.filled_qty) or Decimal(0)
+        state.avg = _dec(row.avg_px)
+        state._row = row
+        return state
+
+    def row(self) -> OrderRow:
+        if self._row is None:
+            self.filled_qty = str(self.filled)
+            self.avg_px = None if self.avg is None else str(self.avg)
+            self._row = OrderRow(*(getattr(self, name) for name in _FIELDS))
+        return self._row
+
+    def apply(self, env: Envelope) -> None:
+        """Fold one order event in (Nautilus's order state machine, see the module doc)."""
+        p = env.payload
+        self._row = None
+        kind = self.last_event = env.type
+        self.seq, self.ts_ns = env.seq, env.ts_ns
+        if not self.instrument_id and p.get("instrument_id"):
+            self.instrument_id = str(p["instrument_id"])
+        if not self.strategy_id and p.get("strategy_id"):
+            self.strategy_id = str(p["strategy_id"])
+        if p.get("venue_order_id"):
+            self.venue_order_id = str(p["venue_order_id"])
+        if kind == "OrderInitialized":
+            options = p.get("options") or {}
+            self.side = str(p.get("order_side", ""))
+            self.order_type = str(p.get("order_type", ""))
+            self.quantity = _text(p.get("quantity"))
+            self.price = _text(options.get("price"))
+            self.trigger_price = _text(options.get("trigger_price"))
+            self.time_in_force = str(p.get("time_in_force", ""))
+            self.tags = tuple(str(t) for t in (p.get("tags") or ()))
+        elif kind in _REASONED:
+            self.reason = _text(p.get("reason"))
+        elif kind == "OrderUpdated":
+            for name in ("quantity", "price", "trigger_price"):
+                if p.get(name) is not None:
+                    setattr(self, name, str(p[name]))
+        status = STATUS_OF.get(kind)
+        if status is not None:
+            if status in _PENDING and self.status not in _PENDING:
+                self.previous_status = self.status
+            self.status = status
+        elif kind in RESTORING:
+            if self.status in _PENDING:
+                self.status = self.previous_status
+        elif kind == "OrderFilled":
+            self._fill(p)
+
+    def _fill(self, p: dict[str, Any]) -> None:
+        last_qty = _dec(p.get("last_qty")) or Decimal(0)
+        last_px = _dec(p.get("last_px"))
+        before = self.filled
+        filled = self.filled = before + last_qty
+        if last_px is not None and filled > 0:
+            avg = self.avg
+            notional = (avg * before if avg is not None else Decimal(0)) + last_px * last_qty
+            self.avg = (notional / filled).normalize()
+        if not self.side and p.get("order_side"):
+            self.side = str(p["order_side"])
+        if not self.order_type and p.get("order_type"):
+            self.order_type = str(p["order_type"])
+        quantity = _dec(self.quantity)
+        self.status = "FILLED" if quantity is None or filled >= quantity else "PARTIALLY_FILLED"
+
+
 def apply_event(row: OrderRow | None, env: Envelope) -> OrderRow | None:
     """Return `row` updated by one order envelope (``None`` if `env` is not an order event).
 
@@ -122,69 +234,12 @@ def apply_event(row: OrderRow | None, env: Envelope) -> OrderRow | None:
     env : Envelope
         An envelope of kind ``order``.
     """
-    p = env.payload
-    coid = p.get("client_order_id")
+    coid = env.payload.get("client_order_id")
     if env.kind != "order" or not isinstance(coid, str):
         return None
-    if row is None:
-        row = OrderRow(client_order_id=coid)
-    changes: dict[str, Any] = {"last_event": env.type, "seq": env.seq, "ts_ns": env.ts_ns}
-    for key, field in (("instrument_id", "instrument_id"), ("strategy_id", "strategy_id")):
-        if p.get(key) and not getattr(row, field):
-            changes[field] = str(p[key])
-    if p.get("venue_order_id"):
-        changes["venue_order_id"] = str(p["venue_order_id"])
-    kind = env.type
-    if kind == "OrderInitialized":
-        options = p.get("options") or {}
-        changes.update(
-            side=str(p.get("order_side", "")),
-            order_type=str(p.get("order_type", "")),
-            quantity=_text(p.get("quantity")),
-            price=_text(options.get("price")),
-            trigger_price=_text(options.get("trigger_price")),
-            time_in_force=str(p.get("time_in_force", "")),
-            tags=tuple(str(t) for t in (p.get("tags") or ())),
-        )
-    if kind in ("OrderDenied", "OrderRejected", "OrderModifyRejected", "OrderCancelRejected"):
-        changes["reason"] = _text(p.get("reason"))
-    if kind == "OrderUpdated":
-        for field in ("quantity", "price", "trigger_price"):
-            if p.get(field) is not None:
-                changes[field] = str(p[field])
-    if kind in STATUS_OF:
-        status = STATUS_OF[kind]
-        if status in ("PENDING_UPDATE", "PENDING_CANCEL") and row.status not in (
-            "PENDING_UPDATE",
-            "PENDING_CANCEL",
-        ):
-            changes["previous_status"] = row.status
-        changes["status"] = status
-    elif kind in RESTORING:
-        if row.status in ("PENDING_UPDATE", "PENDING_CANCEL"):
-            changes["status"] = row.previous_status
-    elif kind == "OrderFilled":
-        changes.update(_fill(row, p))
-    return replace(row, **changes)
-
-
-def _fill(row: OrderRow, p: dict[str, Any]) -> dict[str, Any]:
-    last_qty = _dec(p.get("last_qty")) or Decimal(0)
-    last_px = _dec(p.get("last_px"))
-    before = _dec(row.filled_qty) or Decimal(0)
-    filled = before + last_qty
-    out: dict[str, Any] = {"filled_qty": str(filled)}
-    if last_px is not None and filled > 0:
-        avg = _dec(row.avg_px)
-        notional = (avg * before if avg is not None else Decimal(0)) + last_px * last_qty
-        out["avg_px"] = str((notional / filled).normalize())
-    if not row.side and p.get("order_side"):
-        out["side"] = str(p["order_side"])
-    if not row.order_type and p.get("order_type"):
-        out["order_type"] = str(p["order_type"])
-    quantity = _dec(row.quantity)
-    out["status"] = "FILLED" if quantity is None or filled >= quantity else "PARTIALLY_FILLED"
-    return out
+    state = _OrderState(coid) if row is None else _OrderState.of(row)
+    state.apply(env)
+    return state.row()
 
 
 class OrderStatusTable:
@@ -198,45 +253,60 @@ class OrderStatusTable:
     """
 
     def __init__(self, max_closed: int | None = None) -> None:
-        self._rows: dict[str, OrderRow] = {}
+        self._orders: dict[str, _OrderState] = {}
         self._max_closed = max_closed
 
     def apply(self, batch: Iterable[Envelope]) -> set[str]:
         """Fold a batch of envelopes in; return the client order ids whose rows changed."""
         changed: set[str] = set()
-        rows = self._rows
         for env in batch:
-            if env.kind != "order":
-                continue
-            coid = env.payload.get("client_order_id")
-            if not isinstance(coid, str):
-                continue
-            new = apply_event(rows.get(coid), env)
-            if new is not None:
-                rows[coid] = new
-                changed.add(coid)
-        if self._max_closed is not None and changed:
-            self._trim(self._max_closed)
+            state = self.fold(env)
+            if state is not None:
+                changed.add(state.client_order_id)
+        if changed:
+            self.trim()
         return changed
 
-    def _trim(self, keep: int) -> None:
-        closed = [r for r in self._rows.values() if not r.is_open]
+    def fold(self, env: Envelope) -> _OrderState | None:
+        """Fold one envelope in; return its order's state (``None``: not an order event).
+
+        Callers folding one event at a time call :meth:`trim` once their batch is done.
+        """
+        if env.kind != "order":
+            return None
+        coid = env.payload.get("client_order_id")
+        if not isinstance(coid, str):
+            return None
+        state = self._orders.get(coid)
+        if state is None:
+            state = self._orders[coid] = _OrderState(coid)
+        state.apply(env)
+        return state
+
+    def trim(self) -> None:
+        """Drop the oldest closed orders beyond ``max_closed`` (working ones always stay)."""
+        if self._max_closed is None:
+            return
+        keep = self._max_closed
+        closed = [o for o in self._orders.values() if o.status in CLOSED_STATUSES]
         if len(closed) <= keep:
             return
-        closed.sort(key=lambda r: r.seq)
-        for row in closed[: len(closed) - keep]:
-            del self._rows[row.client_order_id]
+        closed.sort(key=lambda o: o.seq)
+        for state in closed[: len(closed) - keep]:
+            del self._orders[state.client_order_id]
 
     def get(self, client_order_id: str) -> OrderRow | None:
         """Return one order's row, or ``None`` if it was not seen."""
-        return self._rows.get(client_order_id)
+        state = self._orders.get(client_order_id)
+        return None if state is None else state.row()
 
     def rows(self, *, open_only: bool = False) -> list[OrderRow]:
         """Return the rows in the order their orders first appeared."""
-        return [r for r in self._rows.values() if r.is_open or not open_only]
+        rows = (o.row() for o in self._orders.values())
+        return [r for r in rows if r.is_open or not open_only]
 
     def __len__(self) -> int:
-        return len(self._rows)
+        return len(self._orders)
 
 
 def fold_orders(envelopes: Iterable[Envelope], *, open_only: bool = False) -> list[OrderRow]:

@@ -28,11 +28,11 @@ def audited[T](
     """Run ``call`` and record it (and what came of it, error or not) in the audit log."""
     try:
         value = call()
-    except ServiceError as exc:
-        _append(workspace, who, action, target, request, {"ok": False, **exc.to_dict()})
-        raise
     except Exception as exc:
-        _append(workspace, who, action, target, request, {"ok": False, "error": str(exc)})
+        try:
+            _append(workspace, who, action, target, request, _failure(exc))
+        except ServiceError as audit:  # what failed is the news; the missing entry a note
+            exc.add_note(audit.message)
         raise
     _append(workspace, who, action, target, request, {"ok": True, **outcome(value)})
     return value
@@ -52,17 +52,22 @@ async def audited_async[T](
 
     try:
         value: T = await call()
-    except ServiceError as exc:
-        result: dict[str, Any] = {"ok": False, **exc.to_dict()}
-        await asyncio.to_thread(_append, workspace, who, action, target, request, result)
-        raise
     except Exception as exc:
-        err = {"ok": False, "error": str(exc)}
-        await asyncio.to_thread(_append, workspace, who, action, target, request, err)
+        failed = _failure(exc)
+        try:
+            await asyncio.to_thread(_append, workspace, who, action, target, request, failed)
+        except ServiceError as audit:  # what failed is the news; the missing entry a note
+            exc.add_note(audit.message)
         raise
     ok = {"ok": True, **outcome(value)}
     await asyncio.to_thread(_append, workspace, who, action, target, request, ok)
     return value
+
+
+def _failure(exc: Exception) -> dict[str, Any]:
+    if isinstance(exc, ServiceError):
+        return {"ok": False, **exc.to_dict()}
+    return {"ok": False, "error": str(exc)}
 
 
 def _append(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +97,16 @@ class ConfigService:
 
     def list(self) -> list[ConfigSummary]:
         """Every stored config, sorted by node id and mode (broken ones with their issues)."""
+        listed = self._list(parse=True)
+        assert listed is not None
+        return listed
+
+    def list_if_cached(self) -> builtins.list[ConfigSummary] | None:
+        """:meth:`list` when no config changed since it last ran (a stat per file, no
+        parsing: cheap enough for an event loop); ``None`` when one must be read again."""
+        return self._list(parse=False)
+
+    def _list(self, *, parse: bool) -> builtins.list[ConfigSummary] | None:
         root = self.store.root
         if not root.is_dir():
             return []
@@ -110,6 +121,8 @@ class ConfigService:
                 stamp = (st.st_mtime_ns, st.st_size)
                 cached = self._summaries.get(path)
                 if cached is None or cached[0] != stamp:
+                    if not parse:
+                        return None
                     # The store's own loader: the same result as ConfigStore.all() gives.
                     cached = (stamp, _summary(self.store._load_path(path, deep=False)))
                     self._summaries[path] = cached

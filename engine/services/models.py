@@ -206,6 +206,74 @@ class OrderCommandReply(_Model):
     reply: dict[str, Any]
 
 
+class OrderRowOut(_Model):
+    """One order as the engine's one fold has it (``engine.orders.status.OrderRow``):
+    what the console's orders pane, ``gateway orders list`` and ``GET .../orders`` show."""
+
+    client_order_id: str
+    instrument_id: str
+    strategy_id: str
+    side: str
+    order_type: str
+    quantity: str | None
+    filled_qty: str
+    avg_px: str | None
+    price: str | None
+    trigger_price: str | None
+    time_in_force: str
+    status: str
+    last_event: str
+    venue_order_id: str | None
+    reason: str | None
+    tags: list[str]
+    seq: int
+    ts_ns: int
+    is_open: bool
+
+
+class OrderList(_Model):
+    """A run's orders, folded from its events (its node's live or latest run)."""
+
+    node_id: str
+    run_id: str
+    orders: list[OrderRowOut]
+    damaged: str | None = Field(
+        None,
+        description="Why the rows may stop short: the journal is damaged after intact_seq "
+        "(orders still open there show status UNKNOWN)",
+    )
+    intact_seq: int | None = None
+
+
+class PositionOut(_Model):
+    """One open position as the node's portfolio marks it (``engine.orders.portfolio``)."""
+
+    position_id: str
+    instrument_id: str
+    strategy_id: str
+    side: str
+    quantity: str
+    signed_qty: str
+    avg_px_open: str
+    mark_price: str | None
+    unrealized_pnl: str | None
+    realized_pnl: str | None
+    currency: str
+    is_open: bool
+    ts_opened: int
+
+
+class PositionsSnapshot(_Model):
+    """The node's open positions, totals per currency and counts: what ``gateway
+    positions NODE --json`` prints and the console's positions pane shows."""
+
+    node_id: str
+    ts_ns: int
+    positions: list[PositionOut]
+    totals: dict[str, dict[str, str]]
+    counts: dict[str, Any]
+
+
 # -- tokens ------------------------------------------------------------------------------
 class TokenInfo(_Model):
     name: str

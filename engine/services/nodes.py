@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 from engine.config.issues import ConfigInvalid
 from engine.config.store import AmbiguousNode, NodeNotFound
@@ -14,6 +15,10 @@ from engine.services.configs import check_mode, check_node_ref, lookup_error
 from engine.services.errors import ServiceError
 from engine.services.models import Launched, NodeState, Stopped, StopRequest
 from engine.workspace import Workspace
+
+if TYPE_CHECKING:
+    from engine.host.standby import Standby
+    from engine.manager import RunHandle
 
 
 class NodeService:
@@ -57,19 +62,30 @@ class NodeService:
                     )
         return rows
 
-    async def launch(self, who: Principal, node_id: str, mode: str | None = None) -> Launched:
-        """Start a host for the node and return at once (it runs detached)."""
+    async def start(
+        self,
+        who: Principal,
+        node_id: str,
+        mode: str | None = None,
+        *,
+        standby: Standby | None = None,
+    ) -> RunHandle:
+        """Start a host for the node (audited) and return its handle at once: the CLI
+        follows a backtest to its end through it. ``standby``: see ``engine.host.standby``.
+        """
 
-        async def call() -> Launched:
+        async def call() -> RunHandle:
             check_node_ref(node_id)
             resolved = check_mode(mode)
             try:
-                handle = await self.manager.launch(node_id, resolved.value if resolved else None)
+                return await self.manager.launch(
+                    node_id, resolved.value if resolved else None, standby=standby
+                )
             except (NodeNotFound, AmbiguousNode, ConfigInvalid) as exc:
                 err = lookup_error(exc, node_id)
                 if err.code == "conflict":  # a stored config that is invalid cannot launch
                     err.code = "invalid"
-                raise err from None
+                raise err from exc  # the cause: the CLI prints a config's issues from it
             except NodeAlreadyRunning as exc:
                 raise ServiceError(
                     "conflict",
@@ -77,10 +93,7 @@ class NodeService:
                     field="node_id",
                     value=node_id,
                     expected="a node with no host running",
-                ) from None
-            return Launched(
-                node_id=handle.node_id, run_id=handle.run_id, mode=handle.mode, pid=handle.pid
-            )
+                ) from exc
 
         return await audited_async(
             self.workspace,
@@ -89,7 +102,14 @@ class NodeService:
             {"node_id": node_id},
             {"mode": mode},
             call,
-            lambda r: {"run_id": r.run_id, "pid": r.pid},
+            lambda h: {"run_id": h.run_id, "pid": h.pid},
+        )
+
+    async def launch(self, who: Principal, node_id: str, mode: str | None = None) -> Launched:
+        """Start a host for the node and return at once (it runs detached)."""
+        handle = await self.start(who, node_id, mode)
+        return Launched(
+            node_id=handle.node_id, run_id=handle.run_id, mode=handle.mode, pid=handle.pid
         )
 
     async def stop(self, who: Principal, node_id: str, request: StopRequest) -> Stopped:

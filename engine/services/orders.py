@@ -16,7 +16,10 @@ from engine.services.models import (
     OrderActionRequest,
     OrderCommandReply,
     OrderCommandRequest,
+    OrderList,
     OrderOutcome,
+    OrderRowOut,
+    PositionsSnapshot,
 )
 
 
@@ -24,6 +27,65 @@ class OrderService:
     def __init__(self, manager: NodeManager) -> None:
         self.manager = manager
         self.workspace = manager.workspace
+
+    async def list(self, ref: str, *, open_only: bool = False) -> OrderList:
+        """The orders of ``ref``'s run (a node's live or latest run, or a run id), folded
+        from its events by the engine's one fold (``engine.orders.status``).
+
+        A damaged journal is said (``damaged``), and orders still open where it stops show
+        ``UNKNOWN``: the events lost may have moved them on.
+        """
+        import asyncio
+
+        from engine.orders.status import OrderStatusTable
+        from engine.run_verify import distrust_open_orders, journal_damage
+        from engine.runs import RunNotFound
+
+        try:
+            run = await self.manager.find_run(ref)
+        except RunNotFound as exc:
+            raise ServiceError(
+                "not_found",
+                str(exc),
+                field="node_id",
+                value=ref,
+                expected="a node id with a run, or a run id",
+            ) from None
+        table = OrderStatusTable()
+        async for batch in self.manager.attach(run.run_id, 0, follow=False):
+            table.apply(batch)
+        rows = table.rows()
+        damage = await asyncio.to_thread(journal_damage, self.workspace, run)
+        if damage is not None:
+            rows = distrust_open_orders(rows, damage)
+        if open_only:
+            rows = [r for r in rows if r.is_open]
+        return OrderList(
+            node_id=run.node_id,
+            run_id=run.run_id,
+            orders=[OrderRowOut.model_validate(r.to_dict()) for r in rows],
+            damaged=None if damage is None else damage.problems[0].message,
+            intact_seq=None if damage is None else damage.intact_seq,
+        )
+
+    async def positions(self, node_id: str) -> PositionsSnapshot:
+        """The running node's open positions, read from its kernel (a snapshot it serves)."""
+        from engine.orders.portfolio import SnapshotError, request_snapshot
+
+        try:
+            snap = await request_snapshot(self.manager, node_id, "positions")
+        except SnapshotError as exc:
+            code = {"invalid_node_id": "invalid", "not_running": "conflict"}.get(exc.code)
+            raise ServiceError(
+                code or "unreachable",  # type: ignore[arg-type]
+                exc.message,
+                field="node_id",
+                value=node_id,
+                expected="a running node" if code != "invalid" else "a node id",
+            ) from None
+        return PositionsSnapshot.model_validate(
+            {"node_id": node_id, **{k: snap[k] for k in ("ts_ns", "positions", "totals", "counts")}}
+        )
 
     async def send(
         self, who: Principal, node_id: str, request: OrderCommandRequest

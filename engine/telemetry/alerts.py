@@ -31,11 +31,10 @@ import operator
 import os
 import subprocess
 import threading
-import urllib.parse
-import urllib.request
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -576,20 +575,29 @@ def run_command(argv: Sequence[str], event: AlertEvent, timeout: float = _NOTIFY
     return done.returncode
 
 
+WEBHOOK_CONNECT_RETRIES = 2  # a connection that failed to open: nothing was sent yet
+
+
 def post_webhook(url: str, event: AlertEvent, timeout: float = _NOTIFY_TIMEOUT_S) -> int:
-    """POST the alert as JSON to ``url``; return the HTTP status (-1 on failure)."""
-    request = urllib.request.Request(
-        url,
-        data=event_json(event),
-        headers={"Content-Type": "application/json", "User-Agent": "nautilus-gateway"},
-        method="POST",
-    )
+    """POST the alert as JSON to ``url``; return the HTTP status (-1 on failure).
+
+    A connection that cannot be opened is retried (httpx's backoff); a request that was
+    sent is not, so a slow webhook never gets the alert twice.
+    """
+    import httpx
+
+    transport = httpx.HTTPTransport(retries=WEBHOOK_CONNECT_RETRIES)
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return int(response.status)
+        with httpx.Client(transport=transport, timeout=timeout) as client:
+            response = client.post(
+                url,
+                content=event_json(event),
+                headers={"Content-Type": "application/json", "User-Agent": "nautilus-gateway"},
+            )
+            return int(response.status_code)
     except Exception as exc:  # a webhook down must not stop alerting
         # Only the host: a webhook's path or query often carries its token.
-        log.warning("alert webhook to %s failed: %s", urllib.parse.urlsplit(url).netloc, exc)
+        log.warning("alert webhook to %s failed: %s", urlsplit(url).netloc, type(exc).__name__)
         return -1
 
 

@@ -30,12 +30,12 @@ Families (all gauges unless marked counter)::
 
 from __future__ import annotations
 
+import socket
 import threading
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from socketserver import ThreadingMixIn
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -43,7 +43,7 @@ from prometheus_client.exposition import (
     CONTENT_TYPE_LATEST,
     choose_encoder,
     generate_latest,
-    make_wsgi_app,
+    make_asgi_app,
 )
 from prometheus_client.registry import Collector
 
@@ -311,13 +311,7 @@ class MetricsRegistry:
         return encoder(self.registry), content_type
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # stdlib name
-        pass  # scrapes every few seconds would flood the host's stderr
-
-
-class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
+STARTUP_TIMEOUT_S = 10.0
 
 
 @dataclass
@@ -326,8 +320,9 @@ class MetricsServer:
 
     host: str
     port: int
-    _server: WSGIServer
+    _server: Any  # uvicorn.Server
     _thread: threading.Thread
+    _socket: socket.socket
 
     @property
     def url(self) -> str:
@@ -335,11 +330,19 @@ class MetricsServer:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}/metrics"
 
+    @property
+    def address(self) -> tuple[str, int]:
+        """The address the socket is bound to (host, port)."""
+        return self._bound
+
+    def __post_init__(self) -> None:
+        self._bound: tuple[str, int] = self._socket.getsockname()[:2]
+
     def shutdown(self) -> None:
         """Stop serving and close the socket."""
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.should_exit = True
         self._thread.join(timeout=5)
+        self._socket.close()
 
     def __enter__(self) -> MetricsServer:
         return self
@@ -351,23 +354,41 @@ class MetricsServer:
 def serve(
     registry: MetricsRegistry, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT
 ) -> MetricsServer:
-    """Serve ``registry`` on ``host:port`` (``port`` 0 picks a free one) in a thread.
+    """Serve ``registry`` on ``host:port`` (``port`` 0 picks a free one) in a thread:
+    prometheus_client's ASGI app on uvicorn, as ``gateway serve`` runs it.
 
     Loopback by default: the figures include PnL and balances. Any path answers; ``/metrics``
-    is the conventional one.
+    is the conventional one. Raises ``OSError`` when the address cannot be bound.
     """
+    import uvicorn
+
     if not 0 <= port <= 65535:
         raise ValueError(f"metrics port: got {port}, expected 0..65535")
-    app = make_wsgi_app(registry.registry)
-    server = make_server(host, port, app, _ThreadingWSGIServer, handler_class=_QuietHandler)
+    # Bound here, not by uvicorn: a port in use is an OSError to the caller, and port 0's
+    # choice is known before the first scrape.
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    config = uvicorn.Config(
+        make_asgi_app(registry.registry),
+        log_level="warning",  # scrapes every few seconds would flood the host's stderr
+        access_log=False,
+        lifespan="off",
+    )
+    server = uvicorn.Server(config)
     thread = threading.Thread(
-        target=server.serve_forever,
-        kwargs={"poll_interval": 0.2},
-        daemon=True,
-        name="metrics-http",
+        target=server.run, kwargs={"sockets": [sock]}, daemon=True, name="metrics-http"
     )
     thread.start()
-    return MetricsServer(host, int(server.server_port), server, thread)
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while not server.started and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    return MetricsServer(host, int(sock.getsockname()[1]), server, thread, sock)
 
 
 def iter_nodes(registry: MetricsRegistry) -> Iterator[tuple[str, Mapping[str, Any]]]:

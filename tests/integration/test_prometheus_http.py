@@ -74,7 +74,7 @@ def test_loopback_only_and_shutdown_frees_the_port() -> None:
     text, _ = fetch(server.url)
     assert text == ""
     # Bound to loopback by default, not to every interface.
-    assert server._server.server_address[0] == "127.0.0.1"
+    assert server.address == ("127.0.0.1", port)
     server.shutdown()
     with pytest.raises(urllib.error.URLError):
         fetch(f"http://127.0.0.1:{port}/metrics")

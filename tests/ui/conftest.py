@@ -84,7 +84,7 @@ def sample_envelopes() -> list[Envelope]:
                 "client_order_id": "O-0002",
                 "order_side": "SELL",
                 "order_type": "LIMIT",
-                "price": "1.10500",
+                "options": {"price": "1.10500"},  # where Nautilus's OrderInitialized has it
             },
         ),
         env(10, "order", "OrderAccepted", {"client_order_id": "O-0002"}),

@@ -242,3 +242,34 @@ def test_a_burst_folded_in_steps_equals_the_whole_burst_folded_at_once() -> None
     assert steps == 3  # a turn after 1,000 and 2,000 envelopes, and before the rows
     assert stepped.orders == whole.orders and len(stepped.orders) == 7
     assert stepped.events == whole.events and stepped.skipped_lines == whole.skipped_lines
+
+
+def test_a_partly_filled_order_whose_modify_is_rejected_reads_alike_in_console_and_cli() -> None:
+    # Issue 17: the console folded this to ACCEPTED while `gateway orders list` said
+    # PARTIALLY_FILLED. The console now renders the engine's fold.
+    from engine.orders.status import fold_orders
+
+    def env(seq: int, type_: str, **payload: object) -> Envelope:
+        return Envelope(seq, seq, "n", "r", "order", type_, {"client_order_id": "O-1", **payload})
+
+    stream = [
+        env(
+            1,
+            "OrderInitialized",
+            order_side="BUY",
+            order_type="LIMIT",
+            quantity="100",
+            options={"price": "1.1"},
+            instrument_id="EUR/USD.SIM",
+        ),
+        env(2, "OrderAccepted"),
+        env(3, "OrderFilled", last_qty="40", last_px="1.1"),
+        env(4, "OrderPendingUpdate"),
+        env(5, "OrderModifyRejected", reason="too late"),
+    ]
+    (engine_row,) = fold_orders(stream)
+    state = FeedState()
+    state.apply(stream)
+    shown = state.orders["n/O-1"]
+    assert engine_row.status == shown.status == "PARTIALLY_FILLED"
+    assert (shown.filled, shown.quantity, shown.price) == ("40", "100", "1.1")

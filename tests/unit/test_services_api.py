@@ -160,3 +160,25 @@ def test_the_config_list_follows_every_change_on_disk(tmp_path: Path) -> None:
     assert [c.description for c in service.list()] == ["edited"]
     path.unlink()
     assert service.list() == []
+
+
+def test_the_cached_config_list_is_the_list_until_a_config_changes(tmp_path: Path) -> None:
+    # GET /nodes answers from list_if_cached on the event loop; a changed config must send
+    # it back to a full read (None), never serve the stale row.
+    from engine.config.store import ConfigStore
+    from engine.demo import demo_sandbox
+    from engine.services.configs import ConfigService
+
+    ws = Workspace(tmp_path).ensure()
+    ConfigStore(ws).save(demo_sandbox(), deep=False)
+    service = ConfigService(ws)
+    assert service.list_if_cached() is None  # nothing read yet
+    full = service.list()
+    assert service.list_if_cached() == full
+    changed = {**demo_sandbox(), "trader_id": "OTHER-002"}
+    ConfigStore(ws).save(changed, deep=False)
+    path = ConfigStore(ws).path_for("demo-sandbox", "sandbox")
+    path.touch()  # a new mtime even within the filesystem's timestamp granularity
+    if service.list_if_cached() is not None:  # same size and mtime: nothing to tell apart
+        return
+    assert service.list() != [] and service.list_if_cached() is not None
