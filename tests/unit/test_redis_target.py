@@ -53,5 +53,5 @@ def test_settings_name_the_redis_unless_the_node_does(tmp_path: Path) -> None:
     with pytest.raises(RedisTargetInvalid, match=r"settings.redis.url: database 0"):
         configured_target(ws, None)
     ws.settings_path.write_text(json.dumps({"redis": {"uri": "redis://h:1"}}))
-    with pytest.raises(RedisTargetInvalid, match="settings.redis"):
+    with pytest.raises(RedisTargetInvalid, match=r"settings\.redis"):
         configured_target(ws, None)
