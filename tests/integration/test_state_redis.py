@@ -207,3 +207,21 @@ def test_events_stored_twice_are_dropped_before_a_node_loads_them(
     assert dedupe_key(client, prefix + "orders:O-2") is True
     assert dedupe_key(client, prefix + "orders:O-2") is False
     assert client.lrange(prefix + "orders:O-2", 0, -1) == [b"init", b"sub"]
+
+
+def test_a_deleted_nodes_trader_id_passes_to_the_node_that_now_has_it(
+    workspace: Workspace, redis_server: RedisServer
+) -> None:
+    store = ConfigStore(workspace)
+    store.save(_sandbox("one", "HANDED-001", redis_url=redis_server.url), deep=False)
+    prepare_node_redis(workspace, store.get("one"))
+    two = _sandbox("two", "HANDED-001", redis_url=redis_server.url)
+    path = workspace.nodes_dir / "two" / "sandbox.json"  # behind the store's back
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(two))
+    with pytest.raises(NamespaceConflict, match="'one'"):
+        prepare_node_redis(workspace, store.get("two"))  # "one" still has it
+    store.delete("one")
+    prepare_node_redis(workspace, store.get("two"))
+    owner = redis.Redis(port=redis_server.port).hget(TRADERS_KEY, "HANDED-001")
+    assert json.loads(owner)["node_id"] == "two"
