@@ -78,25 +78,34 @@ async def measure(arm: str, seconds: float, root: Path) -> dict[str, Any]:
     }
 
 
-def child(arm: str, seconds: float) -> None:
+def child(arm: str, seconds: float, root: Path) -> None:
     from engine.feed.trading import new_event_loop
 
     loop = new_event_loop()
-    with tempfile.TemporaryDirectory() as tmp:
-        result = loop.run_until_complete(measure(arm, seconds, Path(tmp) / "ws"))
+    result = loop.run_until_complete(measure(arm, seconds, root))
     loop.close()
     print(json.dumps(result), flush=True)
 
 
 def run_child(arm: str, seconds: float = SECONDS) -> dict[str, Any]:
-    """Measure in a fresh process: one Nautilus kernel per process."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench.bench_persistence", "--child", arm, str(seconds)],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=seconds + 120,
-    )
+    """Measure in a fresh process: one Nautilus kernel per process. Its workspace is made
+    here, so its redis-server is stopped even if the child is killed."""
+    from engine.state.redis_server import stop_workspace_redis
+    from engine.workspace import Workspace
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "ws"
+        try:
+            proc = subprocess.run(
+                [sys.executable, "-m", "bench.bench_persistence", "--child", arm, str(seconds)]
+                + [str(root)],
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=seconds + 300,
+            )
+        finally:
+            stop_workspace_redis(Workspace(root))
     result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
     return result
 
@@ -133,6 +142,6 @@ def main(pairs: int = PAIRS) -> None:
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        child(sys.argv[2], float(sys.argv[3]))
+        child(sys.argv[2], float(sys.argv[3]), Path(sys.argv[4]))
     else:
         main()
