@@ -25,6 +25,7 @@ SECONDS = 5.0
 PAIRS = 5
 ORDER_EVERY = 2
 ARMS = ("memory", "everysec", "always")
+CHILD = [sys.executable, "-m", "bench.bench_persistence", "--child"]
 
 
 async def measure(arm: str, seconds: float, root: Path) -> dict[str, Any]:
@@ -97,8 +98,7 @@ def run_child(arm: str, seconds: float = SECONDS) -> dict[str, Any]:
         root = Path(tmp) / "ws"
         try:
             proc = subprocess.run(
-                [sys.executable, "-m", "bench.bench_persistence", "--child", arm, str(seconds)]
-                + [str(root)],
+                [*CHILD, arm, str(seconds), str(root)],
                 capture_output=True,
                 text=True,
                 check=True,
