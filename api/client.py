@@ -36,6 +36,7 @@ from engine.services.models import (
     OrderCommandReply,
     OrderList,
     OrderOutcome,
+    PersistedStateView,
     PositionsSnapshot,
     RiskView,
     RunResults,
@@ -193,6 +194,10 @@ class GatewayClient:
         """Modify, cancel, cancel all, close or flatten; the verified outcome at the node."""
         body = {"command": command, "wait": wait, "timeout_s": timeout_s}
         return self._one(OrderOutcome, "POST", f"/nodes/{node_id}/orders/actions", json=body)
+
+    def node_state(self, node_id: str) -> PersistedStateView:
+        """What the node has persisted: orders, positions, accounts (Redis), risk state."""
+        return self._one(PersistedStateView, "GET", f"/nodes/{node_id}/state")
 
     # -- risk ----------------------------------------------------------------------------
     def risk(self, node_id: str) -> RiskView:

@@ -373,3 +373,12 @@ def migrate_cmd() -> None:
 def schema() -> None:
     """Print the node config JSON Schema (for editors)."""
     echo_json(NodeConfig.model_json_schema())
+
+
+def _add_state_command() -> None:
+    from console.cli.node_state import state
+
+    nodes.add_command(state)
+
+
+_add_state_command()

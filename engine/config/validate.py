@@ -102,6 +102,10 @@ def pydantic_issues(exc: ValidationError) -> list[ConfigIssue]:
         path = join_path(*loc)
         kind = err["type"]
         value = None if kind == "missing" else err.get("input")
+        if path == "redis_url" and isinstance(value, str):
+            from engine.state.target import mask_password
+
+            value = mask_password(value)  # a password typed into the URL is never echoed
         if kind == "missing":
             message = "required field is missing"
         elif kind == "extra_forbidden":
@@ -163,6 +167,8 @@ def mode_issues(config: NodeConfig) -> list[ConfigIssue]:
         for section in ("data_clients", "exec_clients"):
             if getattr(config, section):
                 add(section, "not used in backtest mode; remove it (data comes from `data`)")
+        if config.redis_url is not None:
+            add("redis_url", "not used in backtest mode: a backtest's cache stays in memory")
     else:
         if config.data:
             add("data", f"not used in {config.mode.value} mode; data comes from data_clients")

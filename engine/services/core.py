@@ -12,6 +12,7 @@ from engine.services.nodes import NodeService
 from engine.services.orders import OrderService
 from engine.services.risk import RiskService
 from engine.services.runs import RunService
+from engine.services.state import StateService
 from engine.services.telemetry import TelemetryService
 from engine.services.tokens import TokenStore
 from engine.workspace import Workspace
@@ -30,6 +31,7 @@ class Services:
     audit: AuditService = field(init=False)
     orders: OrderService = field(init=False)
     risk: RiskService = field(init=False)
+    state: StateService = field(init=False)
     tokens: TokenStore = field(init=False)
 
     def __post_init__(self) -> None:
@@ -48,6 +50,7 @@ class Services:
         self.audit = AuditService(self.workspace)
         self.orders = OrderService(self.manager)
         self.risk = RiskService(self.workspace)
+        self.state = StateService(self.workspace, self.manager)
         self.tokens = TokenStore(self.workspace)
 
     @classmethod

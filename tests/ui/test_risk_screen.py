@@ -40,7 +40,7 @@ async def test_risk_view_halts_edits_a_limit_and_resumes_and_the_kill_switch_hal
     workspace: Workspace, make_app: AppFactory
 ) -> None:
     doc = copy.deepcopy(demo_sandbox())
-    doc.update(node_id=NODE, strategies=[])
+    doc.update(node_id=NODE, trader_id="RISKUI-001", strategies=[])
     doc.pop("restart", None)
     ConfigStore(workspace).save(doc, deep=False)
     manager = NodeManager(workspace)

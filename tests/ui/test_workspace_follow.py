@@ -171,6 +171,7 @@ async def test_the_console_follows_cli_launches_crashes_restarts_and_config_file
             # 3. Configs created and deleted by the CLI appear and disappear.
             doc = demo_sandbox()
             doc["node_id"] = "sb-copy"
+            doc["trader_id"] = "COPY-001"  # one trader id per sandbox node
             path = workspace.root.parent / "sb-copy.json"
             path.write_text(json.dumps(doc))
             code, out = await _gateway(workspace, "nodes", "create", "--file", str(path))
