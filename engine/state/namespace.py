@@ -54,21 +54,26 @@ def trader_prefix(trader_id: str) -> str:
 
 
 def check_layout(client: Any, where: str) -> int:
-    """Write the layout version if absent; refuse a newer one. Returns the stored version."""
+    """Write the layout version if absent; refuse a newer one. Returns the stored version.
+
+    The version rules are engine.migrate's (``redis_layout_steps``): a layout that needs
+    migration steps is refused here until ``gateway migrate`` has run them.
+    """
+    from engine.migrate.kinds import redis_layout_steps
+    from engine.migrate.versions import VersionError
+
     client.set(LAYOUT_KEY, LAYOUT_VERSION, nx=True)
     raw = client.get(LAYOUT_KEY)
     try:
-        version = int(raw)
-    except (TypeError, ValueError):
+        steps = redis_layout_steps(raw, f"{where}: {LAYOUT_KEY}")
+    except VersionError as exc:
+        raise NamespaceConflict(f"{exc}; upgrade the gateway, nothing was changed") from None
+    if steps:
         raise NamespaceConflict(
-            f"{where}: {LAYOUT_KEY} holds {raw!r}, expected an int layout version"
-        ) from None
-    if version > LAYOUT_VERSION:
-        raise NamespaceConflict(
-            f"{where}: Redis key layout version {version} is newer than this gateway's "
-            f"({LAYOUT_VERSION}); upgrade the gateway, nothing was changed"
+            f"{where}: Redis key layout {raw!r} needs migration steps {steps}: "
+            "run gateway migrate"
         )
-    return version
+    return int(raw)
 
 
 def claim_trader(
