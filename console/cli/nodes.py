@@ -321,3 +321,12 @@ def migrate_cmd() -> None:
 def schema() -> None:
     """Print the node config JSON Schema (for editors)."""
     echo_json(NodeConfig.model_json_schema())
+
+
+def _add_recovery_commands() -> None:
+    from console.cli.reconcile import reconcile
+
+    nodes.add_command(reconcile)
+
+
+_add_recovery_commands()

@@ -88,9 +88,10 @@ class Reconciliation:
 
     def summary(self) -> str:
         if self.agree:
+            n, m = len(self.orders), len(self.positions)
             return (
-                f"journal, cache and venue agree: {len(self.orders)} working orders, "
-                f"{len(self.positions)} positions"
+                f"journal, cache and venue agree: {n} working order{'s' * (n != 1)}, "
+                f"{m} position{'s' * (m != 1)}"
             )
         parts = []
         bad_orders = sum(not r.agree for r in self.orders)

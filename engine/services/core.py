@@ -10,6 +10,7 @@ from engine.services.audit import AuditService
 from engine.services.configs import ConfigService
 from engine.services.nodes import NodeService
 from engine.services.orders import OrderService
+from engine.services.recovery import RecoveryService
 from engine.services.risk import RiskService
 from engine.services.runs import RunService
 from engine.services.telemetry import TelemetryService
@@ -30,6 +31,7 @@ class Services:
     audit: AuditService = field(init=False)
     orders: OrderService = field(init=False)
     risk: RiskService = field(init=False)
+    recovery: RecoveryService = field(init=False)
     tokens: TokenStore = field(init=False)
 
     def __post_init__(self) -> None:
@@ -41,6 +43,7 @@ class Services:
         self.audit = AuditService(self.workspace)
         self.orders = OrderService(self.manager)
         self.risk = RiskService(self.workspace)
+        self.recovery = RecoveryService(self.workspace)
         self.tokens = TokenStore(self.workspace)
 
     @classmethod
