@@ -19,7 +19,7 @@ export UV_PYTHON_DOWNLOADS := never
 # each launch (measured: importing BacktestNode 1.59 s from source, 0.56 s compiled).
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: help setup setup-dev system-deps run demo test test-fast lint fmt bench clean
+.PHONY: help setup setup-dev system-deps redis-server run demo test test-fast lint fmt bench clean
 
 help:
 	@echo "make run    set up .venv, create the demo workspace if missing, open the console"
@@ -43,15 +43,20 @@ $(VENV)/.dev: $(UV) pyproject.toml uv.lock
 # Our own modules too: node hosts and the CLI start in fresh interpreters, and compiling the
 # engine's modules from source costs every launch tens of milliseconds. compileall skips
 # what is up to date; a stale .pyc is never used (Python checks the source's mtime).
-setup: $(VENV)/.runtime
+setup: $(VENV)/.runtime redis-server
 	@$(BIN)/python -m compileall -q -j 0 console engine widgets >/dev/null
 setup-dev: $(VENV)/.dev system-deps
 	@$(BIN)/python -m compileall -q -j 0 console engine widgets >/dev/null
 
 # System packages the tests drive: tmux (a real terminal for the console test),
-# dbus-daemon + gnome-keyring (a real Secret Service for the keyring tests).
-system-deps:
+# dbus-daemon + gnome-keyring (a real Secret Service for the keyring tests), redis-server.
+system-deps: redis-server
 	@command -v tmux >/dev/null && command -v dbus-daemon >/dev/null && command -v gnome-keyring-daemon >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends tmux dbus gnome-keyring; }
+
+# Sandbox and live nodes keep their state in Redis; without a URL in settings.json the
+# gateway runs its own redis-server for the workspace (engine/state/redis_server.py).
+redis-server:
+	@command -v redis-server >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends redis-server; } || { echo "error: redis-server is missing and could not be installed (apt-get install redis-server as root)" >&2; exit 1; }
 
 demo: setup
 	@$(BIN)/gateway demo init --if-missing

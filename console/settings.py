@@ -13,7 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from console.quick_settings import (
     DEFAULT_MAX_LINES,
@@ -22,6 +22,7 @@ from console.quick_settings import (
     QuickSettings,
 )
 from engine.atomic import atomic_write_text
+from engine.state.target import RedisTargetInvalid, parse_redis_url
 from engine.telemetry.alerts import AlertRule
 
 
@@ -50,6 +51,23 @@ class OrderSettings(_Section):
     """Ask before sending a ticket whose notional exceeds this (None: never ask)."""
 
 
+class RedisSettings(_Section):
+    """Which Redis sandbox and live nodes keep their state in (default: the workspace's own)."""
+
+    url: str | None = None
+    """redis://HOST:PORT (database 0, no password); a node config's redis_url overrides it."""
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                parse_redis_url(value, "redis.url", "settings")
+            except RedisTargetInvalid as exc:
+                raise ValueError(f"{exc.expected} (got {exc.value!r})") from None
+        return value
+
+
 class ConsoleSettings(_Section):
     """Everything the console remembers between runs."""
 
@@ -66,6 +84,7 @@ class ConsoleSettings(_Section):
         default_factory=list,
         description="workspace alert rules; running nodes pick up changes within a second",
     )
+    redis: RedisSettings | None = None
 
     def quick(self) -> QuickSettings:
         """The values the panes use."""

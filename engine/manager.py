@@ -429,7 +429,8 @@ class NodeManager:
     def _prepare_run(self, node_id: str, mode: str | None, run_id: str | None = None) -> Run:
         store = ConfigStore(self.workspace)
         resolved = store.resolve_mode(node_id, mode)
-        store.get(node_id, resolved)  # raises ConfigInvalid with the issues
+        config = store.get(node_id, resolved)  # raises ConfigInvalid with the issues
+        store.check_trader_id(config)  # sandbox/live: one trader id, one node's state
         live = self._live_host(node_id) or self._live_supervisor(node_id)
         if live is not None:
             raise NodeAlreadyRunning(

@@ -3,11 +3,30 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from engine.workspace import Workspace
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stop_workspace_redis_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Sandbox nodes start their workspace's own redis-server, detached on purpose (it
+    outlives its node); at the end of the session stop those of this session's workspaces."""
+    yield
+    import psutil
+
+    base = str(tmp_path_factory.getbasetemp())
+    for proc in psutil.process_iter(["name"]):
+        if proc.info["name"] != "redis-server":
+            continue
+        try:
+            if proc.cwd().startswith(base):
+                proc.kill()
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,14 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from engine.risk.limits import RiskLimits
 from engine.telemetry.alerts import AlertRule
@@ -155,7 +162,16 @@ class NodeConfig(_Model):
     node_id: NodeId = Field(description="slug: lower case letters, digits and hyphens")
     mode: Mode
     description: Annotated[str, StringConstraints(max_length=500)] = ""
-    trader_id: TraderId = "TRADER-001"
+    trader_id: TraderId = Field(
+        default="TRADER-001",
+        description="Nautilus trader id; sandbox and live nodes of a workspace each need "
+        "their own (it names their cache's keys in Redis)",
+    )
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis keeping this sandbox/live node's cache (redis://HOST:PORT); "
+        "default: settings.json redis.url, else the workspace's own redis-server",
+    )
     strategies: list[StrategySpec] = Field(default_factory=list)
     venues: list[VenueSpec] = Field(default_factory=list)
     data: list[DataSpec] = Field(default_factory=list, description="backtest only")
@@ -170,6 +186,19 @@ class NodeConfig(_Model):
         "rule replaces it",
     )
     tags: list[Tag] = Field(default_factory=list)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            from engine.state.target import RedisTargetInvalid, parse_redis_url
+
+            try:
+                parse_redis_url(value, "redis_url", "node config")
+            except RedisTargetInvalid as exc:
+                raise ValueError(f"{exc.expected} (got {exc.value!r})") from None
+            value = value.strip()
+        return value
 
     @model_validator(mode="after")
     def _unique_alert_names(self) -> NodeConfig:

@@ -17,6 +17,7 @@ from engine.config.model import DataSpec, Mode, NodeConfig, RiskSpec, StrategySp
 from engine.workspace import Workspace
 
 if TYPE_CHECKING:
+    from nautilus_trader.cache.config import CacheConfig
     from nautilus_trader.config import (
         BacktestRunConfig,
         ImportableStrategyConfig,
@@ -118,10 +119,13 @@ def trading_node_parts(
     *,
     secrets: Mapping[str, Mapping[str, str]] | None = None,
     logging: LoggingConfig | None = None,
+    cache: CacheConfig | None = None,
 ) -> TradingNodeParts:
     """Build the ``TradingNodeConfig`` and factories for a sandbox or live node.
 
-    ``secrets`` maps a profile name to its fields; ``None`` while validating.
+    ``secrets`` maps a profile name to its fields; ``None`` while validating. ``cache``:
+    the node host passes its Redis-backed cache (``engine.state.target.cache_config``);
+    validation builds without one (it needs no Redis).
     """
     from nautilus_trader.config import LiveRiskEngineConfig, TradingNodeConfig
 
@@ -152,6 +156,7 @@ def trading_node_parts(
         exec_clients={k: v.config for k, v in execs.items()},
         risk_engine=LiveRiskEngineConfig(**risk_kwargs(node.risk)),
         logging=logging,
+        cache=cache,
     )
     return TradingNodeParts(
         config=config,

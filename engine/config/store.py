@@ -199,6 +199,7 @@ class ConfigStore:
                 ) from None
         report = validate_node(data, self.workspace, deep=deep)
         config = report.raise_for_errors()
+        self.check_trader_id(config)
         path = self.path_for(config.node_id, config.mode)
         if not overwrite and path.exists():
             raise FileExistsError(
@@ -214,6 +215,42 @@ class ConfigStore:
                     path.parent.rmdir()
             raise
         return report
+
+    def trader_id_owner(self, config: NodeConfig) -> StoredNode | None:
+        """Another stored sandbox/live config with ``config``'s trader id, if any.
+
+        Their caches live in Redis under ``trader-<TRADER_ID>:``: two nodes with one trader
+        id would read and overwrite each other's orders and positions. Backtests keep their
+        cache in memory and may share one.
+        """
+        if config.mode is Mode.BACKTEST:
+            return None
+        for stored in self.all():
+            other = stored.config
+            if (
+                other is not None
+                and other.mode is not Mode.BACKTEST
+                and other.trader_id == config.trader_id
+                and (other.node_id, other.mode) != (config.node_id, config.mode)
+            ):
+                return stored
+        return None
+
+    def check_trader_id(self, config: NodeConfig) -> None:
+        """Raise ConfigInvalid (field ``trader_id``) if another node config has its trader id."""
+        owner = self.trader_id_owner(config)
+        if owner is not None:
+            raise ConfigInvalid(
+                [
+                    ConfigIssue(
+                        "trader_id",
+                        f"already used by node {owner.node_id!r} ({owner.mode}, {owner.path}); "
+                        "each sandbox or live node needs its own trader id, which names its "
+                        "state in Redis",
+                        config.trader_id,
+                    )
+                ]
+            )
 
     def delete(self, node_id: str, mode: Mode | str | None = None) -> list[Path]:
         """Delete one mode's file (or the only one); the node dir goes when it is empty."""

@@ -163,6 +163,8 @@ def mode_issues(config: NodeConfig) -> list[ConfigIssue]:
         for section in ("data_clients", "exec_clients"):
             if getattr(config, section):
                 add(section, "not used in backtest mode; remove it (data comes from `data`)")
+        if config.redis_url is not None:
+            add("redis_url", "not used in backtest mode: a backtest's cache stays in memory")
     else:
         if config.data:
             add("data", f"not used in {config.mode.value} mode; data comes from data_clients")

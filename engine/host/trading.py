@@ -28,6 +28,7 @@ from engine.host.events import CLIENT_CONNECTION_CHANGED
 if TYPE_CHECKING:
     from engine.config.model import NodeConfig
     from engine.host.host import NodeHost
+    from engine.state.target import RedisTarget
 
 CONNECTION_POLL_S = 0.5
 STOP_SETTLE_S = 0.5  # after cancel/flatten: let the venue answer before strategies stop
@@ -74,6 +75,34 @@ def profile_secrets(host: NodeHost, node: NodeConfig) -> dict[str, dict[str, str
             ) from None
         out[name] = {field: secret.reveal() for field, secret in stored.items()}
     return out
+
+
+def persistence_target(host: NodeHost, node: NodeConfig) -> RedisTarget:
+    """The node's Redis, ready (started, reachable, trader id claimed), or a HostError.
+
+    No fallback to an in-memory cache: a node whose state would not survive a restart
+    does not start.
+    """
+    from engine.state.prepare import (
+        NamespaceConflict,
+        RedisTargetInvalid,
+        RedisUnavailable,
+        prepare_node_redis,
+    )
+
+    try:
+        target = prepare_node_redis(host.workspace, node)
+    except RedisTargetInvalid as exc:
+        raise HostError(str(exc), field=exc.field, phase="persistence") from None
+    except (RedisUnavailable, NamespaceConflict) as exc:
+        field = "trader_id" if isinstance(exc, NamespaceConflict) else "redis_url"
+        raise HostError(f"persistence: {exc}", field=field, phase="persistence") from None
+    host.publish(
+        "system",
+        "PersistenceReady",
+        {"backend": "redis", "url": target.url, "source": target.source},
+    )
+    return target
 
 
 class ConnectionMonitor:
@@ -163,8 +192,10 @@ async def _run(host: NodeHost, node: NodeConfig, loop: asyncio.AbstractEventLoop
     from engine.feed.trading import build_trading_node, stop_trading_node
     from engine.host.actor import GatewayActor
     from engine.orders.strategy import GatewayStrategy, GatewayStrategyConfig
+    from engine.state.target import cache_config
     from engine.telemetry.host_hooks import attach_telemetry
 
+    redis = persistence_target(host, node)
     secrets = profile_secrets(host, node) if node.mode.value == "live" else None
     try:
         parts = trading_node_parts(
@@ -172,6 +203,7 @@ async def _run(host: NodeHost, node: NodeConfig, loop: asyncio.AbstractEventLoop
             host.workspace,
             secrets=secrets,
             logging=logging_config(host.run_dir, node.log_level),
+            cache=cache_config(redis),
         )
     finally:
         secrets = None  # the parts hold them now; drop our copy

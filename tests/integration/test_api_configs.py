@@ -78,6 +78,7 @@ def _cli_validate(server: Server, doc: dict[str, Any], tmp: Path) -> str:
 def test_create_read_update_delete_and_the_audit_trail(gw: GatewayClient, server: Server) -> None:
     doc = copy.deepcopy(demo_sandbox())
     doc["node_id"] = "api-made"
+    doc["trader_id"] = "API-001"
     saved = gw.create_node(doc)
     assert (saved.node_id, saved.mode, saved.created) == ("api-made", "sandbox", True)
     with pytest.raises(GatewayError) as exists:

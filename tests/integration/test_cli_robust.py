@@ -235,7 +235,7 @@ def read_only_copy(source: Path) -> Iterator[Path]:
 
 
 def test_read_only_workspace_says_cannot_write_and_exits_1(ws: Workspace, tmp_path: Path) -> None:
-    doc = {**demo_sandbox(), "node_id": "new-node"}
+    doc = {**demo_sandbox(), "node_id": "new-node", "trader_id": "NEW-001"}
     with read_only_copy(ws.root) as root:
         before = sorted(p.name for p in (root / "nodes").iterdir())
         r = gateway("nodes", "create", "-f", "-", workspace=root, stdin=json.dumps(doc))

@@ -1,0 +1,101 @@
+"""Keys the gateway keeps beside Nautilus's in a Redis, and who owns which trader id.
+
+Nautilus names every cache key ``trader-<TRADER_ID>:<kind>:<id>`` (``use_trader_prefix``,
+no instance id): nodes with different trader ids never collide, and the config store
+refuses two node configs of a workspace with one trader id. Two *workspaces* sharing one
+Redis URL could still both run a ``TRADER-001``. Nautilus 1.231 cannot select a database
+index (it connects to host:port, database 0), so instead each workspace has an id
+(``.gateway/state/workspace-id``) and claims the trader ids it runs in the hash
+``gateway:traders`` (trader id -> ``{"workspace", "path", "node_id"}``, HSETNX): a node whose
+trader id is claimed by another workspace, or another node, is refused before it starts.
+
+``gateway:layout`` holds the version of this key layout (an int, :data:`LAYOUT_VERSION`),
+written when a node first uses a Redis; a newer one is refused (``gateway migrate`` moves
+older ones forward).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from engine.atomic import atomic_write_text
+from engine.workspace import Workspace
+
+LAYOUT_KEY = "gateway:layout"
+LAYOUT_VERSION = 1
+TRADERS_KEY = "gateway:traders"
+
+
+class NamespaceConflict(RuntimeError):
+    """The trader id is another node's, or the Redis key layout is newer than ours."""
+
+
+def workspace_id(workspace: Workspace) -> str:
+    """The workspace's id, created once (a UUID in ``state/workspace-id``)."""
+    path = workspace.root / "state" / "workspace-id"
+    try:
+        found = path.read_text(encoding="utf-8").strip()
+    except OSError:
+        found = ""
+    if found:
+        return found
+    new = uuid.uuid4().hex
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, new + "\n")
+    return new
+
+
+def trader_prefix(trader_id: str) -> str:
+    """Nautilus's key prefix for a trader's cache."""
+    return f"trader-{trader_id}:"
+
+
+def check_layout(client: Any, where: str) -> int:
+    """Write the layout version if absent; refuse a newer one. Returns the stored version."""
+    client.set(LAYOUT_KEY, LAYOUT_VERSION, nx=True)
+    raw = client.get(LAYOUT_KEY)
+    try:
+        version = int(raw)
+    except (TypeError, ValueError):
+        raise NamespaceConflict(
+            f"{where}: {LAYOUT_KEY} holds {raw!r}, expected an int layout version"
+        ) from None
+    if version > LAYOUT_VERSION:
+        raise NamespaceConflict(
+            f"{where}: Redis key layout version {version} is newer than this gateway's "
+            f"({LAYOUT_VERSION}); upgrade the gateway, nothing was changed"
+        )
+    return version
+
+
+def claim_trader(
+    client: Any, workspace: Workspace, trader_id: str, node_id: str, where: str
+) -> dict[str, Any]:
+    """Claim ``trader_id`` for this workspace's ``node_id``; raise :class:`NamespaceConflict`."""
+    mine = {"workspace": workspace_id(workspace), "path": str(workspace.root), "node_id": node_id}
+    client.hsetnx(TRADERS_KEY, trader_id, json.dumps(mine))
+    raw = client.hget(TRADERS_KEY, trader_id)
+    try:
+        owner = json.loads(raw) if raw is not None else {}
+    except ValueError:
+        owner = {}
+    if owner.get("workspace") != mine["workspace"] or owner.get("node_id") != node_id:
+        raise NamespaceConflict(
+            f"trader id {trader_id} in Redis at {where} belongs to node "
+            f"{owner.get('node_id')!r} of workspace {owner.get('path')!r}; each node needs "
+            "its own trader id (change trader_id in the node config, or use another Redis)"
+        )
+    return owner
+
+
+def release_trader(client: Any, workspace: Workspace, trader_id: str) -> None:
+    """Drop this workspace's claim on ``trader_id`` (another workspace's stays)."""
+    raw = client.hget(TRADERS_KEY, trader_id)
+    try:
+        owner = json.loads(raw) if raw is not None else {}
+    except ValueError:
+        owner = {}
+    if owner.get("workspace") == workspace_id(workspace):
+        client.hdel(TRADERS_KEY, trader_id)
