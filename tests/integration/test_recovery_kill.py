@@ -11,6 +11,7 @@ then a graceful stop and start that must find the identical state.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.manager import NodeManager
+from engine.manager import NodeAlreadyRunning, NodeManager, NodeNotRunning
 from engine.recovery.venue_store import venue_path
 from engine.runs import latest_run
 from engine.workspace import Workspace
@@ -48,7 +49,8 @@ def ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
     try:
         yield workspace
     finally:
-        asyncio.run(NodeManager(workspace).stop(NODE, timeout_s=15))
+        with contextlib.suppress(NodeNotRunning):
+            asyncio.run(NodeManager(workspace).stop(NODE, timeout_s=15))
 
 
 def test_kill_9_at_random_points_loses_and_doubles_nothing(ws: Workspace) -> None:
@@ -74,7 +76,12 @@ def test_a_graceful_stop_and_start_finds_the_identical_state(ws: Workspace) -> N
 
     async def start() -> None:
         manager = NodeManager(ws)
-        await manager.launch(NODE)
+        for _ in range(50):  # the supervisor ends a moment after its host
+            try:
+                await manager.launch(NODE)
+                break
+            except NodeAlreadyRunning:
+                await asyncio.sleep(0.1)
         meta = await manager.wait_state(NODE, {"running", "failed", "stopped"}, timeout_s=40)
         assert meta.state == "running", meta
 
