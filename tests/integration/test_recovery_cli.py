@@ -17,6 +17,7 @@ import json
 import os
 import re
 import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,7 +25,7 @@ import pytest
 
 from engine.config.store import ConfigStore
 from engine.demo import demo_sandbox
-from engine.host.paths import pid_file
+from engine.host.paths import pid_file, supervisor_file
 from engine.manager import NodeManager, NodeNotRunning
 from engine.recovery.venue_store import venue_path
 from engine.runs import read_json
@@ -120,3 +121,36 @@ def test_a_venue_that_forgot_an_order_halts_the_node_until_its_view_is_accepted(
     assert "nodes.reconcile.accept_venue" in audit.out
     r = gateway("order", NODE, "buy 1000 EUR/USD.SIM", "--wait", "filled", workspace=ws.root)
     assert r.code == 0, r.out + r.err
+
+
+def test_after_a_machine_reboot_launch_brings_back_the_same_state(ws: Workspace) -> None:
+    """A reboot, as near as a test gets: supervisor, host and the workspace's redis-server
+    all killed -9 at once; `gateway launch` starts Redis (its append-only file) and the node,
+    which finds its orders in journal, cache and venue alike."""
+    code, before = reconcile(ws)
+    assert code == 0 and before["agree"], before
+    working = sorted(r["key"] for r in before["orders"])
+    assert working, before
+    supervisor = read_json(supervisor_file(ws, NODE))
+    host = read_json(pid_file(ws, NODE))
+    redis = read_json(ws.run_dir / "redis.json")
+    assert supervisor and host and redis
+    for pid in (supervisor["pid"], host["pid"], redis["pid"]):
+        os.kill(int(pid), signal.SIGKILL)
+    wait_gone(int(host["pid"]))
+    r = gateway("launch", NODE, workspace=ws.root, timeout=90)
+    assert r.code == 0, r.out + r.err
+    code, after = reconcile(ws)
+    assert code == 0 and after["agree"] and after["trading_state"] == "ACTIVE", after
+    assert sorted(r["key"] for r in after["orders"]) == working
+    assert after["positions"] == before["positions"]
+
+
+def wait_gone(pid: int, limit_s: float = 10) -> None:
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
