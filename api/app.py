@@ -40,6 +40,7 @@ from engine.services.models import (
     OrderCommandReply,
     OrderCommandRequest,
     OrderOutcome,
+    PersistedStateView,
     RiskLimitsRequest,
     RiskView,
     RunResults,
@@ -211,6 +212,12 @@ def create_app(
         """
         await asyncio.to_thread(guard, grant, node_id)
         return await services.orders.act(grant.principal, node_id, request)
+
+    @app.get("/nodes/{node_id}/state", tags=["nodes"])
+    async def node_state(grant: Read, node_id: NodeId) -> PersistedStateView:
+        """What the node has persisted (orders, positions, accounts in Redis; risk state)."""
+        await asyncio.to_thread(guard, grant, node_id)
+        return PersistedStateView.model_validate(await services.state.show(node_id))
 
     # -- risk --------------------------------------------------------------------------
     @app.get("/nodes/{node_id}/risk", tags=["risk"])

@@ -330,3 +330,12 @@ def _add_recovery_commands() -> None:
 
 
 _add_recovery_commands()
+
+
+def _add_state_command() -> None:
+    from console.cli.node_state import state
+
+    nodes.add_command(state)
+
+
+_add_state_command()

@@ -91,16 +91,22 @@ def persistence_target(host: NodeHost, node: NodeConfig) -> RedisTarget:
     )
 
     try:
-        target = prepare_node_redis(host.workspace, node)
+        prepared = prepare_node_redis(host.workspace, node)
     except RedisTargetInvalid as exc:
         raise HostError(str(exc), field=exc.field, phase="persistence") from None
     except (RedisUnavailable, NamespaceConflict) as exc:
         field = "trader_id" if isinstance(exc, NamespaceConflict) else "redis_url"
         raise HostError(f"persistence: {exc}", field=field, phase="persistence") from None
+    target = prepared.target
     host.publish(
         "system",
         "PersistenceReady",
-        {"backend": "redis", "url": target.url, "source": target.source},
+        {
+            "backend": "redis",
+            "url": target.url,
+            "source": target.source,
+            "deduplicated": prepared.deduplicated,
+        },
     )
     return target
 
@@ -239,6 +245,17 @@ async def _run(host: NodeHost, node: NodeConfig, loop: asyncio.AbstractEventLoop
     host.recovery = recovery
     host.channel.set_command_handler(host.handle_command, loop=loop)
 
+    from engine.state.watchdog import RedisWatchdog
+
+    watchdog = RedisWatchdog(
+        redis,
+        workspace=host.workspace,
+        node_id=node.node_id,
+        trader_id=node.trader_id,
+        publish=host.publish,
+        loop=loop,
+        cache=trading.kernel.cache,
+    ).start()
     monitor = ConnectionMonitor(trading, host.publish)
     monitor.watch_connects()
     monitor_task = loop.create_task(monitor.run(), name="gateway-connections")
@@ -271,6 +288,7 @@ async def _run(host: NodeHost, node: NodeConfig, loop: asyncio.AbstractEventLoop
         if task is not None or trading.kernel.is_running():
             with contextlib.suppress(Exception):
                 await stop_trading_node(trading, task, before_dispose=telemetry.finish)
+        watchdog.stop()
         monitor_task.cancel()
         with contextlib.suppress(BaseException):
             await monitor_task

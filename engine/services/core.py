@@ -13,6 +13,7 @@ from engine.services.orders import OrderService
 from engine.services.recovery import RecoveryService
 from engine.services.risk import RiskService
 from engine.services.runs import RunService
+from engine.services.state import StateService
 from engine.services.telemetry import TelemetryService
 from engine.services.tokens import TokenStore
 from engine.workspace import Workspace
@@ -32,6 +33,7 @@ class Services:
     orders: OrderService = field(init=False)
     risk: RiskService = field(init=False)
     recovery: RecoveryService = field(init=False)
+    state: StateService = field(init=False)
     tokens: TokenStore = field(init=False)
 
     def __post_init__(self) -> None:
@@ -44,6 +46,7 @@ class Services:
         self.orders = OrderService(self.manager)
         self.risk = RiskService(self.workspace)
         self.recovery = RecoveryService(self.workspace)
+        self.state = StateService(self.workspace, self.manager)
         self.tokens = TokenStore(self.workspace)
 
     @classmethod

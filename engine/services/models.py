@@ -296,3 +296,19 @@ class ReconciliationView(_Model):
     accepted: bool = False
     actions: list[str] = Field(default_factory=list)
     note: str = ""
+
+
+# -- persisted state ---------------------------------------------------------------------
+class PersistedStateView(_Model):
+    """What a sandbox or live node keeps across restarts: its cache in Redis, its risk.json."""
+
+    node_id: str
+    trader_id: str
+    redis: dict[str, Any] = Field(description="url and source (node config, settings, own)")
+    key_prefix: str
+    keys: int
+    counts: dict[str, int]
+    orders: list[dict[str, Any]]
+    positions: list[dict[str, Any]]
+    accounts: list[dict[str, Any]]
+    risk: dict[str, Any] = Field(description="path of risk.json and the state it holds")

@@ -5,7 +5,7 @@ no instance id): nodes with different trader ids never collide, and the config s
 refuses two node configs of a workspace with one trader id. Two *workspaces* sharing one
 Redis URL could still both run a ``TRADER-001``. Nautilus 1.231 cannot select a database
 index (it connects to host:port, database 0), so instead each workspace has an id
-(``.gateway/state/workspace-id``) and claims the trader ids it runs in the hash
+(``.gateway/workspace-id``) and claims the trader ids it runs in the hash
 ``gateway:traders`` (trader id -> ``{"workspace", "path", "node_id"}``, HSETNX): a node whose
 trader id is claimed by another workspace, or another node, is refused before it starts.
 
@@ -33,8 +33,8 @@ class NamespaceConflict(RuntimeError):
 
 
 def workspace_id(workspace: Workspace) -> str:
-    """The workspace's id, created once (a UUID in ``state/workspace-id``)."""
-    path = workspace.root / "state" / "workspace-id"
+    """The workspace's id, created once (a UUID in ``workspace-id``)."""
+    path = workspace.root / "workspace-id"
     try:
         found = path.read_text(encoding="utf-8").strip()
     except OSError:

@@ -8,8 +8,10 @@ be used stops the node before it starts, with a message naming what and where.
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from engine.state.integrity import drop_duplicate_events
 from engine.state.namespace import NamespaceConflict, check_layout, claim_trader
 from engine.state.redis_server import RedisUnavailable, ensure_workspace_redis, ping
 from engine.state.target import RedisTarget, RedisTargetInvalid, configured_target
@@ -20,6 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "NamespaceConflict",
+    "PreparedRedis",
     "RedisTargetInvalid",
     "RedisUnavailable",
     "node_redis",
@@ -33,8 +36,17 @@ def node_redis(workspace: Workspace, node: NodeConfig | None) -> RedisTarget:
     return target if target is not None else ensure_workspace_redis(workspace)
 
 
-def prepare_node_redis(workspace: Workspace, node: NodeConfig) -> RedisTarget:
-    """Check ``node``'s Redis answers, its layout version, and claim the node's trader id.
+@dataclass(frozen=True, slots=True)
+class PreparedRedis:
+    """A node's Redis, ready; ``deduplicated``: event lists that held an event twice."""
+
+    target: RedisTarget
+    deduplicated: list[str]
+
+
+def prepare_node_redis(workspace: Workspace, node: NodeConfig) -> PreparedRedis:
+    """Check ``node``'s Redis answers, its layout version, claim the node's trader id, and
+    drop events stored twice (which Nautilus would refuse to load).
 
     Raises
     ------
@@ -56,7 +68,8 @@ def prepare_node_redis(workspace: Workspace, node: NodeConfig) -> RedisTarget:
     try:
         check_layout(client, target.url)
         claim_trader(client, workspace, node.trader_id, node.node_id, target.url)
+        repaired = drop_duplicate_events(client, node.trader_id)
     finally:
         with contextlib.suppress(Exception):
             client.close()
-    return target
+    return PreparedRedis(target, repaired["rewritten"])

@@ -126,6 +126,9 @@ def _free_port(preferred: Any = None) -> int:
     candidates = [preferred] if isinstance(preferred, int) and 0 < preferred < 65536 else []
     for port in [*candidates, 0]:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            # As redis-server binds: the killed server's connections in TIME_WAIT hold the
+            # port otherwise, and a restart must take the port running nodes know.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 sock.bind(("127.0.0.1", port))
             except OSError:
