@@ -229,7 +229,9 @@ async def _run(host: NodeHost, node: NodeConfig, loop: asyncio.AbstractEventLoop
         from engine.feed.sandbox import apply_sandbox_events_inline
 
         apply_sandbox_events_inline(trading.kernel)
-    trading.trader.add_actor(GatewayActor(host.publish))
+    # Actors start before strategies: the venue's orders are back in its matching engines
+    # (and it records again) before any strategy can trade.
+    trading.trader.add_actor(GatewayActor(host.publish, on_running=recovery.on_trader_start))
     strategy = GatewayStrategy(
         GatewayStrategyConfig(bracket_mode="managed" if node.mode.value == "sandbox" else "native")
     )

@@ -10,9 +10,11 @@ In the node host, around the node's start (``engine.host.trading``):
    otherwise, so no strategy trades on a state nobody checked.
 2. Nautilus builds (restoring its cache from Redis when configured) and reconciles with the
    venue's reports (``engine.recovery.sandbox_venue`` answers them for a sandbox venue).
-3. :meth:`NodeRecovery.after_start`: put the venue's working orders back into its matching
-   engines, compare journal, cache and venue (``engine.recovery.reconcile``), journal the
-   ``Reconciliation``; the node trades (ACTIVE) when they agree, stays HALTED when not.
+3. :meth:`NodeRecovery.on_trader_start` (the gateway actor's start, before any strategy's):
+   put the venue's working orders back into its matching engines, record from then on.
+4. :meth:`NodeRecovery.after_start`: compare journal, cache and venue
+   (``engine.recovery.reconcile``), journal the ``Reconciliation``; the node trades
+   (ACTIVE) when they agree, stays HALTED when not.
 
 The ``reconcile`` channel command (:meth:`NodeRecovery.command`) compares the three views
 again now, or accepts the venue's view.
@@ -99,6 +101,7 @@ class NodeRecovery:
         self.cache: Any = None
         self.last: Reconciliation | None = None
         self.previous_run_id: str | None = None
+        self.restored: dict[str, Any] = {}
 
     # -- 1. before the node starts -----------------------------------------------------
     def before_start(self) -> None:
@@ -137,10 +140,15 @@ class NodeRecovery:
         return self.memory.attach(kernel)
 
     # -- 3. once the node runs -----------------------------------------------------------
+    def on_trader_start(self) -> None:
+        """When the trader starts (Nautilus's own reconciliation done, no strategy started
+        yet): the venue's orders back into its matching engines, its recording on."""
+        if self.memory is not None and not self.memory.armed:
+            self.restored = self.memory.restore()
+
     def after_start(self) -> Reconciliation:
-        restored: dict[str, Any] = {}
-        if self.memory is not None:
-            restored = self.memory.restore()
+        self.on_trader_start()  # in case the trader's start did not reach the actor
+        restored = self.restored
         result = self.compare()
         halted = self._settle(result, "after a restart")
         payload = {**result.to_dict(), **restored, "halted": halted}

@@ -12,7 +12,8 @@ nothing to reconcile against. :class:`SandboxVenueMemory`:
 - answers Nautilus's reconciliation with reports built from the stored book (the node's
   ``LiveExecEngineConfig.reconciliation`` is on by default), so a node whose cache was lost
   gets its orders and positions back from the venue, as against a real venue;
-- once the node runs, puts the working orders back into the matching engines
+- once Nautilus has reconciled and before any strategy starts, puts the working orders
+  back into the matching engines
   (``OrderMatchingEngine.accept_order``: an ACCEPTED order is re-added without a new event)
   and the balances back into the account.
 """
