@@ -59,13 +59,15 @@ def reconcile(node_id: str, as_json: bool, accept_venue: bool, yes: bool) -> Non
     else:
         outcome = asyncio.run(service.compare(workspace, node_id))
     code = 0 if outcome.ok and outcome.audit_error is None else EXIT_FAILURE
+    if outcome.code in service.BAD_NODE:
+        code = EXIT_INVALID
     if as_json:
         echo_json(outcome.to_dict())
         sys.exit(code)
     if outcome.audit_error:
         click.echo(f"error: NOT in the audit log: {outcome.audit_error}", err=True)
     if outcome.result is None:
-        fail(f"{node_id}: {outcome.message}", EXIT_FAILURE)
+        fail(f"{node_id}: {outcome.message}", code)
     _print(outcome)
     sys.exit(code)
 

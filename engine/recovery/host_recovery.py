@@ -48,6 +48,13 @@ RECONCILIATION_FILE = "reconciliation.json"
 WHO = "reconciliation"
 
 
+def check_accept(value: Any) -> str | None:
+    """What is wrong with a ``reconcile`` command's ``accept`` (None: nothing)."""
+    if value is None or value == "venue":
+        return None
+    return f"accept: got {str(value)[:60]!r}, expected 'venue' or nothing"
+
+
 def carry_over(previous: list[Run]) -> tuple[StateView, int, int]:
     """From a node's earlier runs (oldest first): the state its journals end in, the last
     run's last seq, and the node-level seq base of the next run.
@@ -195,12 +202,9 @@ class NodeRecovery:
     def command(self, command: dict[str, Any]) -> dict[str, Any]:
         """``{"cmd": "reconcile"}`` compares now; ``"accept": "venue"`` adopts the venue's view."""
         accept = command.get("accept")
-        if accept not in (None, "venue"):
-            return {
-                "ok": False,
-                "code": "invalid_command",
-                "message": f"accept: got {accept!r}, expected 'venue' or nothing",
-            }
+        problem = check_accept(accept)
+        if problem is not None:
+            return {"ok": False, "code": "invalid_command", "message": problem, "field": "accept"}
         if accept is None:
             result = self.compare()
             return {"ok": True, **result.to_dict(), **self._risk_state()}

@@ -15,6 +15,8 @@ from engine.recovery.reconcile import Reconciliation
 from engine.runs import latest_run, read_json
 from engine.workspace import Workspace
 
+BAD_NODE = frozenset({"invalid_node", "unknown_node"})
+
 
 @dataclass(frozen=True, slots=True)
 class ReconcileOutcome:
@@ -56,9 +58,33 @@ class ReconcileOutcome:
         return out
 
 
+def _unknown(workspace: Workspace, node_id: str) -> ReconcileOutcome | None:
+    """A node id that is no slug or names no stored node: refused before anything is read."""
+    from engine.config.issues import ConfigInvalid
+    from engine.config.store import ConfigStore
+
+    try:
+        if ConfigStore(workspace).modes(node_id):
+            return None
+    except ConfigInvalid as exc:
+        message = "; ".join(f"{i.path}: {i.message}" for i in exc.issues) or str(exc)
+        return ReconcileOutcome(node_id, False, "invalid_node", message, running=False)
+    return ReconcileOutcome(
+        node_id,
+        False,
+        "unknown_node",
+        f"no node {node_id!r} (see: gateway nodes list)",
+        running=False,
+    )
+
+
 async def _ask(workspace: Workspace, node_id: str, **args: Any) -> ReconcileOutcome:
     from engine.channel.errors import ChannelError
     from engine.manager import NodeManager, NodeNotRunning
+
+    unknown = _unknown(workspace, node_id)
+    if unknown is not None:
+        return unknown
 
     try:
         reply = await NodeManager(workspace).command(node_id, "reconcile", **args)
@@ -91,7 +117,7 @@ async def _ask(workspace: Workspace, node_id: str, **args: Any) -> ReconcileOutc
 async def compare(workspace: Workspace, node_id: str) -> ReconcileOutcome:
     """Journal, cache and venue compared now; for a node not running, its last comparison."""
     live = await _ask(workspace, node_id)
-    if live.running:
+    if live.running or live.code in BAD_NODE:
         return live
     run = latest_run(workspace, node_id)
     stored = read_json(run.path / RECONCILIATION_FILE) if run is not None else None
@@ -107,6 +133,8 @@ async def accept_venue(workspace: Workspace, node_id: str, who: Principal) -> Re
     from engine.audit.log import record
 
     outcome = await _ask(workspace, node_id, accept="venue", who=str(who))
+    if outcome.code in BAD_NODE:
+        return outcome  # bad input: nothing asked, nothing to audit
     result = {
         "ok": outcome.ok,
         "code": outcome.code,

@@ -179,6 +179,13 @@ class VenueBook:
         try:
             orders = [VenueOrder(**o) for o in data.get("orders", [])]
             positions = [VenuePosition(**p) for p in data.get("positions", [])]
+            for o in orders:
+                for name in ("quantity", "filled_qty"):
+                    _number(getattr(o, name), f"orders[{o.client_order_id}].{name}")
+            for p in positions:
+                _number(p.net, f"positions[{p.instrument_id}].net")
+                if p.avg_px is not None:
+                    _number(p.avg_px, f"positions[{p.instrument_id}].avg_px")
             return cls(
                 venue=str(data["venue"]),
                 orders={o.client_order_id: o for o in orders},
@@ -187,8 +194,17 @@ class VenueBook:
                 trade_ids=[str(t) for t in data.get("trade_ids", [])],
                 seq=int(data.get("seq", 0)),
             )
-        except (KeyError, TypeError) as exc:
+        except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"venue book: {exc}") from None
+
+
+def _number(value: Any, field: str) -> None:
+    try:
+        ok = isinstance(value, str) and Decimal(value).is_finite()
+    except ArithmeticError:
+        ok = False
+    if not ok:
+        raise ValueError(f"{field}: got {value!r}, expected a decimal number as text")
 
 
 def _str(value: Any) -> str | None:

@@ -10,7 +10,12 @@ from engine.services.errors import ServiceError
 from engine.services.models import ReconciliationRow, ReconciliationView
 from engine.workspace import Workspace
 
-_CODES = {"not_running": "conflict", "unreachable": "unreachable"}
+_CODES = {
+    "not_running": "conflict",
+    "unreachable": "unreachable",
+    "invalid_node": "invalid",
+    "unknown_node": "not_found",
+}
 
 
 def _view(outcome: service.ReconcileOutcome) -> ReconciliationView:
@@ -47,5 +52,6 @@ class RecoveryService:
         """Adopt the venue's view at the running node (audited); ``agree`` says if it took."""
         outcome = await service.accept_venue(self.workspace, node_id, who)
         if not outcome.running:
-            raise ServiceError("conflict", f"{node_id}: {outcome.message}")
+            code = _CODES.get(outcome.code, "conflict")
+            raise ServiceError(code, f"{node_id}: {outcome.message}")  # type: ignore[arg-type]
         return _view(outcome)

@@ -221,3 +221,41 @@ def test_book_and_journal_agree_on_any_event_sequence(
     cache = StateView("cache", venue.orders, venue.positions)
     result = reconcile(journal, cache, venue)
     assert result.agree, result.to_dict()
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+        lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=8), c, max_size=4),
+        max_leaves=12,
+    )
+)
+def test_a_stored_venue_book_is_read_or_refused_never_crashes(data: object) -> None:
+    """Whatever a venue file holds: a book, or a ValueError naming what is wrong."""
+    from engine.recovery.venue_book import SCHEMA_VERSION
+
+    for doc in (
+        data,
+        {"schema_version": SCHEMA_VERSION, "venue": "SIM", "orders": data},
+        {"schema_version": SCHEMA_VERSION, "venue": "SIM", "positions": data},
+    ):
+        try:
+            book = VenueBook.from_dict(doc) if isinstance(doc, dict) else None
+        except ValueError:
+            continue
+        if book is not None:
+            book.open_positions()
+            venue_view([book])
+
+
+@given(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20) | st.lists(st.text(max_size=3))
+)
+def test_the_reconcile_command_accepts_venue_or_nothing(value: object) -> None:
+    from engine.recovery.host_recovery import check_accept
+
+    problem = check_accept(value)
+    assert (problem is None) == (value is None or value == "venue")
+    if problem is not None:
+        assert problem.startswith("accept: got")
