@@ -55,13 +55,14 @@ def check_accept(value: Any) -> str | None:
     return f"accept: got {str(value)[:60]!r}, expected 'venue' or nothing"
 
 
-def carry_over(previous: list[Run]) -> tuple[StateView, int, int]:
+def carry_over(previous: list[Run], reset_after: str | None = None) -> tuple[StateView, int, int]:
     """From a node's earlier runs (oldest first): the state its journals end in, the last
     run's last seq, and the node-level seq base of the next run.
 
     The state is the fold of the latest run that journaled any (a run that failed before
     it started journals none: the one before it still holds the state). The seq base is the
     number of events of every earlier run, from the latest run that recorded its own base.
+    Runs up to ``reset_after`` (``gateway nodes state --reset``) carry no state over.
     """
     from engine.journal import JournalReader
 
@@ -80,6 +81,8 @@ def carry_over(previous: list[Run]) -> tuple[StateView, int, int]:
                 if isinstance(base, int):
                     total += base
                     base_done = True
+            if carried is None and reset_after is not None and run.run_id <= reset_after:
+                carried = StateView("journal")  # reset: nothing carried from here back
             if carried is None:
                 envelopes = reader.read()
                 if any(e.type in BASELINES or e.kind == "order" for e in envelopes):
@@ -117,7 +120,10 @@ class NodeRecovery:
             for r in list_runs(self.host.workspace, self.node.node_id)
             if r.run_id < self.host.run_id and r.meta.mode == self.host.mode
         ]
-        carried, last_seq, seq_base = carry_over(previous)
+        from engine.recovery.venue_store import reset_after
+
+        reset = reset_after(self.host.workspace, self.node.node_id)
+        carried, last_seq, seq_base = carry_over(previous, reset)
         if previous:
             self.previous_run_id = previous[-1].run_id
         with contextlib.suppress(Exception):  # meta is informative; the event is the truth

@@ -57,3 +57,26 @@ def reset_books(workspace: Workspace, node_id: str) -> list[str]:
         venues.append(path.stem.removeprefix("venue-"))
         path.unlink(missing_ok=True)
     return venues
+
+
+def reset_path(workspace: Workspace, node_id: str) -> Path:
+    return workspace.root / "state" / node_id / "reset.json"
+
+
+def mark_reset(workspace: Workspace, node_id: str, after_run: str | None) -> None:
+    """Record that the node's state was reset after ``after_run``: the next run starts from
+    nothing instead of what the journals of that run and earlier ones end in (their events
+    still count in the node's sequence)."""
+    atomic_write_text(
+        reset_path(workspace, node_id), json.dumps({"after_run": after_run}) + "\n", 0o600
+    )
+
+
+def reset_after(workspace: Workspace, node_id: str) -> str | None:
+    """The run after which the node's state was reset (None: never, or unreadable)."""
+    try:
+        data = json.loads(reset_path(workspace, node_id).read_text())
+    except (OSError, ValueError):
+        return None
+    after = data.get("after_run") if isinstance(data, dict) else None
+    return after if isinstance(after, str) else None

@@ -259,3 +259,55 @@ def test_the_reconcile_command_accepts_venue_or_nothing(value: object) -> None:
     assert (problem is None) == (value is None or value == "venue")
     if problem is not None:
         assert problem.startswith("accept: got")
+
+
+def test_carry_over_folds_the_latest_journal_with_state_and_counts_every_run(
+    tmp_path: Path,
+) -> None:
+    from engine.journal import JournalWriter
+    from engine.recovery.host_recovery import carry_over
+    from engine.runs import create_run, list_runs, update_meta
+
+    ws = Workspace(tmp_path).ensure()
+
+    def run(rid: str, events: list[tuple[str, str, dict]], seq_base: int | None = None) -> None:
+        r = create_run(ws, "n1", "sandbox", run_id=rid)
+        if seq_base is not None:
+            update_meta(r.path, extra={"seq_base": seq_base})
+        with JournalWriter(r.path, "n1", rid) as w:
+            for kind, type_, payload in events:
+                w.append(kind, type_, payload)
+
+    init = {"client_order_id": "A", "quantity": "5", "order_side": "BUY", "instrument_id": INSTR}
+    run(
+        "20260101T000000000Z-aaaaaa",
+        [
+            ("node", "NodeStateChanged", {}),
+            ("order", "OrderInitialized", init),
+            ("order", "OrderAccepted", {"client_order_id": "A"}),
+        ],
+        seq_base=0,
+    )
+    # a run that failed before it started: no state of its own, its events still count
+    run("20260101T000001000Z-bbbbbb", [("node", "NodeStateChanged", {}), ("node", "NodeError", {})])
+    runs = list_runs(ws, "n1")
+    carried, last_seq, base = carry_over(runs)
+    assert set(carried.working()) == {"A"}
+    assert (last_seq, base) == (2, 3 + 2)
+    carried, _, base = carry_over(runs, reset_after="20260101T000001000Z-bbbbbb")
+    assert carried.working() == {} and base == 5, "a reset carries no state, the seq goes on"
+    run(
+        "20260101T000002000Z-cccccc",
+        [
+            (
+                "node",
+                STATE_BASELINE,
+                {"baseline": view_to_baseline(StateView("journal", {"B": facts()}))},
+            )
+        ],
+        seq_base=5,
+    )
+    carried, last_seq, base = carry_over(
+        list_runs(ws, "n1"), reset_after="20260101T000001000Z-bbbbbb"
+    )
+    assert set(carried.working()) == {"B"} and (last_seq, base) == (1, 6)
