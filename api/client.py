@@ -35,6 +35,7 @@ from engine.services.models import (
     NodeState,
     OrderCommandReply,
     OrderOutcome,
+    PersistedStateView,
     RiskView,
     RunResults,
     RunSummary,
@@ -182,6 +183,10 @@ class GatewayClient:
         """Modify, cancel, cancel all, close or flatten; the verified outcome at the node."""
         body = {"command": command, "wait": wait, "timeout_s": timeout_s}
         return self._one(OrderOutcome, "POST", f"/nodes/{node_id}/orders/actions", json=body)
+
+    def node_state(self, node_id: str) -> PersistedStateView:
+        """What the node has persisted: orders, positions, accounts (Redis), risk state."""
+        return self._one(PersistedStateView, "GET", f"/nodes/{node_id}/state")
 
     # -- risk ----------------------------------------------------------------------------
     def risk(self, node_id: str) -> RiskView:

@@ -77,6 +77,12 @@ def format_event(env: Envelope) -> str:
             f"{p.get('position_id')} {p.get('side')} {p.get('quantity')} "
             f"realized={p.get('realized_pnl')}"
         )
+    elif env.kind == "system" and env.type == "PersistenceReady":
+        detail = f"cache in Redis {p.get('url')} ({p.get('source')})"
+    elif env.kind == "system" and "message" in p:  # PersistenceLost, PersistenceRestored
+        detail = str(p["message"])
+    elif env.kind == "system" and "error" in p:
+        detail = f"{p.get('url', '')} {p['error']}".strip()
     elif env.kind == "system":
         detail = f"{p.get('component_id')} {p.get('state')}"
     elif env.kind == "account":

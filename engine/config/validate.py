@@ -102,6 +102,10 @@ def pydantic_issues(exc: ValidationError) -> list[ConfigIssue]:
         path = join_path(*loc)
         kind = err["type"]
         value = None if kind == "missing" else err.get("input")
+        if path == "redis_url" and isinstance(value, str):
+            from engine.state.target import mask_password
+
+            value = mask_password(value)  # a password typed into the URL is never echoed
         if kind == "missing":
             message = "required field is missing"
         elif kind == "extra_forbidden":

@@ -137,8 +137,11 @@ def _free_port(preferred: Any = None) -> int:
     raise RedisUnavailable("no free TCP port on 127.0.0.1 for the workspace's redis-server")
 
 
-def ensure_workspace_redis(workspace: Workspace) -> RedisTarget:
-    """The workspace's own server, started if it does not run; raise :class:`RedisUnavailable`."""
+def ensure_workspace_redis(workspace: Workspace, *, appendfsync: str = APPENDFSYNC) -> RedisTarget:
+    """The workspace's own server, started if it does not run; raise :class:`RedisUnavailable`.
+
+    ``appendfsync`` applies to a server this call starts (the benchmark compares them).
+    """
     from filelock import FileLock, Timeout
 
     paths = ServerPaths.of(workspace)
@@ -148,7 +151,7 @@ def ensure_workspace_redis(workspace: Workspace) -> RedisTarget:
             found = running_server(workspace)
             if found is not None:
                 return found
-            return _start(workspace, paths)
+            return _start(workspace, paths, appendfsync)
     except Timeout:
         raise RedisUnavailable(
             f"the workspace's redis-server lock {paths.lock} is held by another process "
@@ -156,7 +159,7 @@ def ensure_workspace_redis(workspace: Workspace) -> RedisTarget:
         ) from None
 
 
-def _start(workspace: Workspace, paths: ServerPaths) -> RedisTarget:
+def _start(workspace: Workspace, paths: ServerPaths, appendfsync: str) -> RedisTarget:
     binary = shutil.which(BINARY)
     if binary is None:
         raise RedisUnavailable(
@@ -182,7 +185,7 @@ def _start(workspace: Workspace, paths: ServerPaths) -> RedisTarget:
             "--protected-mode", "yes",
             "--dir", str(paths.data_dir),
             "--appendonly", "yes",
-            "--appendfsync", APPENDFSYNC,
+            "--appendfsync", appendfsync,
             "--save", "",
             "--daemonize", "yes",
             "--pidfile", str(paths.pidfile),
@@ -211,7 +214,7 @@ def _start(workspace: Workspace, paths: ServerPaths) -> RedisTarget:
                 "host": "127.0.0.1",
                 "socket": str(paths.socket) if paths.socket.exists() else None,
                 "data_dir": str(paths.data_dir),
-                "appendfsync": APPENDFSYNC,
+                "appendfsync": appendfsync,
                 "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             }
             atomic_write_text(paths.info, json.dumps(info) + "\n", 0o600)

@@ -80,6 +80,15 @@ class RedisTarget:
 WORKSPACE_SOURCE = "workspace redis-server"
 
 
+def mask_password(url: str) -> str:
+    """``url`` with the password of its user-info part replaced by ``***``."""
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        return url
+    return url.replace(f":{password}@", ":***@") if password else url
+
+
 def parse_redis_url(url: Any, field: str, source: str, where: str = "") -> RedisTarget:
     """Read ``url`` into a :class:`RedisTarget`, or raise :class:`RedisTargetInvalid`."""
     if not isinstance(url, str) or not url.strip():
@@ -94,7 +103,7 @@ def parse_redis_url(url: Any, field: str, source: str, where: str = "") -> Redis
     if parts.password is not None:
         raise RedisTargetInvalid(
             field,
-            url.replace(f":{parts.password}@", ":***@"),
+            mask_password(url),
             "no password in a file (secrets live only in the OS keyring); " + URL_EXPECTED,
             where,
         )
