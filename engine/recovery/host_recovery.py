@@ -32,6 +32,7 @@ from engine.recovery.views import (
     RECONCILIATION,
     RECONCILIATION_ACCEPTED,
     STATE_BASELINE,
+    JournalFold,
     cache_view,
     journal_view,
     venue_view,
@@ -112,6 +113,7 @@ class NodeRecovery:
         self.last: Reconciliation | None = None
         self.previous_run_id: str | None = None
         self.restored: dict[str, Any] = {}
+        self.fold = JournalFold()  # this run's journal, folded as far as it was read
 
     # -- 1. before the node starts -----------------------------------------------------
     def before_start(self) -> None:
@@ -175,8 +177,8 @@ class NodeRecovery:
 
         self.host.journal.flush()
         reader = JournalReader(self.host.run_dir)
-        try:
-            journal = journal_view(reader.read())
+        try:  # only what the journal gained since the last comparison
+            journal = self.fold.feed(reader.iter_after(self.fold.last_seq)).view()
         finally:
             reader.close()
         cache = cache_view(self.cache)

@@ -42,29 +42,43 @@ def baseline_view(source: str, baseline: Mapping[str, Any]) -> StateView:
     return StateView(source, orders, positions)
 
 
+class JournalFold:
+    """The journal's view, folded incrementally: feed envelopes in seq order as they come
+    (a node host re-reads only what its journal gained since the last comparison)."""
+
+    def __init__(self, baseline: Mapping[str, Any] | None = None) -> None:
+        self.orders: dict[str, OrderFacts] = {}
+        self.nets: dict[str, Decimal] = {}
+        self.previous: dict[str, str] = {}
+        self.last_seq = 0
+        if baseline is not None:
+            self._reset(baseline)
+
+    def _reset(self, baseline: Mapping[str, Any]) -> None:
+        start = baseline_view("journal", baseline)
+        self.orders = dict(start.orders)
+        self.nets = {i: Decimal(n) for i, n in start.positions.items()}
+        self.previous = {}
+
+    def feed(self, envelopes: Iterable[Envelope]) -> JournalFold:
+        for env in envelopes:
+            self.last_seq = env.seq
+            if env.type in BASELINES and isinstance(env.payload.get("baseline"), dict):
+                self._reset(env.payload["baseline"])
+            elif env.kind == "order":
+                _apply_order_event(self.orders, self.nets, self.previous, env.type, env.payload)
+        return self
+
+    def view(self) -> StateView:
+        positions = {i: f"{n.normalize():f}" for i, n in self.nets.items() if n != 0}
+        return StateView("journal", dict(self.orders), positions)
+
+
 def journal_view(
     envelopes: Iterable[Envelope], baseline: Mapping[str, Any] | None = None
 ) -> StateView:
     """Fold a run's envelopes (in seq order) from its last baseline event."""
-    orders: dict[str, OrderFacts] = {}
-    nets: dict[str, Decimal] = {}
-    previous: dict[str, str] = {}
-    if baseline is not None:
-        start = baseline_view("journal", baseline)
-        orders = dict(start.orders)
-        nets = {i: Decimal(n) for i, n in start.positions.items()}
-    for env in envelopes:
-        if env.type in BASELINES and isinstance(env.payload.get("baseline"), dict):
-            start = baseline_view("journal", env.payload["baseline"])
-            orders = dict(start.orders)
-            nets = {i: Decimal(n) for i, n in start.positions.items()}
-            continue
-        if env.kind != "order":
-            continue
-        _apply_order_event(orders, nets, previous, env.type, env.payload)
-    return StateView(
-        "journal", orders, {i: f"{n.normalize():f}" for i, n in nets.items() if n != 0}
-    )
+    return JournalFold(baseline).feed(envelopes).view()
 
 
 def _apply_order_event(
