@@ -26,6 +26,9 @@ RECONCILIATION = "Reconciliation"  # the comparison after a restart (not a basel
 RECONCILIATION_ACCEPTED = "ReconciliationAccepted"  # the venue's view, adopted by the user
 BASELINES = frozenset({STATE_BASELINE, RECONCILIATION_ACCEPTED})
 _RESTORING = frozenset({"OrderModifyRejected", "OrderCancelRejected"})
+# Orders the node holds that no venue has seen yet (not sent, or held by the emulator):
+# compared as not working, since a venue cannot report them.
+LOCAL_STATUSES = frozenset({"INITIALIZED", "EMULATED", "RELEASED"})
 
 
 def view_to_baseline(view: StateView) -> dict[str, Any]:
@@ -95,7 +98,7 @@ def _apply_order_event(
     if type == "OrderInitialized":
         orders[coid] = OrderFacts(
             "INITIALIZED",
-            True,
+            False,
             str(p.get("instrument_id") or ""),
             str(p.get("order_side") or ""),
             _s(p.get("quantity")),
@@ -133,7 +136,7 @@ def _apply_order_event(
     orders[coid] = replace(
         known,
         status=status,
-        working=status not in CLOSED_STATUSES and status != "DENIED",
+        working=status not in CLOSED_STATUSES and status not in LOCAL_STATUSES,
         venue_order_id=_s(p.get("venue_order_id")) or known.venue_order_id,
     )
 
@@ -143,6 +146,8 @@ def cache_view(cache: Any) -> StateView:
     instrument."""
     orders: dict[str, OrderFacts] = {}
     for order in [*cache.orders_open(), *cache.orders_inflight()]:
+        if order.status_string() in LOCAL_STATUSES:
+            continue
         orders[order.client_order_id.value] = OrderFacts(
             order.status_string(),
             True,

@@ -311,3 +311,15 @@ def test_carry_over_folds_the_latest_journal_with_state_and_counts_every_run(
         list_runs(ws, "n1"), reset_after="20260101T000001000Z-bbbbbb"
     )
     assert set(carried.working()) == {"B"} and (last_seq, base) == (1, 6)
+
+
+def test_orders_no_venue_has_seen_are_not_compared_as_working() -> None:
+    init = {"client_order_id": "E", "quantity": "1", "order_side": "BUY", "instrument_id": INSTR}
+    view = journal_view(
+        [
+            env(1, "order", "OrderInitialized", init),
+            env(2, "order", "OrderEmulated", {"client_order_id": "E"}),
+        ]
+    )
+    assert view.working() == {}
+    assert reconcile(view, StateView("cache"), StateView("venue")).agree
