@@ -243,7 +243,7 @@ async def _run(host: NodeHost, node: NodeConfig, loop: asyncio.AbstractEventLoop
     host.risk = install_risk_guard(trading.kernel, host, node)
     telemetry = attach_telemetry(trading, node, host.workspace, host.publish)
     host.risk_observers.append(telemetry.observe)
-    recovery.before_start()  # HALTED until reconciled, when this run follows another
+    recovery.before_start()  # the state this run starts from, journaled first
     host.recovery = recovery
     host.channel.set_command_handler(host.handle_command, loop=loop)
 

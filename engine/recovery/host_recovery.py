@@ -6,15 +6,13 @@ In the node host, around the node's start (``engine.host.trading``):
    new run of the same node), fold its journal into the state it ended in, and journal that
    as this run's ``StateBaseline`` with the node-level sequence (``seq_base``: the events of
    every earlier run, so ``seq_base + seq`` continues across runs without gap or repeat).
-   When there was a previous run the node is HALTED ("reconciling") until step 3 says
-   otherwise, so no strategy trades on a state nobody checked.
 2. Nautilus builds (restoring its cache from Redis when configured) and reconciles with the
    venue's reports (``engine.recovery.sandbox_venue`` answers them for a sandbox venue).
 3. :meth:`NodeRecovery.on_trader_start` (the gateway actor's start, before any strategy's):
-   put the venue's working orders back into its matching engines, record from then on.
-4. :meth:`NodeRecovery.after_start`: compare journal, cache and venue
-   (``engine.recovery.reconcile``), journal the ``Reconciliation``; the node trades
-   (ACTIVE) when they agree, stays HALTED when not.
+   put the venue's working orders back into its matching engines, record from then on,
+   compare journal, cache and venue (``engine.recovery.reconcile``) and journal the
+   ``Reconciliation``; the node trades when they agree, is HALTED when not, before any
+   strategy can send an order.
 
 The ``reconcile`` channel command (:meth:`NodeRecovery.command`) compares the three views
 again now, or accepts the venue's view.
@@ -114,6 +112,7 @@ class NodeRecovery:
         self.previous_run_id: str | None = None
         self.restored: dict[str, Any] = {}
         self.fold = JournalFold()  # this run's journal, folded as far as it was read
+        self.reconciled: Reconciliation | None = None
 
     # -- 1. before the node starts -----------------------------------------------------
     def before_start(self) -> None:
@@ -142,10 +141,6 @@ class NodeRecovery:
                 "seq_base": seq_base,
             },
         )
-        risk = self.host.risk
-        restarted = self.previous_run_id is not None and risk is not None
-        if restarted and risk.state.trading_state != "HALTED":
-            risk.set_trading_state("HALTED", WHO, "reconciling after a restart")
 
     def attach(self, kernel: Any) -> bool:
         """Record the sandbox venues' events and answer reconciliation from their books."""
@@ -156,20 +151,32 @@ class NodeRecovery:
 
     # -- 3. once the node runs -----------------------------------------------------------
     def on_trader_start(self) -> None:
-        """When the trader starts (Nautilus's own reconciliation done, no strategy started
-        yet): the venue's orders back into its matching engines, its recording on."""
-        if self.memory is not None and not self.memory.armed:
-            self.restored = self.memory.restore()
-
-    def after_start(self) -> Reconciliation:
-        self.on_trader_start()  # in case the trader's start did not reach the actor
-        restored = self.restored
-        result = self.compare()
-        halted = self._settle(result, "after a restart")
-        payload = {**result.to_dict(), **restored, "halted": halted}
+        """When the trader starts: Nautilus has loaded its cache and reconciled it with the
+        venue's reports, the gateway actor starts, no strategy has yet. The venue's orders
+        go back into its matching engines (it records from here on), then journal, cache
+        and venue are compared: a node whose views differ is HALTED before any strategy
+        can send an order, and one whose views agree never halts at all."""
+        if self.reconciled is not None:
+            return
+        try:
+            if self.memory is not None and not self.memory.armed:
+                self.restored = self.memory.restore()
+            result = self.compare()
+            halted = self._settle(result, "after a restart")
+            payload = {**result.to_dict(), **self.restored, "halted": halted}
+        except Exception as exc:  # never trade on a state nobody checked
+            message = f"{type(exc).__name__}: {exc}"
+            result = Reconciliation((), (), (f"the comparison failed: {message}",))
+            halted = self._settle(result, "after a restart")
+            payload = {**result.to_dict(), "halted": halted}
         payload["previous_run_id"] = self.previous_run_id
+        self.reconciled = result
         self.host.publish("node", RECONCILIATION, payload)
-        return result
+
+    def after_start(self) -> Reconciliation | None:
+        """Once the node runs: the comparison, made now if the trader's start did not."""
+        self.on_trader_start()
+        return self.reconciled
 
     def compare(self) -> Reconciliation:
         """Journal, cache and venue now (the journal is flushed first)."""
