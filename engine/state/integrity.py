@@ -16,6 +16,7 @@ from typing import Any
 from engine.state.namespace import trader_prefix
 
 EVENT_LISTS = ("orders", "positions", "accounts")
+BATCH = 500
 
 
 def event_list_keys(client: Any, trader_id: str) -> list[str]:
@@ -36,17 +37,21 @@ def drop_duplicate_events(client: Any, trader_id: str) -> dict[str, Any]:
     """
     rewritten: list[str] = []
     keys = event_list_keys(client, trader_id)
-    for key in keys:
-        if client.type(key) not in (b"list", "list"):
-            continue
-        items = client.lrange(key, 0, -1)
-        unique = list(dict.fromkeys(items))
-        if len(unique) != len(items):
-            pipe = client.pipeline(transaction=True)
-            pipe.delete(key)
-            pipe.rpush(key, *unique)
-            pipe.execute()
-            rewritten.append(key)
+    for start in range(0, len(keys), BATCH):  # one round trip per batch, not per key
+        chunk = keys[start : start + BATCH]
+        read = client.pipeline(transaction=False)
+        for key in chunk:
+            read.lrange(key, 0, -1)
+        for key, items in zip(chunk, read.execute(raise_on_error=False), strict=True):
+            if not isinstance(items, list):
+                continue  # not a list (another writer's key): not ours to touch
+            unique = list(dict.fromkeys(items))
+            if len(unique) != len(items):
+                pipe = client.pipeline(transaction=True)
+                pipe.delete(key)
+                pipe.rpush(key, *unique)
+                pipe.execute()
+                rewritten.append(key)
     return {"checked": len(keys), "rewritten": rewritten}
 
 

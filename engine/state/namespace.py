@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from engine.atomic import atomic_write_text
@@ -71,9 +72,20 @@ def check_layout(client: Any, where: str) -> int:
 
 
 def claim_trader(
-    client: Any, workspace: Workspace, trader_id: str, node_id: str, where: str
+    client: Any,
+    workspace: Workspace,
+    trader_id: str,
+    node_id: str,
+    where: str,
+    *,
+    still_owns: Callable[[str], bool] = lambda _node: True,
 ) -> dict[str, Any]:
-    """Claim ``trader_id`` for this workspace's ``node_id``; raise :class:`NamespaceConflict`."""
+    """Claim ``trader_id`` for this workspace's ``node_id``; raise :class:`NamespaceConflict`.
+
+    ``still_owns(node)``: whether another node of this workspace that claimed the trader id
+    still has it in its config; one that was deleted or given another trader id hands its
+    claim (and the state under that trader id) to ``node_id``.
+    """
     mine = {"workspace": workspace_id(workspace), "path": str(workspace.root), "node_id": node_id}
     client.hsetnx(TRADERS_KEY, trader_id, json.dumps(mine))
     raw = client.hget(TRADERS_KEY, trader_id)
@@ -81,6 +93,13 @@ def claim_trader(
         owner = json.loads(raw) if raw is not None else {}
     except ValueError:
         owner = {}
+    if (
+        owner.get("workspace") == mine["workspace"]
+        and owner.get("node_id") != node_id
+        and not still_owns(str(owner.get("node_id")))
+    ):
+        client.hset(TRADERS_KEY, trader_id, json.dumps(mine))
+        owner = mine
     if owner.get("workspace") != mine["workspace"] or owner.get("node_id") != node_id:
         raise NamespaceConflict(
             f"trader id {trader_id} in Redis at {where} belongs to node "

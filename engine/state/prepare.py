@@ -30,6 +30,18 @@ __all__ = [
 ]
 
 
+def _uses_trader_id(workspace: Workspace, node_id: str, trader_id: str) -> bool:
+    """Whether a stored sandbox/live config of ``node_id`` has ``trader_id`` (or cannot be
+    read: then it is kept, never taken over on a guess)."""
+    from engine.config.store import ConfigStore
+
+    stored = [s for s in ConfigStore(workspace).all() if s.node_id == node_id]
+    return any(
+        s.config is None or (s.config.mode.value != "backtest" and s.config.trader_id == trader_id)
+        for s in stored
+    )
+
+
 def node_redis(workspace: Workspace, node: NodeConfig | None) -> RedisTarget:
     """The Redis of ``node``: the configured one, else the workspace's (started if needed)."""
     target = configured_target(workspace, node)
@@ -67,7 +79,14 @@ def prepare_node_redis(workspace: Workspace, node: NodeConfig) -> PreparedRedis:
     client = target.client(3.0)
     try:
         check_layout(client, target.url)
-        claim_trader(client, workspace, node.trader_id, node.node_id, target.url)
+        claim_trader(
+            client,
+            workspace,
+            node.trader_id,
+            node.node_id,
+            target.url,
+            still_owns=lambda other: _uses_trader_id(workspace, other, node.trader_id),
+        )
         repaired = drop_duplicate_events(client, node.trader_id)
     finally:
         with contextlib.suppress(Exception):

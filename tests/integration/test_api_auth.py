@@ -86,6 +86,7 @@ def _endpoints(run_id: str) -> list[tuple[str, str, str, dict[str, Any] | None, 
         ("POST", f"/nodes/{GHOST}/restart", "trade", None, 404, 403),
         ("POST", f"/nodes/{GHOST}/orders", "trade", ORDER, 409, 403),
         ("POST", f"/nodes/{GHOST}/orders/actions", "trade", ACTION, 409, 403),
+        ("GET", f"/nodes/{GHOST}/state", "read", None, 404, 403),
         ("GET", f"/nodes/{GHOST}/risk", "read", None, 200, 403),
         (
             "PUT",

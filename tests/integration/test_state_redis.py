@@ -16,6 +16,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+import redis
 
 from engine.config.store import ConfigStore
 from engine.demo import demo_sandbox
@@ -182,3 +183,45 @@ def test_two_workspaces_on_one_redis_never_share_a_trader_id(
             prepare_node_redis(ws_a, a.get("shared"))
     finally:
         client.set(LAYOUT_KEY, 1)
+
+
+def test_events_stored_twice_are_dropped_before_a_node_loads_them(
+    redis_server: RedisServer,
+) -> None:
+    from engine.state.integrity import dedupe_key, drop_duplicate_events
+
+    client = redis.Redis(port=redis_server.port)
+    prefix = "trader-DUPE-001:"
+    client.rpush(prefix + "orders:O-1", b"init", b"sub", b"init", b"sub", b"fill")
+    client.rpush(prefix + "orders:O-2", b"init", b"sub")
+    client.rpush(prefix + "positions:P-1", b"fill", b"fill")
+    client.set(prefix + "accounts:odd", "not a list")  # not ours to touch
+    client.rpush("trader-OTHER-001:orders:O-1", b"x", b"x")  # another trader's
+    done = drop_duplicate_events(client, "DUPE-001")
+    assert done["checked"] == 4
+    assert sorted(done["rewritten"]) == [prefix + "orders:O-1", prefix + "positions:P-1"]
+    assert client.lrange(prefix + "orders:O-1", 0, -1) == [b"init", b"sub", b"fill"]
+    assert client.lrange("trader-OTHER-001:orders:O-1", 0, -1) == [b"x", b"x"]
+    assert client.get(prefix + "accounts:odd") == b"not a list"
+    client.rpush(prefix + "orders:O-2", b"sub")
+    assert dedupe_key(client, prefix + "orders:O-2") is True
+    assert dedupe_key(client, prefix + "orders:O-2") is False
+    assert client.lrange(prefix + "orders:O-2", 0, -1) == [b"init", b"sub"]
+
+
+def test_a_deleted_nodes_trader_id_passes_to_the_node_that_now_has_it(
+    workspace: Workspace, redis_server: RedisServer
+) -> None:
+    store = ConfigStore(workspace)
+    store.save(_sandbox("one", "HANDED-001", redis_url=redis_server.url), deep=False)
+    prepare_node_redis(workspace, store.get("one"))
+    two = _sandbox("two", "HANDED-001", redis_url=redis_server.url)
+    path = workspace.nodes_dir / "two" / "sandbox.json"  # behind the store's back
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(two))
+    with pytest.raises(NamespaceConflict, match="'one'"):
+        prepare_node_redis(workspace, store.get("two"))  # "one" still has it
+    store.delete("one")
+    prepare_node_redis(workspace, store.get("two"))
+    owner = redis.Redis(port=redis_server.port).hget(TRADERS_KEY, "HANDED-001")
+    assert json.loads(owner)["node_id"] == "two"
