@@ -135,7 +135,7 @@ class GatewayApp(KeyOrderApp):
             id="app.risk",
         ),
         Binding(
-            "R",
+            "ctrl+e",
             "reconcile",
             "Reconcile",
             show=False,
@@ -567,7 +567,7 @@ class GatewayApp(KeyOrderApp):
         self.push_screen(RiskScreen(self.services.workspace, node_id))
 
     def action_reconcile(self) -> None:
-        """The selected node's reconciliation view (R)."""
+        """The selected node's reconciliation view (ctrl+e)."""
         from console.screens.reconcile import ReconcileScreen
 
         node_id = self.orders.focused_node_id()

@@ -100,7 +100,8 @@ class Reconciliation:
             parts.append(f"{bad_orders} order{'s' * (bad_orders != 1)}")
         if bad_positions:
             parts.append(f"{bad_positions} position{'s' * (bad_positions != 1)}")
-        text = " and ".join(parts) + " differ" if parts else ""
+        verb = " differs" if bad_orders + bad_positions == 1 else " differ"
+        text = " and ".join(parts) + verb if parts else ""
         return "; ".join([*([text] if text else []), *self.problems])
 
     def to_dict(self) -> dict[str, Any]:
