@@ -145,7 +145,7 @@ class SandboxVenueMemory:
             save_book(self.workspace, self.node_id, book)
         except Exception as exc:  # the node goes on; the next reconciliation shows the gap
             self.publish(
-                "alert",
+                "node",
                 "VenueStateNotStored",
                 {"venue": book.venue, "message": f"{type(exc).__name__}: {exc}"},
             )
