@@ -44,6 +44,7 @@ from engine.services.models import (
     OrderOutcome,
     PersistedStateView,
     PositionsSnapshot,
+    ReconciliationView,
     RiskLimitsRequest,
     RiskView,
     RunResults,
@@ -244,6 +245,19 @@ def create_app(
         """What the node has persisted (orders, positions, accounts in Redis; risk state)."""
         await asyncio.to_thread(guard, grant, node_id)
         return PersistedStateView.model_validate(await services.state.show(node_id))
+
+    @app.get("/nodes/{node_id}/reconciliation", tags=["nodes"])
+    async def reconciliation(grant: Read, node_id: NodeId) -> ReconciliationView:
+        """Journal, Nautilus cache and venue compared now, order by order and position by
+        position (a stopped node: its last run's comparison). ``agree`` false: HALTED."""
+        await asyncio.to_thread(guard, grant, node_id)
+        return await services.recovery.reconcile(node_id)
+
+    @app.post("/nodes/{node_id}/reconciliation/accept-venue", tags=["nodes"])
+    async def reconciliation_accept(grant: Admin, node_id: NodeId) -> ReconciliationView:
+        """Adopt the venue's view (audited); the node trades again once all three agree."""
+        await asyncio.to_thread(guard, grant, node_id)
+        return await services.recovery.accept_venue(grant.principal, node_id)
 
     # -- risk --------------------------------------------------------------------------
     @app.get("/nodes/{node_id}/risk", tags=["risk"])

@@ -38,6 +38,7 @@ from engine.services.models import (
     OrderOutcome,
     PersistedStateView,
     PositionsSnapshot,
+    ReconciliationView,
     RiskView,
     RunResults,
     RunSummary,
@@ -198,6 +199,15 @@ class GatewayClient:
     def node_state(self, node_id: str) -> PersistedStateView:
         """What the node has persisted: orders, positions, accounts (Redis), risk state."""
         return self._one(PersistedStateView, "GET", f"/nodes/{node_id}/state")
+
+    def reconciliation(self, node_id: str) -> ReconciliationView:
+        """Journal, Nautilus cache and venue compared, order by order, position by position."""
+        return self._one(ReconciliationView, "GET", f"/nodes/{node_id}/reconciliation")
+
+    def accept_venue(self, node_id: str) -> ReconciliationView:
+        """Adopt the venue's view; ``agree`` on the answer says whether the node trades again."""
+        path = f"/nodes/{node_id}/reconciliation/accept-venue"
+        return self._one(ReconciliationView, "POST", path)
 
     # -- risk ----------------------------------------------------------------------------
     def risk(self, node_id: str) -> RiskView:

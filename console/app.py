@@ -134,6 +134,14 @@ class GatewayApp(KeyOrderApp):
             tooltip="Trading state and risk limits of the selected node",
             id="app.risk",
         ),
+        Binding(
+            "ctrl+e",
+            "reconcile",
+            "Reconcile",
+            show=False,
+            tooltip="Journal, cache and venue of the selected node, compared after a restart",
+            id="app.reconcile",
+        ),
     ]
 
     def __init__(
@@ -573,6 +581,16 @@ class GatewayApp(KeyOrderApp):
             self.notify("no node selected", severity="warning")
             return
         self.push_screen(RiskScreen(self.services.workspace, node_id))
+
+    def action_reconcile(self) -> None:
+        """The selected node's reconciliation view (ctrl+e)."""
+        from console.screens.reconcile import ReconcileScreen
+
+        node_id = self.orders.focused_node_id()
+        if node_id is None:
+            self.notify("no node selected", severity="warning")
+            return
+        self.push_screen(ReconcileScreen(self.services.workspace, node_id))
 
     def action_kill_switch(self) -> None:
         """Ask once; then on every running node: no new exposure, flatten, HALTED (ctrl+k)."""

@@ -375,6 +375,15 @@ def schema() -> None:
     echo_json(NodeConfig.model_json_schema())
 
 
+def _add_recovery_commands() -> None:
+    from console.cli.reconcile import reconcile
+
+    nodes.add_command(reconcile)
+
+
+_add_recovery_commands()
+
+
 def _add_state_command() -> None:
     from console.cli.node_state import state
 

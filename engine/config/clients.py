@@ -90,7 +90,9 @@ def build_sandbox_exec(spec: ClientSpec, node: NodeConfig, _ctx: BuildContext) -
         oms_type=venue.oms_type,
         account_type=venue.account_type,
         default_leverage=venue.default_leverage,
-        **spec.options,
+        # Random venue order ids: a restarted venue's counter starts again at 1, and its
+        # next order would take the id of one it restored (engine.recovery).
+        **{"use_random_ids": True, **spec.options},
     )
     return BuiltClient(config=config, factory=SandboxLiveExecClientFactory)
 

@@ -27,17 +27,24 @@ strategy reacting to a fill never re-enters the matching engine.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 ENDPOINT = "ExecEngine.process"
 
 
-def apply_sandbox_events_inline(kernel: Any) -> bool:
+def apply_sandbox_events_inline(
+    kernel: Any,
+    before: Callable[[Any], None] | None = None,
+    after: Callable[[Any], None] | None = None,
+) -> bool:
     """Have ``kernel``'s execution engine apply order events as they are sent.
 
     Call once, after the node is built and before it starts. Returns ``False`` (and
     changes nothing) when the engine is not a ``LiveExecutionEngine`` of the shape this
     was written against, so a Nautilus upgrade fails safe to Nautilus's own behaviour.
+    ``before`` sees each event before the engine applies it (the venue's memory is stored
+    there: a venue has its state before it reports it), ``after`` once it is applied.
     """
     engine = kernel.exec_engine
     handle = getattr(engine, "_handle_event_with_tracking", None)
@@ -54,7 +61,11 @@ def apply_sandbox_events_inline(kernel: Any) -> bool:
         # As the queue's consumer does: an event that fails is logged, and the matching
         # engine (or the data engine feeding it) goes on with the next.
         try:
+            if before is not None:
+                before(event)
             handle(event)
+            if after is not None:
+                after(event)
         except Exception as exc:
             if on_error is None:
                 raise

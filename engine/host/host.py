@@ -39,6 +39,10 @@ Channel commands (``NodeManager.command(node_id, cmd, **args)``; each answer is 
         running), or ``internal_error``. Never a traceback.
     ``{"cmd": "risk", "op": "show" | "set" | "state", ...}`` (sandbox/live nodes)
         the node's risk guard: trading state and limits (``engine.risk.host_commands``).
+    ``{"cmd": "reconcile", "accept": "venue" | null, "who": str}`` (sandbox/live nodes)
+        -> ``{"ok", "agree", "summary", "orders": [row], "positions": [row],
+        "trading_state", ...}``: journal, cache and venue compared now; with ``accept``
+        the venue's view is adopted first (``engine.recovery.host_recovery``).
     ``{"cmd": "positions"}`` / ``{"cmd": "balances"}`` (sandbox/live nodes)
         -> ``engine.orders.portfolio.positions_snapshot`` / ``balances_snapshot``: the
         open positions (side, quantity, average price, unrealized and realized PnL) with
@@ -136,6 +140,7 @@ class NodeHost:
         self.standby = standby
         self.strategy: Any = None  # the GatewayStrategy while a trading node runs
         self.risk: Any = None  # the RiskGuard while a trading node runs
+        self.recovery: Any = None  # the run's NodeRecovery while a trading node runs
         self.risk_observers: list[Callable[[str, str, dict[str, Any], int | None], None]] = []
         self.stop_options: dict[str, Any] = {}
 
@@ -225,7 +230,11 @@ class NodeHost:
             return self.portfolio_command(name)
         if name == "exposure":
             return self.exposure_command(command.get("instrument_id"))
-        expected = "expected status, stop, order, market, risk, positions, balances or exposure"
+        if name == "reconcile":
+            return self.reconcile_command(command)
+        expected = (
+            "expected status, stop, order, market, risk, positions, balances, exposure or reconcile"
+        )
         return {
             "ok": False,
             "code": "unknown_command",
@@ -238,6 +247,21 @@ class NodeHost:
         from engine.risk.host_commands import run_risk_command
 
         return run_risk_command(self.risk, command, node_id=self.node_id, state=self.state)
+
+    def reconcile_command(self, command: dict[str, Any]) -> dict[str, Any]:
+        """Journal, cache and venue compared now, or the venue's view accepted
+        (``engine.recovery.host_recovery``)."""
+        recovery = self.recovery
+        if recovery is None or self.state != "running":
+            return _order_error(
+                "not_running",
+                f"node {self.node_id} has nothing to reconcile now "
+                f"(state {self.state}, mode {self.mode})",
+            )
+        try:
+            return jsonable(recovery.command(command))  # type: ignore[no-any-return]
+        except Exception as exc:
+            return _order_error("internal_error", f"{type(exc).__name__}: {exc}")
 
     def market_command(self, instrument_id: Any) -> dict[str, Any]:
         """An instrument's trading rules and latest quote (``GatewayStrategy.market``)."""

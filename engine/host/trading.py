@@ -223,11 +223,15 @@ async def _run(host: NodeHost, node: NodeConfig, loop: asyncio.AbstractEventLoop
     except Exception as exc:
         raise HostError(f"building the trading node failed: {exc}", phase="build") from None
     del parts
-    if node.mode.value == "sandbox":
+    recovery = _recovery(host, node)
+    # A sandbox venue applies its events inline and remembers them (engine.recovery).
+    if not recovery.attach(trading.kernel) and node.mode.value == "sandbox":
         from engine.feed.sandbox import apply_sandbox_events_inline
 
         apply_sandbox_events_inline(trading.kernel)
-    trading.trader.add_actor(GatewayActor(host.publish))
+    # Actors start before strategies: the venue's orders are back in its matching engines
+    # (and it records again) before any strategy can trade.
+    trading.trader.add_actor(GatewayActor(host.publish, on_running=recovery.on_trader_start))
     strategy = GatewayStrategy(
         GatewayStrategyConfig(bracket_mode="managed" if node.mode.value == "sandbox" else "native")
     )
@@ -239,6 +243,8 @@ async def _run(host: NodeHost, node: NodeConfig, loop: asyncio.AbstractEventLoop
     host.risk = install_risk_guard(trading.kernel, host, node)
     telemetry = attach_telemetry(trading, node, host.workspace, host.publish)
     host.risk_observers.append(telemetry.observe)
+    recovery.before_start()  # the state this run starts from, journaled first
+    host.recovery = recovery
     host.channel.set_command_handler(host.handle_command, loop=loop)
 
     from engine.state.watchdog import RedisWatchdog
@@ -267,6 +273,7 @@ async def _run(host: NodeHost, node: NodeConfig, loop: asyncio.AbstractEventLoop
             monitor.poll()  # the failing client's state goes out with the error
             raise HostError(str(exc), phase="start") from None
         monitor.poll()
+        recovery.after_start()
         if not host.stop_requested():
             host.set_state("running")
         next_risk_check = 0.0
@@ -291,7 +298,20 @@ async def _run(host: NodeHost, node: NodeConfig, loop: asyncio.AbstractEventLoop
             monitor.poll()
         host.strategy = None
         host.risk = None
+        host.recovery = None
     return 0
+
+
+def _recovery(host: NodeHost, node: NodeConfig) -> Any:
+    """The run's recovery (engine.recovery.host_recovery); an unreadable venue state fails
+    the build rather than start a venue that forgot its orders."""
+    from engine.recovery.host_recovery import NodeRecovery
+    from engine.recovery.venue_store import VenueStateError
+
+    try:
+        return NodeRecovery(host, node)
+    except VenueStateError as exc:
+        raise HostError(str(exc), phase="build") from None
 
 
 def check_loss_limits(host: NodeHost) -> None:

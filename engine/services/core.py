@@ -10,6 +10,7 @@ from engine.services.audit import AuditService
 from engine.services.configs import ConfigService
 from engine.services.nodes import NodeService
 from engine.services.orders import OrderService
+from engine.services.recovery import RecoveryService
 from engine.services.risk import RiskService
 from engine.services.runs import RunService
 from engine.services.state import StateService
@@ -31,6 +32,7 @@ class Services:
     audit: AuditService = field(init=False)
     orders: OrderService = field(init=False)
     risk: RiskService = field(init=False)
+    recovery: RecoveryService = field(init=False)
     state: StateService = field(init=False)
     tokens: TokenStore = field(init=False)
 
@@ -50,6 +52,7 @@ class Services:
         self.audit = AuditService(self.workspace)
         self.orders = OrderService(self.manager)
         self.risk = RiskService(self.workspace)
+        self.recovery = RecoveryService(self.workspace)
         self.state = StateService(self.workspace, self.manager)
         self.tokens = TokenStore(self.workspace)
 

@@ -335,6 +335,37 @@ class OrderOutcome(_Model):
     outcome: dict[str, Any]
 
 
+# -- recovery ----------------------------------------------------------------------------
+class ReconciliationRow(_Model):
+    """One order (by client order id) or position (by instrument): what each source says."""
+
+    kind: str
+    key: str
+    instrument_id: str
+    journal: str
+    cache: str
+    venue: str
+    agree: bool
+    note: str = ""
+
+
+class ReconciliationView(_Model):
+    """A node's journal, Nautilus cache and venue compared, order by order and position by
+    position. ``agree`` false: the node stays HALTED until the venue's view is accepted."""
+
+    node_id: str
+    running: bool
+    agree: bool
+    summary: str
+    orders: list[ReconciliationRow] = Field(default_factory=list)
+    positions: list[ReconciliationRow] = Field(default_factory=list)
+    trading_state: str | None = None
+    reason: str = ""
+    accepted: bool = False
+    actions: list[str] = Field(default_factory=list)
+    note: str = ""
+
+
 # -- persisted state ---------------------------------------------------------------------
 class PersistedStateView(_Model):
     """What a sandbox or live node keeps across restarts: its cache in Redis, its risk.json."""

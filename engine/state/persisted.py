@@ -186,4 +186,9 @@ def reset_persisted(workspace: Workspace, node: NodeConfig) -> dict[str, Any]:
     risk_deleted = state_dir.is_dir()
     if risk_deleted:
         shutil.rmtree(state_dir)
+    from engine.recovery.venue_store import mark_reset
+    from engine.runs import latest_run
+
+    last = latest_run(workspace, node.node_id)  # its journal no longer says what is held
+    mark_reset(workspace, node.node_id, last.run_id if last is not None else None)
     return {"keys_deleted": deleted, "risk_deleted": risk_deleted}

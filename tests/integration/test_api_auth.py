@@ -89,6 +89,8 @@ def _endpoints(run_id: str) -> list[tuple[str, str, str, dict[str, Any] | None, 
         ("POST", f"/nodes/{GHOST}/orders", "trade", ORDER, 409, 403),
         ("POST", f"/nodes/{GHOST}/orders/actions", "trade", ACTION, 409, 403),
         ("GET", f"/nodes/{GHOST}/state", "read", None, 404, 403),
+        ("GET", f"/nodes/{GHOST}/reconciliation", "read", None, 404, 403),
+        ("POST", f"/nodes/{GHOST}/reconciliation/accept-venue", "admin", None, 404, 403),
         ("GET", f"/nodes/{GHOST}/risk", "read", None, 200, 403),
         (
             "PUT",

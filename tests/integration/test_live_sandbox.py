@@ -229,7 +229,8 @@ def test_kill_9_is_failed_within_1s_and_the_restart_policy_starts_a_new_run(live
                 break
         assert time.monotonic() < deadline, "the restart policy did not start a running run"
         time.sleep(0.2)
-    assert new_meta.extra == {"restart_of": live.run_id, "restart": 1}
+    assert new_meta.extra["restart_of"] == live.run_id and new_meta.extra["restart"] == 1
+    assert new_meta.extra["seq_base"] > 0  # the node's sequence continues (docs/recovery.md)
     live.run_id = new_meta.run_id
 
 
