@@ -70,8 +70,7 @@ def check_layout(client: Any, where: str) -> int:
         raise NamespaceConflict(f"{exc}; upgrade the gateway, nothing was changed") from None
     if steps:
         raise NamespaceConflict(
-            f"{where}: Redis key layout {raw!r} needs migration steps {steps}: "
-            "run gateway migrate"
+            f"{where}: Redis key layout {raw!r} needs migration steps {steps}: run gateway migrate"
         )
     return int(raw)
 
