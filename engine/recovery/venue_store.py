@@ -1,8 +1,11 @@
 """A sandbox venue's book on disk: ``.gateway/state/<node_id>/venue-<VENUE>.json``.
 
-The node host is its one writer: it stores the book (temp file, fsync, rename) at every
-change, before the node is told of the event, as a real venue has its state before it
-reports it. A kill -9 at any point leaves the old book or the new one, never a torn one.
+The node host is its one writer: it stores the book (temp file, rename) at every change,
+before the node is told of the event, as a real venue has its state before it reports
+it. A kill -9 at any point leaves the old book or the new one, never a torn one. No
+fsync: two per order event cost the order path p50 0.7 ms, p99 11 ms here; what a
+machine crash loses from the page cache shows as a difference at reconciliation, and
+the node stays HALTED until the trader decides.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ def save_book(workspace: Workspace, node_id: str, book: VenueBook) -> None:
         venue_path(workspace, node_id, book.venue),
         json.dumps(book.to_dict(), separators=(",", ":")) + "\n",
         0o600,
+        fsync=False,
     )
 
 
