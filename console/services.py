@@ -360,23 +360,39 @@ class WorkspaceServices:
         for status in await manager.ps():
             if status.alive:
                 last = await asyncio.to_thread(_last_seq, Path(status.run_dir))
-                self._follow(status.run_id, after_seq=max(0, last - RECENT_EVENTS))
+                self._follow(
+                    status.run_id,
+                    after_seq=max(0, last - RECENT_EVENTS),
+                    run_dir=Path(status.run_dir),
+                )
                 attached.append(status.node_id)
         return attached
 
-    def _follow(self, run_id: str, after_seq: int = 0) -> None:
+    def _follow(self, run_id: str, after_seq: int = 0, run_dir: Path | None = None) -> None:
         """Relay a run's events (journal first, then its channel) to the bus.
 
-        A run followed before goes on after the last event relayed: no duplicate.
+        A run followed before goes on after the last event relayed: no duplicate. A run
+        first followed from ``after_seq`` > 0 (the recent end of a long run) first gets
+        the earlier events that still shape its state (``engine.events.present``), so the
+        orders still working and the positions opened long ago show too.
         """
         if run_id in self._attached and not self._attached[run_id].done():
             return
+        prelude = run_dir if after_seq > 0 and run_id not in self._relayed else None
         after_seq = max(after_seq, self._relayed.get(run_id, 0))
         self._attached[run_id] = asyncio.create_task(
-            self._relay(run_id, after_seq), name=f"attach-{run_id}"
+            self._relay(run_id, after_seq, prelude), name=f"attach-{run_id}"
         )
 
-    async def _relay(self, run_id: str, after_seq: int) -> None:
+    async def _relay(self, run_id: str, after_seq: int, prelude: Path | None = None) -> None:
+        if prelude is not None:
+            from engine.events.present import journal_present_events
+
+            # A worker thread: a long run's journal takes seconds to read, the UI none.
+            events = await asyncio.to_thread(journal_present_events, prelude, after_seq)
+            if events:
+                self.bus.publish(events)
+        self._relayed[run_id] = max(self._relayed.get(run_id, 0), after_seq)
         async for batch in self._require_manager().attach(run_id, after_seq, follow=True):
             self._relayed[run_id] = batch[-1].seq
             self.bus.publish(batch)
@@ -402,7 +418,9 @@ class WorkspaceServices:
                     if run.alive:  # already running (open() attached it, if it could)
                         path = self.workspace.runs_dir / run.node_id / run.run_id
                         last = await asyncio.to_thread(_last_seq, path)
-                        self._follow(run.run_id, after_seq=max(0, last - RECENT_EVENTS))
+                        self._follow(
+                            run.run_id, after_seq=max(0, last - RECENT_EVENTS), run_dir=path
+                        )
                 elif newer or run.run_id in self._attached:
                     self._follow(run.run_id)
                 if newer:

@@ -1,11 +1,16 @@
 """`?`: the keys of the focused pane, then of the screen and the app (keymap applied).
 
 Descriptions wrap rather than being cut; the binding ids (for the settings keymap) get a
-column of their own when there is room, else follow their description, dimmed.
+column of their own when there is room, else follow their description, dimmed: on its last
+line when they fit there, else on a line of their own, flush with the description.
 """
 
 from __future__ import annotations
 
+import io
+
+from rich.cells import cell_len
+from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -15,6 +20,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 WIDE_KEYS = 84  # content cells from which the ids get their own column (100 columns on)
+_GAP = 2  # cells between two columns (padding 1 each side, none at the edges)
+_MEASURE = Console(file=io.StringIO(), width=200, color_system=None)  # wraps, never prints
 
 
 def keys_table(rows: list[tuple[str, str, str, str, str]], width: int) -> Table:
@@ -27,6 +34,10 @@ def keys_table(rows: list[tuple[str, str, str, str, str]], width: int) -> Table:
     table.add_column("What it does", ratio=1, overflow="fold")
     if wide:
         table.add_column("Id (keymap)", no_wrap=True, style="dim")
+    # The description column's width, as the table will give it (the rest goes to it).
+    key_width = max(cell_len(t) for r in rows for t in ("Key", r[0], r[1])) if rows else 3
+    action_width = max(cell_len(t) for r in rows for t in ("Action", r[3])) if rows else 6
+    what_width = max(1, width - key_width - action_width - 2 * _GAP)
     scope = None
     for row_scope, key, binding_id, action, tip in rows:
         if row_scope != scope:
@@ -36,8 +47,17 @@ def keys_table(rows: list[tuple[str, str, str, str, str]], width: int) -> Table:
         if wide:
             table.add_row(key, action, what, binding_id)
         else:
-            table.add_row(key, action, Text.assemble(what, "  ", (binding_id, "dim")))
+            table.add_row(key, action, with_id(what, binding_id, what_width))
     return table
+
+
+def with_id(what: Text, binding_id: str, width: int) -> Text:
+    """``what`` then ``binding_id`` dimmed: after its last line if the id fits there, else
+    on the next line (wrapped by the table, it would start a cell in, under a word)."""
+    lines = what.wrap(_MEASURE, width, overflow="fold")
+    last = lines[-1].cell_len if lines else 0
+    sep = "  " if last + _GAP + cell_len(binding_id) <= width else "\n"
+    return Text.assemble(what, sep, (binding_id, "dim"))
 
 
 class KeysModal(ModalScreen[None]):
@@ -74,8 +94,8 @@ class KeysModal(ModalScreen[None]):
         self._fit()
 
     def _fit(self) -> None:
-        # The dialog's width, less the scrollbar's column whether it shows yet or not.
-        width = self.query_one(".dialog", Vertical).content_region.width - 1
+        # The scroll's gutter is kept (CSS), so this width holds whether the bar shows or not.
+        width = self.query_one("#keys-table", Static).content_region.width
         if width > 0 and width != self._width:
             self._width = width
             self.query_one("#keys-table", Static).update(keys_table(self.rows, width))

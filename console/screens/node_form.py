@@ -110,6 +110,7 @@ class NodeFormScreen(Screen[str | None]):
         self.status = "not checked yet"
         self._generation = 0
         self._debounce: Timer | None = None
+        self._deep_generation = -1  # the text generation F5 last asked a deep check for
         self._saving = False
         self.title_text = (
             "New node" if new else f"Edit {doc.get('node_id', '?')} ({doc.get('mode', '?')})"
@@ -181,6 +182,8 @@ class NodeFormScreen(Screen[str | None]):
     def _checked(self, event: Checked) -> None:
         if event.generation != self._generation:
             return  # the user typed since; a newer check is on its way
+        if not event.deep and self._deep_generation == event.generation:
+            return  # F5 asked for more for this text: the deep check's word is the one shown
         self.place_issues(event.issues)
         errors = [i for i in event.issues if i.severity == "error"]
         depth = "deep" if event.deep else "structure"
@@ -218,6 +221,12 @@ class NodeFormScreen(Screen[str | None]):
 
     # -- actions ------------------------------------------------------------------
     def action_validate(self) -> None:
+        # F5 right after typing (keys in one burst) left the structural check pending: it
+        # then replaced the deep check in the worker group, and its "structure: valid"
+        # was all the user saw of the F5.
+        if self._debounce is not None:
+            self._debounce.stop()
+        self._deep_generation = self._generation
         self.status = "validating with NautilusTrader…"
         self._show_status()
         self._start_check(deep=True)

@@ -239,9 +239,38 @@ def issues_from(exc: ValidationError) -> list[ProfileIssue]:
     return issues
 
 
+def option_issues(data: Any) -> list[ProfileIssue]:
+    """Every bad option of ``data`` (a profile document), each with its own issue.
+
+    The model checks options after the fields, and stops at the first bad one: a form
+    with a bad name and two bad options showed only the name's error.
+    """
+    if not isinstance(data, Mapping) or not isinstance(data.get("options"), Mapping):
+        return []
+    try:
+        info = kind_info(data.get("kind"))  # type: ignore[arg-type]
+    except (ValueError, KeyError, TypeError):
+        return []
+    issues = []
+    for key, raw in data["options"].items():
+        field = f"options.{key}"
+        if _SECRET_LIKE.search(str(key)):
+            message = "secrets are not stored in a profile; they go to the keyring"
+            issues.append(ProfileIssue(field, message))
+            continue
+        try:
+            coerce_option(str(key), raw, info)
+        except (ValueError, TypeError) as exc:
+            issues.append(ProfileIssue(field, f"{exc} (got {raw!r})"))
+    return issues
+
+
 def parse_profile(data: Any, source: str | None = None) -> AdapterProfile:
     """Validate ``data`` as a profile, raising :class:`ProfileInvalid` with every issue."""
     try:
         return AdapterProfile.model_validate(data)
     except ValidationError as exc:
-        raise ProfileInvalid(issues_from(exc), source) from None
+        issues = issues_from(exc)
+        named = {i.field for i in issues}
+        issues += [i for i in option_issues(data) if i.field not in named]
+        raise ProfileInvalid(issues, source) from None

@@ -122,3 +122,23 @@ async def test_nan_size_then_f5_in_the_node_form_is_an_inline_error(
         assert "positive" in form.field_error(path)
         assert app.errors_reported == 0
         assert app.screen is form and form.document()["description"] == "typed by the user"
+
+
+async def test_f5_right_after_typing_shows_the_deep_check(
+    make_app: AppFactory, workspace: Workspace
+) -> None:
+    """Typing then F5 in one burst: the pending structural check must not replace the deep
+    one (tmux: the status said "structure: valid" and the NaN error never showed)."""
+    app = make_app()
+    doc = app.services.load_doc("demo-sandbox", "sandbox")
+    path = "strategies[0].config.trade_size"
+    async with app.run_test(size=(100, 40)) as pilot:
+        await wait_for(pilot, lambda: app.nodes_loaded > 0)
+        form = NodeFormScreen(app.services, doc, new=False)
+        await app.push_screen(form)
+        form.set_field(path, "NaN")
+        await pilot.press("f5")  # within the structural check's debounce
+        await wait_for(pilot, lambda: form.status.startswith("deep"), timeout=60)
+        await pilot.pause(4 * form.DEBOUNCE_S)
+        assert form.status.startswith("deep"), form.status
+        assert "positive" in form.field_error(path)

@@ -169,6 +169,23 @@ def test_snapshot(
     assert snap_compare(app, terminal_size=MAIN_SIZES[size], run_before=run_before)
 
 
+@pytest.mark.parametrize("theme", BUILTIN_THEMES)
+def test_snapshot_of_the_keys_at_100x30(
+    snap_compare: Any, make_app: AppFactory, workspace: Workspace, theme: str
+) -> None:
+    # The width where the ids take a column of their own, with the least room for it.
+    write_run(workspace)
+    app = make_app(theme=theme)
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await wait_for(pilot, lambda: app.nodes_loaded > 0 and app.workspace_seen > 0)
+        app.ingest(sample_envelopes())
+        await pilot.pause()
+        await _view_steps(app, "keys")(pilot)
+
+    assert snap_compare(app, terminal_size=(100, 30), run_before=run_before)
+
+
 def test_frozen_data_is_fixed() -> None:
     # The snapshots rely on it: timestamps from a constant, not from the clock.
     assert sample_envelopes()[0].ts_ns == T0_NS + 250_000_000

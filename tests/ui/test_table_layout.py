@@ -232,6 +232,36 @@ def test_keys_help_wraps_every_description_whole() -> None:
                 assert word in words
 
 
+def test_keys_help_puts_each_id_flush_after_its_description_when_narrow() -> None:
+    # An id wrapped by the table started a cell into the description column, under a
+    # word: it goes after the description's last line only when it fits there whole.
+    rows = [
+        ("nodes", "n", "node.create", "New", "Create a node from a template"),
+        ("nodes", "e", "node.edit", "Edit", "Edit the selected node's config in a form"),
+        ("nodes", "d", "node.delete", "Delete", "Delete the selected node's config (asks first)"),
+        (
+            "app",
+            "^k",
+            "app.kill-switch",
+            "Kill switch",
+            "Kill switch: flatten every running node, then halt it (asks once)",
+        ),
+    ]
+    for width in range(40, 84):
+        console = Console(width=width, record=True, color_system=None)
+        console.print(keys_table(rows, width))
+        lines = console.export_text().splitlines()
+        what_col = lines[0].index("What it does")
+        for _scope, _key, binding_id, _action, _tip in rows:
+            (line,) = [ln for ln in lines if binding_id in ln.split()]
+            at = line.index(binding_id)
+            assert len(line.rstrip()) <= width
+            assert at == what_col or (line[at - 2 : at] == "  " and line[at - 3] != " "), (
+                width,
+                line,
+            )
+
+
 async def test_key_bar_at_80x24_shows_whole_labels_of_each_pane(make_app: AppFactory) -> None:
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:

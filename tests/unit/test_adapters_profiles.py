@@ -135,3 +135,29 @@ def test_default_urls_match_nautilus() -> None:
         else:
             expected = nautilus_pyo3.get_bybit_http_base_url(bybit_env[env.value])
         assert url == expected, (kind, env)
+
+
+def test_every_problem_of_a_profile_is_reported_at_once() -> None:
+    # A bad name stopped the model before its options were checked; two bad options
+    # showed only the first.
+    from engine.adapters.model import ProfileInvalid, parse_profile
+
+    doc = {
+        "name": "\uff2e\uff41\uff4d\uff45",  # full-width letters
+        "kind": "binance_spot",
+        "base_url_ws": "KEY",
+        "options": {"recv_window_ms": "1e400", "load_all_instruments": "NaN"},
+    }
+    with pytest.raises(ProfileInvalid) as caught:
+        parse_profile(doc)
+    fields = [i.field for i in caught.value.issues]
+    assert fields == [
+        "name",
+        "base_url_ws",
+        "options.recv_window_ms",
+        "options.load_all_instruments",
+    ]
+    doc["name"] = "ok"
+    with pytest.raises(ProfileInvalid) as caught:
+        parse_profile(doc)
+    assert [i.field for i in caught.value.issues] == fields[1:]
