@@ -36,7 +36,7 @@ from tests.integration.test_orders_flatten import buy, exposure, wait_exposure
 IID = "EUR/USD.SIM"
 DEPTH = Decimal(300_000)  # 3 levels of 100 000
 BIG = Decimal(1_200_000)
-pytestmark = pytest.mark.timeout(180)
+pytestmark = [pytest.mark.timeout(180), pytest.mark.xdist_group("thin-book")]
 
 
 def node_doc(node_id: str, oms_type: str) -> dict[str, Any]:
