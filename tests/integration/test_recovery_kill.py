@@ -4,8 +4,8 @@ After each recovery: every working order and position the venue held at the kill
 again exactly once (none doubled, none lost), journal, cache and venue agree (after the
 user accepts the venue's view when the kill cut the journal short), and the journal's
 node-level sequence continues where the killed run's ended. ``RECOVERY_KILLS`` kills here
-(default 4, to keep ``make test`` short; ``make bench`` runs 20 through the same checks),
-then a graceful stop and start that must find the identical state.
+(default 20, as the issue asks: ~5 s each; ``make bench`` times 20 more through the same
+checks), then a graceful stop and start that must find the identical state.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from tests.integration.kill_loop import check, churn_node, kill_once, save_node,
 from tests.integration.market_wait import wait_for_quotes
 
 NODE = "churn"
-KILLS = int(os.environ.get("RECOVERY_KILLS", "4"))
-pytestmark = [pytest.mark.timeout(300), pytest.mark.xdist_group("recovery-kill")]
+KILLS = int(os.environ.get("RECOVERY_KILLS", "20"))
+pytestmark = [pytest.mark.timeout(600), pytest.mark.xdist_group("recovery-kill")]
 
 
 @pytest.fixture(scope="module")
