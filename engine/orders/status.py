@@ -190,6 +190,18 @@ class _OrderState:
             self.trigger_price = _text(options.get("trigger_price"))
             self.time_in_force = str(p.get("time_in_force", ""))
             self.tags = tuple(str(t) for t in (p.get("tags") or ()))
+        elif kind == ORDER_RESTORED:  # a whole order, as a restarted node's cache holds it
+            self.side = str(p.get("order_side", ""))
+            self.order_type = str(p.get("order_type", ""))
+            self.quantity = _text(p.get("quantity"))
+            self.price = _text(p.get("price"))
+            self.trigger_price = _text(p.get("trigger_price"))
+            self.time_in_force = str(p.get("time_in_force", ""))
+            self.tags = tuple(str(t) for t in (p.get("tags") or ()))
+            self.filled = _dec(p.get("filled_qty")) or Decimal(0)
+            self.avg = _dec(p.get("avg_px"))
+            self.status = str(p.get("status") or "UNKNOWN")
+            return
         elif kind in _REASONED:
             self.reason = _text(p.get("reason"))
         elif kind == "OrderUpdated":
@@ -222,6 +234,31 @@ class _OrderState:
             self.order_type = str(p["order_type"])
         quantity = _dec(self.quantity)
         self.status = "FILLED" if quantity is None or filled >= quantity else "PARTIALLY_FILLED"
+
+
+ORDER_RESTORED = "OrderRestored"  # journaled by a restarted host for each order it holds
+
+
+def restored_order_payload(order: Any) -> dict[str, Any]:
+    """The ``OrderRestored`` payload of a Nautilus order (from its ``to_dict()``)."""
+    d = order.to_dict()
+    tags = d.get("tags")
+    return {
+        "client_order_id": d["client_order_id"],
+        "instrument_id": d.get("instrument_id"),
+        "strategy_id": d.get("strategy_id"),
+        "venue_order_id": d.get("venue_order_id"),
+        "order_side": d.get("side"),
+        "order_type": d.get("type"),
+        "quantity": d.get("quantity"),
+        "price": d.get("price"),
+        "trigger_price": d.get("trigger_price"),
+        "time_in_force": d.get("time_in_force"),
+        "filled_qty": d.get("filled_qty"),
+        "avg_px": None if d.get("avg_px") is None else str(d["avg_px"]),
+        "status": d.get("status"),
+        "tags": list(tags) if isinstance(tags, list | tuple) else [],
+    }
 
 
 def apply_event(row: OrderRow | None, env: Envelope) -> OrderRow | None:

@@ -24,6 +24,7 @@ import contextlib
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from engine.orders.status import ORDER_RESTORED, restored_order_payload
 from engine.recovery.reconcile import Reconciliation, StateView, reconcile
 from engine.recovery.views import (
     BASELINES,
@@ -171,7 +172,19 @@ class NodeRecovery:
             payload = {**result.to_dict(), "halted": halted}
         payload["previous_run_id"] = self.previous_run_id
         self.reconciled = result
+        self._publish_restored()
         self.host.publish("node", RECONCILIATION, payload)
+
+    def _publish_restored(self) -> None:
+        """Journal each order the node holds from before this run as an ``OrderRestored``
+        event: this run's journal never saw its earlier events, and every front end folds
+        orders from the run's journal (without this, ``orders list`` said "no open orders"
+        beside a restored working order)."""
+        if self.cache is None:
+            return
+        with contextlib.suppress(Exception):  # never keep the node from trading over this
+            for order in [*self.cache.orders_open(), *self.cache.orders_inflight()]:
+                self.host.publish("order", ORDER_RESTORED, restored_order_payload(order))
 
     def after_start(self) -> Reconciliation | None:
         """Once the node runs: the comparison, made now if the trader's start did not."""

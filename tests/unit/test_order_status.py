@@ -119,3 +119,36 @@ def test_row_to_dict_is_json_safe() -> None:
     data = fold_orders([init(price="1.0"), ev("OrderAccepted")])[0].to_dict()
     assert json.loads(json.dumps(data))["status"] == "ACCEPTED"
     assert data["is_open"] is True and "previous_status" not in data
+
+
+def test_an_order_restored_after_a_restart_is_a_whole_row_and_folds_on() -> None:
+    """A restarted host journals the orders its cache restored: every front end lists them."""
+    from nautilus_trader.test_kit.stubs.execution import TestExecStubs
+
+    from engine.orders.status import ORDER_RESTORED, restored_order_payload
+
+    order = TestExecStubs.limit_order()
+    restored = restored_order_payload(order)
+    restored.update(status="ACCEPTED", venue_order_id="SIM-7")
+    coid = restored["client_order_id"]
+    fill = {"client_order_id": coid, "last_qty": "40", "last_px": "55.00000"}
+    rows = fold_orders(
+        [
+            Envelope(1, 1, "n", "r2", "order", ORDER_RESTORED, restored),
+            Envelope(2, 2, "n", "r2", "order", "OrderFilled", fill),
+        ]
+    )
+    (row,) = rows
+    assert (row.client_order_id, row.order_type, row.side, row.price) == (
+        coid,
+        "LIMIT",
+        "BUY",
+        "55.00000",
+    )
+    assert (row.status, row.filled_qty, row.quantity, row.venue_order_id) == (
+        "PARTIALLY_FILLED",
+        "40",
+        "100",
+        "SIM-7",
+    )
+    assert row.is_open
