@@ -12,6 +12,7 @@ events that fold into state.
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -22,6 +23,8 @@ from engine.events.envelope import Envelope, Gap
 from engine.journal.reader import JournalReader
 
 __all__ = ["STATE_KINDS", "GapRefill", "Refilled"]
+
+READ_CHUNK = 2_000  # events decoded at a time while re-reading a gap
 
 # Event kinds that fold into state a pane shows until it changes again.
 STATE_KINDS = frozenset({"order", "position", "account", "risk", "node", "result"})
@@ -44,12 +47,21 @@ _Entry = Envelope | tuple[Gap, Future[list[Envelope]]]
 
 
 def _read_state_events(runs_dir: Path, gap: Gap, kinds: frozenset[str]) -> list[Envelope]:
+    # In chunks, yielding the GIL between them: one decode of a 100k-event gap holds it
+    # for ~0.1 s, a stall the UI's loop (whose keystrokes wait) would feel whole.
+    out: list[Envelope] = []
+    after = gap.first_seq - 1
     with JournalReader(runs_dir / gap.node_id / gap.run_id) as reader:
-        events = reader.read(after_seq=gap.first_seq - 1, limit=gap.count)
-    if not events or events[-1].seq < gap.last_seq:
-        got = events[-1].seq if events else gap.first_seq - 1
-        raise LookupError(f"the journal ends at seq {got}")
-    return [e for e in events if e.kind in kinds and e.seq <= gap.last_seq]
+        while after < gap.last_seq:
+            chunk = reader.read(after_seq=after, limit=min(READ_CHUNK, gap.last_seq - after))
+            if not chunk:
+                break
+            after = chunk[-1].seq
+            out += [e for e in chunk if e.kind in kinds and e.seq <= gap.last_seq]
+            time.sleep(0)
+    if after < gap.last_seq:
+        raise LookupError(f"the journal ends at seq {after}")
+    return out
 
 
 class GapRefill:
