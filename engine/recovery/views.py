@@ -10,22 +10,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from engine.orders.status import CLOSED_STATUSES, STATUS_OF
+from engine.events.envelope import Envelope
+from engine.orders.status import CLOSED_STATUSES, ORDER_RESTORED, OrderRow, OrderStatusTable
 from engine.recovery.reconcile import OrderFacts, StateView
 
 if TYPE_CHECKING:
-    from engine.events.envelope import Envelope
     from engine.recovery.venue_book import VenueBook
 
 STATE_BASELINE = "StateBaseline"  # a run's first state: what its previous run's journal ended in
 RECONCILIATION = "Reconciliation"  # the comparison after a restart (not a baseline)
 RECONCILIATION_ACCEPTED = "ReconciliationAccepted"  # the venue's view, adopted by the user
 BASELINES = frozenset({STATE_BASELINE, RECONCILIATION_ACCEPTED})
-_RESTORING = frozenset({"OrderModifyRejected", "OrderCancelRejected"})
 # Orders the node holds that no venue has seen yet (not sent, or held by the emulator):
 # compared as not working, since a venue cannot report them.
 LOCAL_STATUSES = frozenset({"INITIALIZED", "EMULATED", "RELEASED"})
@@ -47,34 +46,90 @@ def baseline_view(source: str, baseline: Mapping[str, Any]) -> StateView:
 
 class JournalFold:
     """The journal's view, folded incrementally: feed envelopes in seq order as they come
-    (a node host re-reads only what its journal gained since the last comparison)."""
+    (a node host re-reads only what its journal gained since the last comparison).
+
+    Orders go through the engine's one order fold (``engine.orders.status``), the one
+    every front end shows; a baseline's orders enter it as ``OrderRestored`` events. Only
+    the net position per instrument (from fills) is this fold's own.
+    """
 
     def __init__(self, baseline: Mapping[str, Any] | None = None) -> None:
-        self.orders: dict[str, OrderFacts] = {}
+        self.table = OrderStatusTable()
         self.nets: dict[str, Decimal] = {}
-        self.previous: dict[str, str] = {}
         self.last_seq = 0
         if baseline is not None:
             self._reset(baseline)
 
     def _reset(self, baseline: Mapping[str, Any]) -> None:
         start = baseline_view("journal", baseline)
-        self.orders = dict(start.orders)
+        self.table = OrderStatusTable()
+        self.table.apply(
+            Envelope(0, 0, "", "", "order", ORDER_RESTORED, _restored(coid, facts))
+            for coid, facts in start.orders.items()
+        )
         self.nets = {i: Decimal(n) for i, n in start.positions.items()}
-        self.previous = {}
 
     def feed(self, envelopes: Iterable[Envelope]) -> JournalFold:
         for env in envelopes:
             self.last_seq = env.seq
             if env.type in BASELINES and isinstance(env.payload.get("baseline"), dict):
                 self._reset(env.payload["baseline"])
-            elif env.kind == "order":
-                _apply_order_event(self.orders, self.nets, self.previous, env.type, env.payload)
+            elif env.kind == "order" and env.type != ORDER_RESTORED:
+                # (OrderRestored is the cache's word, journaled for the front ends: the
+                # journal's view must stay its own to be compared with the cache's.)
+                self.table.apply((env,))
+                if env.type == "OrderFilled":
+                    self._fill(env.payload)
         return self
+
+    def _fill(self, p: Mapping[str, Any]) -> None:
+        row = self.table.get(str(p.get("client_order_id") or ""))
+        qty = Decimal(str(p.get("last_qty") or "0"))
+        side = str(p.get("order_side") or (row.side if row else ""))
+        instrument = str(p.get("instrument_id") or (row.instrument_id if row else ""))
+        self.nets[instrument] = self.nets.get(instrument, Decimal(0)) + (
+            qty if side == "BUY" else -qty
+        )
+
+    @property
+    def orders(self) -> dict[str, OrderFacts]:
+        return {row.client_order_id: _facts(row) for row in self.table.rows()}
 
     def view(self) -> StateView:
         positions = {i: f"{n.normalize():f}" for i, n in self.nets.items() if n != 0}
-        return StateView("journal", dict(self.orders), positions)
+        return StateView("journal", self.orders, positions)
+
+
+def _restored(coid: str, facts: OrderFacts) -> dict[str, Any]:
+    return {
+        "client_order_id": coid,
+        "instrument_id": facts.instrument_id,
+        "order_side": facts.side,
+        "quantity": facts.quantity,
+        "filled_qty": facts.filled_qty,
+        "venue_order_id": facts.venue_order_id,
+        "status": facts.status,
+    }
+
+
+def _facts(row: OrderRow) -> OrderFacts:
+    filled = _dec_or_none(row.filled_qty)
+    return OrderFacts(
+        row.status,
+        row.status not in CLOSED_STATUSES and row.status not in LOCAL_STATUSES,
+        row.instrument_id,
+        row.side,
+        row.quantity,
+        None if filled is None else f"{filled.normalize():f}",
+        row.venue_order_id,
+    )
+
+
+def _dec_or_none(value: str | None) -> Decimal | None:
+    try:
+        return None if value is None else Decimal(value)
+    except ArithmeticError:
+        return None
 
 
 def journal_view(
@@ -82,63 +137,6 @@ def journal_view(
 ) -> StateView:
     """Fold a run's envelopes (in seq order) from its last baseline event."""
     return JournalFold(baseline).feed(envelopes).view()
-
-
-def _apply_order_event(
-    orders: dict[str, OrderFacts],
-    nets: dict[str, Decimal],
-    previous: dict[str, str],
-    type: str,
-    p: Mapping[str, Any],
-) -> None:
-    coid = str(p.get("client_order_id") or "")
-    if not coid:
-        return
-    known = orders.get(coid)
-    if type == "OrderInitialized":
-        orders[coid] = OrderFacts(
-            "INITIALIZED",
-            False,
-            str(p.get("instrument_id") or ""),
-            str(p.get("order_side") or ""),
-            _s(p.get("quantity")),
-            "0",
-        )
-        return
-    if known is None:  # an order the journal saw only from here on (one Nautilus made)
-        known = OrderFacts("UNKNOWN", True, str(p.get("instrument_id") or ""))
-    if type == "OrderFilled":
-        qty = Decimal(str(p.get("last_qty") or "0"))
-        side = str(p.get("order_side") or known.side)
-        instrument = str(p.get("instrument_id") or known.instrument_id)
-        nets[instrument] = nets.get(instrument, Decimal(0)) + (qty if side == "BUY" else -qty)
-        filled = Decimal(known.filled_qty or "0") + qty
-        done = known.quantity is not None and filled >= Decimal(known.quantity)
-        orders[coid] = replace(
-            known,
-            status="FILLED" if done else "PARTIALLY_FILLED",
-            working=not done,
-            filled_qty=f"{filled.normalize():f}",
-            venue_order_id=_s(p.get("venue_order_id")) or known.venue_order_id,
-        )
-        return
-    if type == "OrderUpdated":
-        orders[coid] = replace(known, quantity=_s(p.get("quantity")) or known.quantity)
-        return
-    if type in _RESTORING:
-        orders[coid] = replace(known, status=previous.get(coid, known.status))
-        return
-    status = STATUS_OF.get(type)
-    if status is None:
-        return
-    if status.startswith("PENDING_"):
-        previous[coid] = known.status
-    orders[coid] = replace(
-        known,
-        status=status,
-        working=status not in CLOSED_STATUSES and status not in LOCAL_STATUSES,
-        venue_order_id=_s(p.get("venue_order_id")) or known.venue_order_id,
-    )
 
 
 def cache_view(cache: Any) -> StateView:
