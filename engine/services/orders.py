@@ -5,6 +5,8 @@ and follows it to the verified outcome (``engine.orders.outcome``). Both are aud
 
 from __future__ import annotations
 
+from typing import Any
+
 from engine.channel import ChannelError, CommandError, NodeClient
 from engine.host.paths import socket_path
 from engine.manager import NodeManager
@@ -68,24 +70,40 @@ class OrderService:
             intact_seq=None if damage is None else damage.intact_seq,
         )
 
-    async def positions(self, node_id: str) -> PositionsSnapshot:
-        """The running node's open positions, read from its kernel (a snapshot it serves)."""
+    async def snapshot(self, node_id: str, kind: str) -> dict[str, Any]:
+        """A snapshot the running node serves from its kernel (``positions`` or ``balances``).
+
+        The ``SnapshotError`` is kept as the cause: the CLI prints its code and exit code.
+        """
         from engine.orders.portfolio import SnapshotError, request_snapshot
 
         try:
-            snap = await request_snapshot(self.manager, node_id, "positions")
+            return await request_snapshot(self.manager, node_id, kind)
         except SnapshotError as exc:
-            code = {"invalid_node_id": "invalid", "not_running": "conflict"}.get(exc.code)
+            code = {
+                "invalid_node_id": "invalid",
+                "invalid_kind": "invalid",
+                "not_running": "conflict",
+            }.get(exc.code)
+            field = "kind" if exc.code == "invalid_kind" else "node_id"
             raise ServiceError(
                 code or "unreachable",  # type: ignore[arg-type]
                 exc.message,
-                field="node_id",
-                value=node_id,
-                expected="a running node" if code != "invalid" else "a node id",
-            ) from None
+                field=field,
+                value=kind if field == "kind" else node_id,
+                expected="a running node" if code != "invalid" else f"a {field.replace('_', ' ')}",
+            ) from exc
+
+    async def positions(self, node_id: str) -> PositionsSnapshot:
+        """The running node's open positions, read from its kernel (a snapshot it serves)."""
+        snap = await self.snapshot(node_id, "positions")
         return PositionsSnapshot.model_validate(
             {"node_id": node_id, **{k: snap[k] for k in ("ts_ns", "positions", "totals", "counts")}}
         )
+
+    async def balances(self, node_id: str) -> dict[str, Any]:
+        """The running node's account balances and margins (a snapshot it serves)."""
+        return await self.snapshot(node_id, "balances")
 
     async def send(
         self, who: Principal, node_id: str, request: OrderCommandRequest
