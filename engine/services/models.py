@@ -80,6 +80,8 @@ class NodeState(_Model):
     state: str
     alive: bool
     uptime_s: float | None = None
+    socket: str | None = None  # the host's channel socket, while one runs
+    run_dir: str | None = None
     error: str | None = None
 
 
