@@ -5,7 +5,8 @@ and follows it to the verified outcome (``engine.orders.outcome``). Both are aud
 
 from __future__ import annotations
 
-from typing import Any
+import builtins
+from typing import TYPE_CHECKING, Any
 
 from engine.channel import ChannelError, CommandError, NodeClient
 from engine.host.paths import socket_path
@@ -23,6 +24,11 @@ from engine.services.models import (
     OrderRowOut,
     PositionsSnapshot,
 )
+
+if TYPE_CHECKING:
+    from engine.orders.dryrun import DryRun
+    from engine.orders.outcome import Outcome
+    from engine.orders.tickets import AnyTicket
 
 
 class OrderService:
@@ -173,8 +179,6 @@ class OrderService:
 
         Audited by the engine (``engine.orders.outcome.run_action``) under ``who``.
         """
-        from engine.orders.outcome import run_action
-
         check_node_ref(node_id)
         action = request.command.get("action")
         if action not in ACTIONS:
@@ -185,13 +189,8 @@ class OrderService:
                 value=action,
                 expected=", ".join(ACTIONS),
             )
-        outcome = await run_action(
-            self.workspace,
-            node_id,
-            request.command,
-            wait=request.wait,
-            timeout_s=request.timeout_s,
-            who=who,
+        outcome = await self.carry_out(
+            who, node_id, request.command, wait=request.wait, timeout_s=request.timeout_s
         )
         if outcome.code == "not_running":
             raise ServiceError(
@@ -211,6 +210,39 @@ class OrderService:
         return OrderOutcome(
             ok=outcome.ok and outcome.audit_error is None, outcome=outcome.to_dict()
         )
+
+    async def carry_out(
+        self,
+        who: Principal,
+        node_id: str,
+        command: dict[str, Any],
+        *,
+        wait: bool = True,
+        timeout_s: float | None = None,
+    ) -> Outcome:
+        """Carry out one order action (``load_command`` data) and return the engine's
+        outcome as is: the CLI prints it whole, ``act`` maps it to the API's model."""
+        from engine.orders.outcome import run_action
+
+        return await run_action(
+            self.workspace, node_id, command, wait=wait, timeout_s=timeout_s, who=who
+        )
+
+    async def flatten_everywhere(
+        self, who: Principal, *, timeout_s: float | None = None, cancel_orders: bool = True
+    ) -> builtins.list[Outcome]:  # ``list`` here is the method above
+        """The kill switch: flatten every running sandbox/live node at once."""
+        from engine.orders.outcome import flatten_everywhere
+
+        return await flatten_everywhere(
+            self.workspace, timeout_s=timeout_s, cancel_orders=cancel_orders, who=who
+        )
+
+    async def dry_run(self, node_id: str, ticket: AnyTicket, *, timeout_s: float = 5.0) -> DryRun:
+        """Check ``ticket`` as the node will (its rules and quote), sending nothing."""
+        from engine.orders.dryrun import dry_run
+
+        return await dry_run(self.manager, node_id, ticket, timeout_s=timeout_s)
 
 
 ACTIONS = ("modify", "cancel", "cancel_all", "close_position", "flatten_all")
