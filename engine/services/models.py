@@ -111,6 +111,13 @@ class Stopped(_Model):
 
 
 # -- runs --------------------------------------------------------------------------------
+class RunsDeleted(_Model):
+    """What a run deletion did: the runs deleted, and those kept with why."""
+
+    deleted: list[str]
+    kept: dict[str, str] = {}
+
+
 class RunSummary(_Model):
     node_id: str
     run_id: str
