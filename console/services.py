@@ -488,11 +488,13 @@ class WorkspaceServices:
         return reply if error is None else {**reply, "audit_error": error}
 
     async def order_action(self, node_id: str, command: dict[str, Any]) -> Outcome:
-        """Modify, cancel, close or flatten and follow it to its verified outcome."""
-        from engine.orders.outcome import run_action
+        """Modify, cancel, close or flatten and follow it to its verified outcome (the
+        order service's ``carry_out``, which the CLI and the API call too)."""
         from engine.principal import Principal
+        from engine.services.orders import OrderService
 
-        return await run_action(self.workspace, node_id, command, who=Principal.local("console"))
+        service = OrderService(self._require_manager())
+        return await service.carry_out(Principal.local("console"), node_id, command)
 
     async def kill_switch(self) -> list[KillOutcome]:
         """Every running sandbox/live node: REDUCING, flattened, then HALTED."""

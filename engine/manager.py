@@ -1,5 +1,8 @@
 """The NodeManager: start node hosts as detached processes, supervise them, attach to them.
 
+Its parts live in ``engine.nodes`` (one job a module); the names they define are
+re-exported here, so ``from engine.manager import …`` keeps working.
+
 Every node runs in its own host process (``python -m engine.host``), started in a new
 session so it outlives the console or CLI that launched it. The manager never blocks its
 caller's event loop: file I/O goes to a thread, processes are awaited asynchronously.
@@ -22,13 +25,11 @@ import asyncio
 import contextlib
 import json
 import os
-import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -36,15 +37,27 @@ import psutil
 
 from engine.config.store import ConfigStore
 from engine.events.envelope import Envelope
-from engine.host.events import NODE_ERROR, NODE_STATE_CHANGED, TERMINAL_STATES
-from engine.host.paths import pid_file, socket_path, supervisor_file
+from engine.host.paths import pid_file, socket_path
 from engine.host.standby import Standby
+from engine.nodes import commands
+from engine.nodes.attach import JOURNAL_BATCH, from_channel, from_journal, is_final
+from engine.nodes.errors import NodeAlreadyRunning, NodeNotRunning
+from engine.nodes.handles import HostProcess, NodeStatus, RunHandle
+from engine.nodes.liveness import (
+    _host_output_tail,
+    _journal_death,
+    _run_lock,
+    host_alive,
+    live_host,
+    live_supervisor,
+    mark_dead,
+    pid_alive,
+)
+from engine.nodes.spawn import _spawn_supervisor
 from engine.runs import (
-    ERROR_FILE,
     HOST_OUTPUT,
     Run,
     RunMeta,
-    RunNotFound,
     create_run,
     find_run,
     list_runs,
@@ -52,239 +65,29 @@ from engine.runs import (
     read_meta,
     update_meta,
     utc_now_iso,
-    write_json,
 )
 from engine.workspace import Workspace
 
-# A backtest host this manager waits for: started by asyncio, or a standby (Popen).
-type HostProcess = asyncio.subprocess.Process | subprocess.Popen[bytes]
+__all__ = [
+    "JOURNAL_BATCH",
+    "POLL_S",
+    "HostProcess",
+    "NodeAlreadyRunning",
+    "NodeManager",
+    "NodeNotRunning",
+    "NodeStatus",
+    "RunHandle",
+    "_host_output_tail",
+    "_journal_death",
+    "_run_lock",
+    "_spawn_supervisor",
+    "host_alive",
+    "is_final",
+    "mark_dead",
+    "pid_alive",
+]
 
-JOURNAL_BATCH = 5000  # envelopes per batch when replaying a journal
 POLL_S = 0.1
-
-
-class NodeAlreadyRunning(RuntimeError):
-    """The node has a live host already (one host per node)."""
-
-
-class NodeNotRunning(RuntimeError):
-    """No live host for this node."""
-
-
-@dataclass(slots=True)
-class RunHandle:
-    """A host this manager started: its run and its process."""
-
-    node_id: str
-    run_id: str
-    mode: str
-    run_dir: Path
-    pid: int
-    socket_path: Path
-    process: HostProcess | None = field(default=None, repr=False)
-    supervisor: asyncio.Task[int | None] | None = field(default=None, repr=False)
-
-    @property
-    def returncode(self) -> int | None:
-        if isinstance(self.process, subprocess.Popen):
-            return self.process.poll()
-        return self.process.returncode if self.process is not None else None
-
-    async def wait(self, timeout_s: float | None = None) -> int | None:
-        """Wait for the host to exit (and its supervision to settle); return its exit code."""
-        if self.supervisor is None:
-            return self.returncode
-        return await asyncio.wait_for(asyncio.shield(self.supervisor), timeout_s)
-
-    async def meta(self) -> RunMeta | None:
-        return await asyncio.to_thread(read_meta, self.run_dir)
-
-
-@dataclass(frozen=True, slots=True)
-class NodeStatus:
-    """One node host as ``gateway ps`` shows it."""
-
-    node_id: str
-    run_id: str
-    mode: str
-    pid: int | None
-    state: str
-    alive: bool
-    uptime_s: float | None
-    socket: str
-    run_dir: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "node_id": self.node_id,
-            "run_id": self.run_id,
-            "mode": self.mode,
-            "pid": self.pid,
-            "state": self.state,
-            "alive": self.alive,
-            "uptime_s": self.uptime_s,
-            "socket": self.socket,
-            "run_dir": self.run_dir,
-        }
-
-
-def pid_alive(pid: int | None, run_id: str | None = None) -> bool:
-    """Whether ``pid`` runs (not a zombie) and, if given, is the host of ``run_id``."""
-    if not pid:
-        return False
-    try:
-        proc = psutil.Process(pid)
-        if proc.status() == psutil.STATUS_ZOMBIE:
-            return False
-        if run_id is not None:
-            return run_id in proc.cmdline()
-        return True
-    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
-        return False
-
-
-def host_alive(workspace: Workspace, run: Run) -> bool:
-    """Whether ``run`` has not ended and its host process still runs it."""
-    meta = read_meta(run.path)
-    if meta is None or meta.terminal:
-        return False
-    data = read_json(pid_file(workspace, run.node_id)) or {}
-    pid = data.get("pid") if data.get("run_id") == run.run_id else meta.pid
-    return pid_alive(pid, run.run_id)
-
-
-def _host_output_tail(run_dir: Path, n: int = 20) -> list[str]:
-    try:
-        data = (run_dir / HOST_OUTPUT).read_bytes()[-16_000:]
-    except OSError:
-        return []
-    return data.decode("utf-8", "replace").splitlines()[-n:]
-
-
-def mark_dead(run_dir: Path, exit_code: int | None) -> RunMeta | None:
-    """Mark a run whose host is gone: ``failed`` unless the host reported its end.
-
-    The failure also goes into the run's journal (``NodeError``, ``NodeStateChanged`` and
-    the ``node.state`` alerts), so every client sees it in the same stream as the rest.
-    The supervisor and any ``ps`` may call this at once: a lock file makes one of them do it.
-    """
-    with _run_lock(run_dir):
-        meta = read_meta(run_dir)
-        if meta is None:
-            return None
-        if meta.terminal:
-            if meta.exit_code is None and exit_code is not None:
-                meta = update_meta(run_dir, exit_code=exit_code)
-            return meta
-        status = f"signal {-exit_code}" if exit_code is not None and exit_code < 0 else exit_code
-        message = f"node host exited without reporting its end (exit status {status})"
-        tail = _host_output_tail(run_dir)
-        if not (run_dir / ERROR_FILE).exists():
-            write_json(
-                run_dir / ERROR_FILE,
-                {"error": "HostDied", "message": message, "phase": "host", "output_tail": tail},
-            )
-        _journal_death(run_dir, meta, message, tail)
-        return update_meta(
-            run_dir, state="failed", ended=utc_now_iso(), exit_code=exit_code, error=message
-        )
-
-
-@contextlib.contextmanager
-def _run_lock(run_dir: Path) -> Iterator[None]:
-    from filelock import FileLock
-
-    # The pathname stays: unlinking a flock file on release lets two holders race.
-    with FileLock(run_dir / ".death.lock", mode=0o600, preserve_lock_file=True):
-        yield
-
-
-def _journal_death(run_dir: Path, meta: RunMeta, message: str, tail: list[str]) -> None:
-    """Append the failure of a dead host to its journal (the host can no longer)."""
-    from engine.journal import JournalWriter
-    from engine.telemetry.alerts import AlertEngine
-    from engine.telemetry.rules import effective_rules
-
-    now = time.time_ns()
-    writer = JournalWriter(run_dir, meta.node_id, meta.run_id)
-    try:
-        writer.append(
-            "node",
-            NODE_ERROR,
-            {
-                "error": "HostDied",
-                "message": message,
-                "phase": "host",
-                "field": None,
-                "traceback": None,
-                "log_tail": tail,
-            },
-            now,
-        )
-        writer.append(
-            "node",
-            NODE_STATE_CHANGED,
-            {
-                "state": "failed",
-                "previous": meta.state,
-                "mode": meta.mode,
-                "pid": meta.pid,
-                "reason": message,
-            },
-            now,
-        )
-        workspace = Workspace(run_dir.parents[2])  # runs/<node>/<run>
-        try:
-            node_rules = ConfigStore(workspace).get(meta.node_id, meta.mode).alerts
-            rules = effective_rules(workspace, node_rules)
-        except Exception:  # a broken config or settings must not hide the failure itself
-            from engine.telemetry.alerts import default_rules
-
-            rules = default_rules()
-        for event in AlertEngine(rules).node_state(meta.node_id, "failed", now):
-            writer.append(event.kind, event.type, event.payload, event.ts_ns)
-    except OSError:
-        pass  # meta.json and error.json still record the failure
-    finally:
-        writer.close()
-
-
-def _spawn_supervisor(
-    python: str,
-    workspace: Workspace,
-    run: Run,
-    log_path: Path,
-    passphrase: str | None,
-    env: dict[str, str],
-) -> subprocess.Popen[bytes]:
-    with open(log_path, "ab") as out:
-        process = subprocess.Popen(
-            [
-                python,
-                "-m",
-                "engine.host.supervisor",
-                "--workspace",
-                str(workspace.root),
-                "--node",
-                run.node_id,
-                "--mode",
-                run.meta.mode,
-                "--run-id",
-                run.run_id,
-            ],
-            stdin=subprocess.PIPE if passphrase else subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # detached: survives the console and its terminal
-            cwd=str(workspace.root),
-            env=env,
-        )
-    if passphrase and process.stdin is not None:
-        with contextlib.suppress(OSError):
-            process.stdin.write(passphrase.encode() + b"\n")
-        with contextlib.suppress(OSError):
-            process.stdin.close()
-    return process
 
 
 class NodeManager:
@@ -475,20 +278,10 @@ class NodeManager:
 
     # -- listing -------------------------------------------------------------------------
     def _live_host(self, node_id: str) -> dict[str, Any] | None:
-        data = read_json(pid_file(self.workspace, node_id))
-        if data is None:
-            return None
-        if pid_alive(data.get("pid"), data.get("run_id")):
-            return data
-        return None
+        return live_host(self.workspace, node_id)
 
     def _live_supervisor(self, node_id: str) -> dict[str, Any] | None:
-        data = read_json(supervisor_file(self.workspace, node_id))
-        if data is None:
-            return None
-        if pid_alive(data.get("pid"), data.get("first_run_id")):
-            return data
-        return None
+        return live_supervisor(self.workspace, node_id)
 
     def _ps(self) -> list[NodeStatus]:
         out = []
@@ -571,59 +364,15 @@ class NodeManager:
         while True:
             alive = await asyncio.to_thread(self._run_alive, run)
             if alive and follow:
-                async for batch in self._from_channel(run, last):
+                async for batch in from_channel(self.workspace, run, last):
                     last = batch[-1].seq
                     yield batch
-            async for batch in self._from_journal(run.path, last):
+            async for batch in from_journal(run.path, last):
                 last = batch[-1].seq
                 yield batch
             if not follow or not alive:
                 return
             await asyncio.sleep(POLL_S)
-
-    async def _from_channel(self, run: Run, after_seq: int) -> AsyncIterator[list[Envelope]]:
-        from engine.channel import ChannelError, NodeClient
-
-        path = socket_path(self.workspace, run.node_id)
-        try:
-            client = await NodeClient.connect(path)
-        except (OSError, ChannelError, TimeoutError):
-            return
-        if client.run_id != run.run_id:  # the socket now serves a newer run of the node
-            with contextlib.suppress(Exception):
-                await client.close()
-            return
-        last = after_seq
-        try:
-            async for batch in client.events(after_seq=after_seq):
-                # The client's seqs are contiguous from after_seq and its run is ours: only
-                # an overlap needs filtering, not every event of every batch.
-                if batch[0].seq <= last:
-                    batch = [e for e in batch if e.seq > last]
-                    if not batch:
-                        continue
-                last = batch[-1].seq
-                yield batch
-        except (OSError, ChannelError, EOFError, asyncio.IncompleteReadError):
-            return
-        finally:
-            with contextlib.suppress(Exception):
-                await client.close()
-
-    async def _from_journal(self, run_dir: Path, after_seq: int) -> AsyncIterator[list[Envelope]]:
-        from engine.journal import JournalReader
-
-        reader = JournalReader(run_dir)
-        try:
-            last = after_seq
-            while True:
-                batch = await asyncio.to_thread(reader.read, last, JOURNAL_BATCH)
-                if not batch:
-                    return
-                last = batch[-1].seq
-                yield batch
-        finally:
-            reader.close()
 
     async def wait_state(self, ref: str, states: set[str], timeout_s: float = 30) -> RunMeta:
         """Wait until the run's ``meta.json`` shows one of ``states``."""
@@ -640,17 +389,7 @@ class NodeManager:
     # -- stopping ------------------------------------------------------------------------
     async def command(self, node_id: str, cmd: str, **args: Any) -> dict[str, Any]:
         """Send a command to a node's live host and return its answer."""
-        from engine.channel import NodeClient
-
-        live = await asyncio.to_thread(self._live_host, node_id)
-        if live is None:
-            raise NodeNotRunning(f"node {node_id!r} is not running (see: gateway ps)")
-        client = await NodeClient.connect(Path(str(live["socket"])))
-        try:
-            answer: dict[str, Any] = await client.command(cmd, **args)
-            return answer
-        finally:
-            await client.close()
+        return await commands.command(self.workspace, node_id, cmd, **args)
 
     async def stop(
         self, node_id: str, *, kill: bool = False, timeout_s: float = 15, **options: Any
@@ -660,49 +399,4 @@ class NodeManager:
         ``options`` go with the stop command (``cancel_orders``, ``flatten`` for live
         nodes). A host that does not end within ``timeout_s`` seconds is killed.
         """
-        live = await asyncio.to_thread(self._live_host, node_id)
-        if live is None:
-            raise NodeNotRunning(f"node {node_id!r} is not running (see: gateway ps)")
-        pid, run_id = int(live["pid"]), str(live["run_id"])
-        run_dir = Path(str(live["run_dir"]))
-        supervisor = await asyncio.to_thread(self._live_supervisor, node_id)
-        if supervisor is not None:  # first: no restart of a host we are stopping
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(int(supervisor["pid"]), signal.SIGKILL if kill else signal.SIGTERM)
-        if kill:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-            await asyncio.to_thread(
-                update_meta,
-                run_dir,
-                state="stopped",
-                ended=utc_now_iso(),
-                exit_code=-signal.SIGKILL,
-                error="killed on request",
-            )
-        else:
-            try:
-                await asyncio.wait_for(self.command(node_id, "stop", **options), timeout=5)
-            except Exception:  # no channel answer: fall back to SIGTERM (the host handles it)
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout_s
-        while pid_alive(pid, run_id):
-            if time.monotonic() > deadline:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-            await asyncio.sleep(POLL_S)
-        handle = self.handles.get(run_id)
-        if handle is not None and handle.supervisor is not None:
-            await handle.wait()
-        else:
-            await asyncio.to_thread(self._settle, node_id, run_id, run_dir, None)
-        meta = await asyncio.to_thread(read_meta, run_dir)
-        if meta is None:
-            raise RunNotFound(f"run {run_id} has no meta.json")
-        return meta
-
-
-def is_final(env: Envelope) -> bool:
-    """Whether ``env`` is a host's last state change (stopped, completed or failed)."""
-    return env.type == NODE_STATE_CHANGED and env.payload.get("state") in TERMINAL_STATES
+        return await commands.stop(self, node_id, kill=kill, timeout_s=timeout_s, **options)

@@ -44,33 +44,11 @@ def _uptime(seconds: float | None) -> str:
 @pass_workspace_option
 def ps(as_json: bool, show_all: bool) -> None:
     """List node hosts: state, pid, uptime, run id."""
-    from engine.manager import NodeManager
-    from engine.runs import list_runs
+    from engine.services.nodes import NodeService
 
-    workspace = get_workspace()
-    rows: list[dict[str, Any]] = [
-        {**s.to_dict(), "error": None} for s in asyncio.run(NodeManager(workspace).ps())
-    ]
-    if show_all:
-        latest = {run.node_id: run for run in list_runs(workspace)}  # oldest first
-        hosted = {row["node_id"] for row in rows}
-        for node_id, run in sorted(latest.items()):
-            if node_id not in hosted:
-                meta = run.meta
-                rows.append(
-                    {
-                        "node_id": node_id,
-                        "run_id": meta.run_id,
-                        "mode": meta.mode,
-                        "pid": None,
-                        "state": meta.state,
-                        "alive": False,
-                        "uptime_s": None,
-                        "socket": None,
-                        "run_dir": str(run.path),
-                        "error": meta.error,
-                    }
-                )
+    # The API's ps: hosts with a pid file, and with --all every other node's latest run.
+    states = asyncio.run(NodeService(get_workspace()).ps(all_nodes=show_all))
+    rows: list[dict[str, Any]] = [s.model_dump() for s in states]
     if as_json:
         echo_json(rows)
         return

@@ -45,12 +45,21 @@ if TYPE_CHECKING:
     from engine.orders.status import OrderRow
     from engine.orders.tickets import AnyTicket
     from engine.orders.validation import InstrumentRules
+    from engine.services.orders import OrderService
 
 FC = TypeVar("FC", bound=Callable[..., Any])
 _refused = refused  # older names, for code written against them
 _verdict = verdict
 
 # --- output helpers ------------------------------------------------------------------------
+
+
+def _service() -> OrderService:
+    """The order service the API uses, over this workspace."""
+    from engine.manager import NodeManager
+    from engine.services.orders import OrderService
+
+    return OrderService(NodeManager(get_workspace()))
 
 
 def _die(message: str, code: int, *, as_json: bool, data: dict[str, Any] | None = None) -> NoReturn:
@@ -344,12 +353,7 @@ def _check_ticket(node_id: str, ticket: AnyTicket, timeout_s: float, *, as_json:
 
     Sent or not, a ticket is checked the same way, so ``--dry-run`` agrees with the node.
     """
-    from engine.manager import NodeManager
-    from engine.orders.dryrun import dry_run
-
-    result = asyncio.run(
-        dry_run(NodeManager(get_workspace()), node_id, ticket, timeout_s=min(timeout_s, 5.0))
-    )
+    result = asyncio.run(_service().dry_run(node_id, ticket, timeout_s=min(timeout_s, 5.0)))
     if result.issues:
         if as_json:
             echo_json({"error": "invalid order", **result.to_dict()})
@@ -446,16 +450,9 @@ def _carry_out(
     node_id: str, command: dict[str, Any], *, wait: bool, timeout_s: float | None, as_json: bool
 ) -> None:
     """Run an order action through the engine, print its verified outcome, exit 0 or 1."""
-    from engine.orders.outcome import run_action
-
     outcome = asyncio.run(
-        run_action(
-            get_workspace(),
-            node_id,
-            command,
-            wait=wait,
-            timeout_s=timeout_s,
-            who=Principal.local("cli"),
+        _service().carry_out(
+            Principal.local("cli"), node_id, command, wait=wait, timeout_s=timeout_s
         )
     )
     _print_outcomes([outcome], as_json=as_json)
@@ -721,19 +718,14 @@ def flatten(
     if node_id is not None:
         _confirm(f"{what.capitalize()} on {node_id} at market?", yes, as_json=as_json)
         _carry_out(node_id, command, wait=True, timeout_s=timeout_s, as_json=as_json)
-    from engine.orders.outcome import flatten_everywhere
-
     _confirm(
         f"Kill switch: {what} on EVERY running node at market?",
         yes,
         as_json=as_json,
     )
     outcomes = asyncio.run(
-        flatten_everywhere(
-            get_workspace(),
-            timeout_s=timeout_s,
-            cancel_orders=not keep_orders,
-            who=Principal.local("cli"),
+        _service().flatten_everywhere(
+            Principal.local("cli"), timeout_s=timeout_s, cancel_orders=not keep_orders
         )
     )
     if not outcomes:

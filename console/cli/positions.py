@@ -1,6 +1,6 @@
 """`gateway positions NODE` and `gateway balances NODE`: snapshots the node serves.
 
-Thin callers of :func:`engine.orders.portfolio.request_snapshot`: the node host builds
+Thin callers of ``OrderService.snapshot`` (what the API's positions call): the node host builds
 the snapshot from its kernel (the same rows its metrics samples carry), this prints it.
 Exit 0 with the snapshot, 2 for a malformed node id, 1 when the node is not running or
 cannot answer.
@@ -20,12 +20,20 @@ from console.cli.context import echo_json, get_workspace, pass_workspace_option
 
 def _fetch(node: str, kind: str, *, as_json: bool) -> dict[str, Any]:
     from engine.manager import NodeManager
-    from engine.orders.portfolio import SnapshotError, request_snapshot
+    from engine.orders.portfolio import SnapshotError
+    from engine.services.errors import ServiceError
+    from engine.services.orders import OrderService
 
+    service = OrderService(NodeManager(get_workspace()))
     try:
-        return asyncio.run(request_snapshot(NodeManager(get_workspace()), node, kind))
-    except SnapshotError as exc:
-        _die(exc.to_dict(), exc.exit_code, as_json=as_json)
+        return asyncio.run(service.snapshot(node, kind))
+    except ServiceError as exc:
+        cause = exc.__cause__
+        if isinstance(cause, SnapshotError):  # the node's own code and the CLI's exit code
+            _die(cause.to_dict(), cause.exit_code, as_json=as_json)
+        _die(
+            {"ok": False, "code": exc.code, "message": exc.message}, exc.exit_code, as_json=as_json
+        )
 
 
 def _die(error: dict[str, Any], code: int, *, as_json: bool) -> NoReturn:

@@ -4,6 +4,7 @@ files, and removing old ones."""
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
@@ -16,7 +17,9 @@ from console.cli.context import (
     pass_workspace_option,
 )
 from engine.runs import Run, RunNotFound, find_run, list_runs
-from engine.workspace import Workspace
+
+if TYPE_CHECKING:
+    from engine.services.runs import RunService
 
 
 @click.group()
@@ -155,15 +158,16 @@ def delete(run_refs: tuple[str, ...], yes: bool) -> None:
 
     A run still running is refused; nothing is deleted when any RUN is refused.
     """
-    from engine.run_removal import resolve_run_ids
+    from engine.services.errors import ServiceError
+    from engine.services.runs import RunService
 
-    workspace = get_workspace()
+    service = RunService(get_workspace())
     try:
-        found = resolve_run_ids(workspace, run_refs)
-    except RunNotFound as exc:
-        fail(str(exc), EXIT_INVALID)
+        found = service.named(run_refs)
+    except ServiceError as exc:
+        fail(exc.message, exc.exit_code)
         return
-    _remove(workspace, found, yes, dry_run=False)
+    _remove(service, found, yes, dry_run=False)
 
 
 @runs.command("prune")
@@ -182,25 +186,29 @@ def prune(node_id: str | None, keep: int, dry_run: bool, yes: bool) -> None:
 
     Runs still running are never deleted (they count among the kept ones).
     """
-    from engine.run_removal import prune_candidates
+    from engine.services.errors import ServiceError
+    from engine.services.runs import RunService
 
-    workspace = get_workspace()
-    if node_id is not None and not (workspace.runs_dir / node_id).is_dir():
-        fail(f"no runs of node {node_id!r} in {workspace.runs_dir}", EXIT_INVALID)
-    _remove(workspace, prune_candidates(workspace, node_id, keep), yes, dry_run=dry_run)
+    service = RunService(get_workspace())
+    try:
+        found = service.prunable(node_id, keep)
+    except ServiceError as exc:
+        fail(exc.message, exc.exit_code)
+        return
+    _remove(service, found, yes, dry_run=dry_run)
 
 
-def _remove(workspace: Workspace, found: list[Run], yes: bool, *, dry_run: bool) -> None:
-    from engine.run_removal import RunActive, active_runs, delete_run, run_size
+def _remove(service: RunService, found: list[Run], yes: bool, *, dry_run: bool) -> None:
+    from engine.principal import Principal
 
     if not found:
         click.echo("no runs to delete")
         return
-    active = active_runs(workspace, found)
+    active = service.running(found)
     if active:
         names = ", ".join(f"{r.run_id} ({r.node_id})" for r in active)
         fail(f"still running, stop them first: {names}; nothing was deleted", EXIT_INVALID)
-    sizes = {r.run_id: run_size(r) for r in found}
+    sizes = service.sizes(found)
     for run in found:
         size = _mib(sizes[run.run_id])
         click.echo(f"  {run.run_id}  {run.node_id:<20} {run.meta.state:<10} {size}")
@@ -213,14 +221,10 @@ def _remove(workspace: Workspace, found: list[Run], yes: bool, *, dry_run: bool)
             fail("refusing to delete without confirmation; pass --yes", EXIT_INVALID)
         if not click.confirm(f"Delete {len(found)} run(s), {total}?", default=False):
             fail("not confirmed; nothing was deleted", EXIT_FAILURE)
-    deleted = 0
-    for run in found:
-        try:
-            delete_run(workspace, run)
-        except RunActive as exc:  # started since the check: keep it, go on with the rest
-            click.echo(f"kept {run.run_id}: {exc}", err=True)
-            continue
-        deleted += 1
+    done = service.delete(Principal.local("cli"), found)
+    for run_id, why in done.kept.items():  # started since the check
+        click.echo(f"kept {run_id}: {why}", err=True)
+    deleted = len(done.deleted)
     if deleted < len(found):
         fail(f"deleted {deleted} of {len(found)} run(s)", EXIT_FAILURE)
     click.echo(f"deleted {deleted} run(s), {total}")

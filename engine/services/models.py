@@ -80,6 +80,8 @@ class NodeState(_Model):
     state: str
     alive: bool
     uptime_s: float | None = None
+    socket: str | None = None  # the host's channel socket, while one runs
+    run_dir: str | None = None
     error: str | None = None
 
 
@@ -109,6 +111,13 @@ class Stopped(_Model):
 
 
 # -- runs --------------------------------------------------------------------------------
+class RunsDeleted(_Model):
+    """What a run deletion did: the runs deleted, and those kept with why."""
+
+    deleted: list[str]
+    kept: dict[str, str] = {}
+
+
 class RunSummary(_Model):
     node_id: str
     run_id: str

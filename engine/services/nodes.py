@@ -39,6 +39,8 @@ class NodeService:
                 state=s.state,
                 alive=s.alive,
                 uptime_s=s.uptime_s,
+                socket=s.socket,
+                run_dir=s.run_dir,
             )
             for s in await self.manager.ps()
         ]
@@ -57,6 +59,7 @@ class NodeService:
                             mode=m.mode,
                             state=m.state,
                             alive=False,
+                            run_dir=str(run.path),
                             error=m.error,
                         )
                     )

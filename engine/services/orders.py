@@ -5,6 +5,9 @@ and follows it to the verified outcome (``engine.orders.outcome``). Both are aud
 
 from __future__ import annotations
 
+import builtins
+from typing import TYPE_CHECKING, Any
+
 from engine.channel import ChannelError, CommandError, NodeClient
 from engine.host.paths import socket_path
 from engine.manager import NodeManager
@@ -21,6 +24,11 @@ from engine.services.models import (
     OrderRowOut,
     PositionsSnapshot,
 )
+
+if TYPE_CHECKING:
+    from engine.orders.dryrun import DryRun
+    from engine.orders.outcome import Outcome
+    from engine.orders.tickets import AnyTicket
 
 
 class OrderService:
@@ -68,24 +76,40 @@ class OrderService:
             intact_seq=None if damage is None else damage.intact_seq,
         )
 
-    async def positions(self, node_id: str) -> PositionsSnapshot:
-        """The running node's open positions, read from its kernel (a snapshot it serves)."""
+    async def snapshot(self, node_id: str, kind: str) -> dict[str, Any]:
+        """A snapshot the running node serves from its kernel (``positions`` or ``balances``).
+
+        The ``SnapshotError`` is kept as the cause: the CLI prints its code and exit code.
+        """
         from engine.orders.portfolio import SnapshotError, request_snapshot
 
         try:
-            snap = await request_snapshot(self.manager, node_id, "positions")
+            return await request_snapshot(self.manager, node_id, kind)
         except SnapshotError as exc:
-            code = {"invalid_node_id": "invalid", "not_running": "conflict"}.get(exc.code)
+            code = {
+                "invalid_node_id": "invalid",
+                "invalid_kind": "invalid",
+                "not_running": "conflict",
+            }.get(exc.code)
+            field = "kind" if exc.code == "invalid_kind" else "node_id"
             raise ServiceError(
                 code or "unreachable",  # type: ignore[arg-type]
                 exc.message,
-                field="node_id",
-                value=node_id,
-                expected="a running node" if code != "invalid" else "a node id",
-            ) from None
+                field=field,
+                value=kind if field == "kind" else node_id,
+                expected="a running node" if code != "invalid" else f"a {field.replace('_', ' ')}",
+            ) from exc
+
+    async def positions(self, node_id: str) -> PositionsSnapshot:
+        """The running node's open positions, read from its kernel (a snapshot it serves)."""
+        snap = await self.snapshot(node_id, "positions")
         return PositionsSnapshot.model_validate(
             {"node_id": node_id, **{k: snap[k] for k in ("ts_ns", "positions", "totals", "counts")}}
         )
+
+    async def balances(self, node_id: str) -> dict[str, Any]:
+        """The running node's account balances and margins (a snapshot it serves)."""
+        return await self.snapshot(node_id, "balances")
 
     async def send(
         self, who: Principal, node_id: str, request: OrderCommandRequest
@@ -155,8 +179,6 @@ class OrderService:
 
         Audited by the engine (``engine.orders.outcome.run_action``) under ``who``.
         """
-        from engine.orders.outcome import run_action
-
         check_node_ref(node_id)
         action = request.command.get("action")
         if action not in ACTIONS:
@@ -167,13 +189,8 @@ class OrderService:
                 value=action,
                 expected=", ".join(ACTIONS),
             )
-        outcome = await run_action(
-            self.workspace,
-            node_id,
-            request.command,
-            wait=request.wait,
-            timeout_s=request.timeout_s,
-            who=who,
+        outcome = await self.carry_out(
+            who, node_id, request.command, wait=request.wait, timeout_s=request.timeout_s
         )
         if outcome.code == "not_running":
             raise ServiceError(
@@ -193,6 +210,39 @@ class OrderService:
         return OrderOutcome(
             ok=outcome.ok and outcome.audit_error is None, outcome=outcome.to_dict()
         )
+
+    async def carry_out(
+        self,
+        who: Principal,
+        node_id: str,
+        command: dict[str, Any],
+        *,
+        wait: bool = True,
+        timeout_s: float | None = None,
+    ) -> Outcome:
+        """Carry out one order action (``load_command`` data) and return the engine's
+        outcome as is: the CLI prints it whole, ``act`` maps it to the API's model."""
+        from engine.orders.outcome import run_action
+
+        return await run_action(
+            self.workspace, node_id, command, wait=wait, timeout_s=timeout_s, who=who
+        )
+
+    async def flatten_everywhere(
+        self, who: Principal, *, timeout_s: float | None = None, cancel_orders: bool = True
+    ) -> builtins.list[Outcome]:  # ``list`` here is the method above
+        """The kill switch: flatten every running sandbox/live node at once."""
+        from engine.orders.outcome import flatten_everywhere
+
+        return await flatten_everywhere(
+            self.workspace, timeout_s=timeout_s, cancel_orders=cancel_orders, who=who
+        )
+
+    async def dry_run(self, node_id: str, ticket: AnyTicket, *, timeout_s: float = 5.0) -> DryRun:
+        """Check ``ticket`` as the node will (its rules and quote), sending nothing."""
+        from engine.orders.dryrun import dry_run
+
+        return await dry_run(self.manager, node_id, ticket, timeout_s=timeout_s)
 
 
 ACTIONS = ("modify", "cancel", "cancel_all", "close_position", "flatten_all")

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import builtins  # ``list`` in the class below is a method
 import csv
+from collections.abc import Sequence
 
 from engine.journal import JournalReader
+from engine.principal import Principal
 from engine.runs import REPORTS, Run, RunNotFound, find_run, list_runs
+from engine.services.audit import audited
 from engine.services.configs import check_node_ref
 from engine.services.errors import ServiceError
-from engine.services.models import EventOut, EventPage, Report, RunResults, RunSummary
+from engine.services.models import (
+    EventOut,
+    EventPage,
+    Report,
+    RunResults,
+    RunsDeleted,
+    RunSummary,
+)
 from engine.workspace import Workspace
 
 REPORT_ROW_LIMIT = 2000
@@ -105,4 +116,73 @@ class RunService:
                 )
                 for e in batch
             ],
+        )
+
+    def named(self, refs: Sequence[str]) -> builtins.list[Run]:
+        """The runs to delete, by exact run ids or unique prefixes (never a node id: a
+        deletion names what it deletes)."""
+        from engine.run_removal import resolve_run_ids
+
+        try:
+            return resolve_run_ids(self.workspace, refs)
+        except RunNotFound as exc:
+            raise ServiceError(
+                "not_found",
+                str(exc),
+                field="run_id",
+                value=list(refs),
+                expected="a run id or a unique prefix of one",
+            ) from None
+
+    def prunable(self, node_id: str | None, keep: int) -> builtins.list[Run]:
+        """All but each node's newest ``keep`` runs (of ``node_id``), none still running."""
+        from engine.run_removal import prune_candidates
+
+        if keep < 0:
+            raise ServiceError.invalid("keep", keep, "expected a whole number >= 0")
+        if node_id is not None and not (self.workspace.runs_dir / node_id).is_dir():
+            raise ServiceError(
+                "invalid",
+                f"no runs of node {node_id!r} in {self.workspace.runs_dir}",
+                field="node_id",
+                value=node_id,
+                expected="a node with runs",
+            )
+        return prune_candidates(self.workspace, node_id, keep)
+
+    def running(self, runs: builtins.list[Run]) -> builtins.list[Run]:
+        """Those of ``runs`` whose host still runs them (a deletion refuses them all)."""
+        from engine.run_removal import active_runs
+
+        return active_runs(self.workspace, runs)
+
+    def sizes(self, runs: builtins.list[Run]) -> dict[str, int]:
+        """Bytes on disk of each run, by run id."""
+        from engine.run_removal import run_size
+
+        return {r.run_id: run_size(r) for r in runs}
+
+    def delete(self, who: Principal, runs: builtins.list[Run]) -> RunsDeleted:
+        """Delete ``runs`` (audited); a run started since it was listed is kept, with why."""
+        from engine.run_removal import RunActive, delete_run
+
+        def call() -> RunsDeleted:
+            done = RunsDeleted(deleted=[])
+            for run in runs:
+                try:
+                    delete_run(self.workspace, run)
+                except RunActive as exc:  # started since the check: keep it, go on
+                    done.kept[run.run_id] = str(exc)
+                    continue
+                done.deleted.append(run.run_id)
+            return done
+
+        return audited(
+            self.workspace,
+            who,
+            "runs.delete",
+            {"run_ids": [r.run_id for r in runs]},
+            {},
+            call,
+            lambda r: {"deleted": r.deleted, "kept": r.kept},
         )

@@ -78,6 +78,17 @@ def test_delete_takes_run_ids_and_unique_prefixes(workspace: Workspace) -> None:
     assert _ids(workspace, "alpha") == alpha[2:]
 
 
+def test_a_deletion_is_audited_with_what_it_deleted(workspace: Workspace) -> None:
+    from engine.services.audit import AuditService
+
+    alpha = _ids(workspace, "alpha")
+    result = gateway("runs", "delete", alpha[0], "--yes", workspace=workspace.root)
+    assert result.code == 0, result.err
+    (entry,) = AuditService(workspace).list(action="runs.delete")
+    assert entry.via == "cli" and entry.target == {"run_ids": [alpha[0]]}
+    assert entry.result == {"ok": True, "deleted": [alpha[0]], "kept": {}}
+
+
 @pytest.mark.parametrize(
     ("ref", "message"),
     [
