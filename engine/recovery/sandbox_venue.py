@@ -27,7 +27,7 @@ from decimal import Decimal
 from typing import Any
 
 from engine.recovery.venue_book import VenueBook
-from engine.recovery.venue_store import load_book, save_book
+from engine.recovery.venue_store import VenueLog, load_book
 from engine.workspace import Workspace
 
 Publish = Callable[..., Any]
@@ -61,6 +61,7 @@ class SandboxVenueMemory:
         self.node_id = node_id
         self.publish = publish
         self.books = {v: load_book(workspace, node_id, v) for v in venues}
+        self.log = VenueLog(workspace, node_id)
         # What the venues held when the host started (the venue's view for reconciliation).
         self.at_start = {v: copy.deepcopy(b) for v, b in self.books.items()}
         self.clients: dict[str, Any] = {}
@@ -116,18 +117,19 @@ class SandboxVenueMemory:
         from engine.host.actor import event_payload
 
         order = self.cache.order(event.client_order_id) if self.cache is not None else None
-        if book.apply(
-            type(event).__name__, event_payload(event), order.to_dict() if order else None
-        ):
-            self._store(book)
+        kind, payload = type(event).__name__, event_payload(event)
+        snapshot = order.to_dict() if order else None
+        if book.apply(kind, payload, snapshot):
+            self._store(book, {"type": kind, "event": payload, "order": snapshot})
 
     def after(self, event: Any) -> None:
         """After a fill is applied: the account's balances as the venue now holds them."""
         if not self.armed or type(event).__name__ != "OrderFilled":
             return
         book = self._book_for(event)
-        if book is not None and book.set_balances(self._balances(book.venue)):
-            self._store(book)
+        balances = self._balances(book.venue) if book is not None else []
+        if book is not None and book.set_balances(balances):
+            self._store(book, {"balances": balances})
 
     def _balances(self, venue: str) -> list[dict[str, str]]:
         from nautilus_trader.model.identifiers import Venue
@@ -140,9 +142,9 @@ class SandboxVenueMemory:
             for b in account.balances().values()
         ]
 
-    def _store(self, book: VenueBook) -> None:
+    def _store(self, book: VenueBook, op: dict[str, Any]) -> None:
         try:
-            save_book(self.workspace, self.node_id, book)
+            self.log.append(book, op)
         except Exception as exc:  # the node goes on; the next reconciliation shows the gap
             self.publish(
                 "node",

@@ -1,17 +1,22 @@
 """A sandbox venue's book on disk: ``.gateway/state/<node_id>/venue-<VENUE>.json``.
 
-The node host is its one writer: it stores the book (temp file, rename) at every change,
-before the node is told of the event, as a real venue has its state before it reports
-it. A kill -9 at any point leaves the old book or the new one, never a torn one. No
-fsync: two per order event cost the order path p50 0.7 ms, p99 11 ms here; what a
-machine crash loses from the page cache shows as a difference at reconciliation, and
-the node stays HALTED until the trader decides.
+The node host is its one writer. Each change is appended, before the node is told of the
+event (as a real venue has its state before it reports it), to ``venue-<VENUE>.log``:
+one JSON line per change, carrying the book's change counter. Every ``COMPACT_EVERY``
+changes the whole book is written (temp file, rename) and the log emptied. Loading reads
+the book, then replays the log's lines past its counter; a line cut off by a kill -9 was
+never acknowledged and is dropped. Rewriting the whole book at every event instead made
+the order path O(working orders): with 1,000 resting orders, p50 9.4 ms against 3.8 ms.
+No fsync: two per event cost the order path p50 0.7 ms, p99 11 ms here; what a machine
+crash loses from the page cache shows as a difference at reconciliation, and the node
+stays HALTED until the trader decides.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from engine.atomic import atomic_write_text
 from engine.recovery.venue_book import VenueBook
@@ -26,40 +31,98 @@ def venue_path(workspace: Workspace, node_id: str, venue: str) -> Path:
     return workspace.root / "state" / node_id / f"venue-{venue}.json"
 
 
+COMPACT_EVERY = 500  # changes between two whole-book writes
+
+
+def log_path(workspace: Workspace, node_id: str, venue: str) -> Path:
+    return workspace.root / "state" / node_id / f"venue-{venue}.log"
+
+
 def venue_paths(workspace: Workspace, node_id: str) -> list[Path]:
     return sorted((workspace.root / "state" / node_id).glob("venue-*.json"))
 
 
 def load_book(workspace: Workspace, node_id: str, venue: str) -> VenueBook:
-    """The stored book, or an empty one when the venue never held anything."""
+    """The stored book with its log replayed, or an empty one when the venue never held
+    anything."""
     path = venue_path(workspace, node_id, venue)
     try:
         text = path.read_text()
     except FileNotFoundError:
-        return VenueBook(venue)
+        book = VenueBook(venue)
     except OSError as exc:
         raise VenueStateError(f"{path}: cannot read the venue's state: {exc}") from None
+    else:
+        try:
+            book = VenueBook.from_dict(json.loads(text))
+        except (ValueError, AttributeError) as exc:
+            raise VenueStateError(f"{path}: not a venue book: {exc}") from None
+    _replay(book, log_path(workspace, node_id, venue))
+    return book
+
+
+def _replay(book: VenueBook, path: Path) -> None:
     try:
-        return VenueBook.from_dict(json.loads(text))
-    except (ValueError, AttributeError) as exc:
-        raise VenueStateError(f"{path}: not a venue book: {exc}") from None
+        lines = path.read_bytes().split(b"\n")
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise VenueStateError(f"{path}: cannot read the venue's log: {exc}") from None
+    for n, line in enumerate(lines[:-1], 1):  # the last piece: empty, or cut off
+        try:
+            op = json.loads(line)
+            if int(op["seq"]) <= book.seq:
+                continue  # already in the book (a compaction the kill interrupted)
+            if "balances" in op:
+                book.set_balances(op["balances"])
+            else:
+                book.apply(op["type"], op["event"], op.get("order"))
+            book.seq = int(op["seq"])
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise VenueStateError(f"{path}: line {n} is not a venue change: {exc}") from None
+
+
+class VenueLog:
+    """Appends a venue's changes to its log; writes the whole book every COMPACT_EVERY."""
+
+    def __init__(self, workspace: Workspace, node_id: str) -> None:
+        self.workspace = workspace
+        self.node_id = node_id
+        self._since: dict[str, int] = {}
+
+    def append(self, book: VenueBook, op: dict[str, Any]) -> None:
+        if self._since.get(book.venue, COMPACT_EVERY) >= COMPACT_EVERY:
+            save_book(self.workspace, self.node_id, book)  # the book holds this change too
+            self._since[book.venue] = 0
+            return
+        path = log_path(self.workspace, self.node_id, book.venue)
+        line = json.dumps({**op, "seq": book.seq}, separators=(",", ":"), default=str)
+        with path.open("ab") as fh:  # one write: a kill leaves the line whole or cut off
+            fh.write(line.encode() + b"\n")
+        self._since[book.venue] = self._since.get(book.venue, 0) + 1
 
 
 def save_book(workspace: Workspace, node_id: str, book: VenueBook) -> None:
+    """Write the whole book, then empty its log (lines it holds are skipped on replay)."""
     atomic_write_text(
         venue_path(workspace, node_id, book.venue),
         json.dumps(book.to_dict(), separators=(",", ":")) + "\n",
         0o600,
         fsync=False,
     )
+    path = log_path(workspace, node_id, book.venue)
+    if path.exists():
+        path.write_bytes(b"")
 
 
 def reset_books(workspace: Workspace, node_id: str) -> list[str]:
     """Forget every venue book of a node (its venues start empty); return the venues."""
     venues = []
     for path in venue_paths(workspace, node_id):
-        venues.append(path.stem.removeprefix("venue-"))
+        venue = path.stem.removeprefix("venue-")
+        venues.append(venue)
         path.unlink(missing_ok=True)
+        log_path(workspace, node_id, venue).unlink(missing_ok=True)
     return venues
 
 

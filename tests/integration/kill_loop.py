@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import json
 import os
 import random
 import signal
@@ -25,7 +24,7 @@ from engine.host.paths import pid_file
 from engine.journal import JournalReader
 from engine.principal import Principal
 from engine.recovery import service
-from engine.recovery.venue_store import venue_path
+from engine.recovery.venue_store import load_book
 from engine.recovery.views import RECONCILIATION, STATE_BASELINE
 from engine.runs import read_json, read_meta, run_path
 from engine.workspace import Workspace
@@ -102,7 +101,7 @@ def kill_once(
     killed_at = time.monotonic()
     killed = str(host["run_id"])
     # The venue's memory as the kill left it (no writer now: its host is dead).
-    book = json.loads(venue_path(ws, node_id, "SIM").read_text())
+    book = load_book(ws, node_id, "SIM").to_dict()  # the stored book, its log replayed
     new_run = wait_new_run(ws, node_id, killed)
     restart_s = time.monotonic() - killed_at
     killed_dir = run_path(ws, node_id, killed)

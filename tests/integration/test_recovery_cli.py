@@ -27,7 +27,7 @@ from engine.config.store import ConfigStore
 from engine.demo import demo_sandbox
 from engine.host.paths import pid_file, supervisor_file
 from engine.manager import NodeManager, NodeNotRunning
-from engine.recovery.venue_store import venue_path
+from engine.recovery.venue_store import load_book, save_book
 from engine.runs import read_json
 from engine.workspace import Workspace
 from tests.integration.cli import gateway
@@ -88,10 +88,9 @@ def test_a_venue_that_forgot_an_order_halts_the_node_until_its_view_is_accepted(
     host = read_json(pid_file(ws, NODE))
     assert host is not None
     os.kill(int(host["pid"]), signal.SIGKILL)
-    path = venue_path(ws, NODE, "SIM")  # the venue forgets one order while the host is down
-    book = json.loads(path.read_text())
-    book["orders"] = [o for o in book["orders"] if o["client_order_id"] != lost]
-    path.write_text(json.dumps(book))
+    book = load_book(ws, NODE, "SIM")  # the venue forgets one order while the host is down
+    del book.orders[lost]
+    save_book(ws, NODE, book)
     wait_new_run(ws, NODE, str(host["run_id"]))
 
     # Runbook 1: the node says its views differ, and which.

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from engine.manager import NodeAlreadyRunning, NodeManager, NodeNotRunning
-from engine.recovery.venue_store import venue_path
+from engine.recovery.venue_store import load_book
 from engine.runs import latest_run
 from engine.workspace import Workspace
 from tests.integration.cli import gateway
@@ -72,7 +72,7 @@ def test_reconcile_cli_says_they_agree_with_exit_0(ws: Workspace) -> None:
 
 def test_a_graceful_stop_and_start_finds_the_identical_state(ws: Workspace) -> None:
     asyncio.run(NodeManager(ws).stop(NODE, timeout_s=20))
-    stopped = json.loads(venue_path(ws, NODE, "SIM").read_text())
+    stopped = load_book(ws, NODE, "SIM").to_dict()
 
     async def start() -> None:
         manager = NodeManager(ws)

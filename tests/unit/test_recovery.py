@@ -323,3 +323,31 @@ def test_orders_no_venue_has_seen_are_not_compared_as_working() -> None:
     )
     assert view.working() == {}
     assert reconcile(view, StateView("cache"), StateView("venue")).agree
+
+
+def test_the_venue_log_replays_to_the_same_book_and_drops_a_cut_off_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Changes are appended, not the whole book rewritten; a kill mid-line loses only it."""
+    from engine.recovery import venue_store
+    from engine.recovery.venue_store import VenueLog, log_path
+
+    monkeypatch.setattr(venue_store, "COMPACT_EVERY", 3)  # compactions happen in the run
+    ws = Workspace(tmp_path)
+    book, log = VenueBook("SIM"), VenueLog(ws, "n1")
+    for i in range(8):
+        coid = f"A{i}"
+        event = {"client_order_id": coid, "venue_order_id": f"V{i}"}
+        assert book.apply("OrderAccepted", event, order_dict(coid))
+        log.append(book, {"type": "OrderAccepted", "event": event, "order": order_dict(coid)})
+        again = load_book(ws, "n1", "SIM")
+        assert again.to_dict() == book.to_dict(), i
+    assert book.set_balances([{"total": "5", "locked": "0", "free": "5"}])
+    log.append(book, {"balances": book.balances})
+    assert load_book(ws, "n1", "SIM").to_dict() == book.to_dict()
+    whole = book.to_dict()
+    with log_path(ws, "n1", "SIM").open("ab") as fh:  # a kill in the middle of a line
+        fh.write(b'{"type":"OrderCanceled","event":{"client_order_id":"A7"')
+    assert load_book(ws, "n1", "SIM").to_dict() == whole
+    assert reset_books(ws, "n1") == ["SIM"]
+    assert not log_path(ws, "n1", "SIM").exists()
