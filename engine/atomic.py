@@ -30,7 +30,7 @@ def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644, *, fsync: boo
             os.unlink(tmp)
         raise
     if fsync:
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
 
 
 def atomic_write_text(path: Path, text: str, mode: int = 0o644, *, fsync: bool = True) -> None:
@@ -38,7 +38,7 @@ def atomic_write_text(path: Path, text: str, mode: int = 0o644, *, fsync: bool =
     atomic_write_bytes(path, text.encode("utf-8"), mode, fsync=fsync)
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
     # The rename is durable only once the directory entry is on disk.
     fd = os.open(directory, os.O_RDONLY)
     try:

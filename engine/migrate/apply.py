@@ -29,7 +29,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from engine.atomic import atomic_write_bytes
+from engine.atomic import atomic_write_bytes, fsync_dir
 from engine.migrate.plan import FileChange, Plan, Problem, plan
 from engine.migrate.stamp import stamp_path, write_stamp
 from engine.workspace import Workspace
@@ -221,7 +221,7 @@ def _backup(workspace: Workspace, current: Plan) -> Path:
         _plain_write(tmp / "manifest.json", (json.dumps(doc, indent=2) + "\n").encode(), 0o600)
         os.sync()  # every copy on disk before the backup exists under its name
         os.rename(tmp, final)
-        _fsync_dir(base)
+        fsync_dir(base)
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         raise MigrateFailed(
@@ -249,14 +249,6 @@ def _put_back(written: list[Path], changes: list[FileChange]) -> bool:
         except OSError:
             ok = False
     return ok
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 __all__ = ["MigrateFailed", "Outcome", "Problem", "migrate", "running_hosts"]
