@@ -13,6 +13,7 @@ refused in these files (secrets live only in the OS keyring).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -81,36 +82,37 @@ WORKSPACE_SOURCE = "workspace redis-server"
 
 
 def mask_password(url: str) -> str:
-    """``url`` with the password of its user-info part replaced by ``***``."""
-    try:
-        password = urlsplit(url).password
-    except ValueError:
-        return url
-    return url.replace(f":{password}@", ":***@") if password else url
+    """``url`` with the user-info part's password replaced by ``***``, however malformed
+    the rest (an error message must not show a password even for a URL it refuses)."""
+    return _USERINFO_PASSWORD.sub(r"\1***@", url)
+
+
+_USERINFO_PASSWORD = re.compile(r"(//[^/@:]*:)[^/@]*@")
 
 
 def parse_redis_url(url: Any, field: str, source: str, where: str = "") -> RedisTarget:
     """Read ``url`` into a :class:`RedisTarget`, or raise :class:`RedisTargetInvalid`."""
     if not isinstance(url, str) or not url.strip():
         raise RedisTargetInvalid(field, url, URL_EXPECTED, where)
+    shown = mask_password(url)
     try:
         parts = urlsplit(url.strip())
         port = parts.port
     except ValueError:
-        raise RedisTargetInvalid(field, url, URL_EXPECTED, where) from None
+        raise RedisTargetInvalid(field, shown, URL_EXPECTED, where) from None
     if parts.scheme not in ("redis", "rediss") or not parts.hostname:
-        raise RedisTargetInvalid(field, url, URL_EXPECTED, where)
+        raise RedisTargetInvalid(field, shown, URL_EXPECTED, where)
     if parts.password is not None:
         raise RedisTargetInvalid(
             field,
-            mask_password(url),
+            shown,
             "no password in a file (secrets live only in the OS keyring); " + URL_EXPECTED,
             where,
         )
     if parts.path not in ("", "/", "/0") or parts.query or parts.fragment:
         raise RedisTargetInvalid(
             field,
-            url,
+            shown,
             "database 0 and no options: Nautilus 1.231 connects to host:port only; " + URL_EXPECTED,
             where,
         )

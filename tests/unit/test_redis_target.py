@@ -43,6 +43,23 @@ def test_a_password_is_refused_and_never_echoed(password: str) -> None:
     assert mask_password(url) == "redis://user:***@127.0.0.1:6390"
 
 
+@given(
+    st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", min_size=6, max_size=20),
+    st.sampled_from(
+        [
+            "redis://u:{pw}@h:99999",  # a bad port
+            "http://u:{pw}@h:6390",  # another scheme
+            "redis://u:{pw}@h:6390/3",  # another database
+            "redis://u:{pw}@",  # no host
+        ]
+    ),
+)
+def test_a_password_in_any_refused_url_is_never_echoed(password: str, shape: str) -> None:
+    with pytest.raises(RedisTargetInvalid) as err:
+        parse_redis_url(shape.format(pw=password), "redis_url", "node")
+    assert f":{password}@" not in str(err.value) and ":***@" in str(err.value)
+
+
 def test_settings_name_the_redis_unless_the_node_does(tmp_path: Path) -> None:
     ws = Workspace(tmp_path)
     assert configured_target(ws, None) is None  # no settings: the workspace's own server
