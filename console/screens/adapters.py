@@ -169,8 +169,10 @@ class AdaptersScreen(Screen[None]):
     @on(Loaded)
     def _loaded(self, event: Loaded) -> None:
         tests = {name: row.test for name, row in self.rows.items()}
-        self.rows = {r.name: _replace(r, test=tests.get(r.name, r.test)) for r in event.rows}
-        self._show_rows()
+        rows = {r.name: _replace(r, test=tests.get(r.name, r.test)) for r in event.rows}
+        if rows != self.rows:  # (a second read with nothing new: no clear, no narrow frame)
+            self.rows = rows
+            self._show_rows()
         self.loads += 1
         self.status = f"{len(self.rows)} profile(s)"
         self._show_status()

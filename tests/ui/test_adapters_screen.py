@@ -147,8 +147,13 @@ def test_snapshot_adapters(
 ) -> None:
     app = ScreenHost(AdaptersScreen(AdapterService(sandbox_workspace)))
 
+    def measured() -> bool:  # the rows' widths, not only the labels', are in the columns
+        table = screen_of(app).query_one(DataTable)
+        return all(c.content_width >= len("sim-cash") for c in list(table.columns.values())[:1])
+
     async def run_before(pilot: Pilot[Any]) -> None:
         await wait_for(pilot, lambda: screen_of(app).loads >= 2)
+        await wait_for(pilot, measured)
         await app.workers.wait_for_complete()
         await pilot.pause(0.1)
         await pilot.wait_for_scheduled_animations()
