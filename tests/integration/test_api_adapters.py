@@ -10,6 +10,7 @@ import httpx
 import keyring
 import pytest
 
+from api.client import GatewayClient, GatewayError
 from engine.workspace import Workspace
 from tests.integration.api_support import running_server
 from tests.integration.cli import gateway
@@ -50,6 +51,14 @@ def test_profiles_are_read_tested_and_removed_without_a_secret_leaving(
         assert tested.status_code == 200, tested.text
         assert tested.json()["ok"] is True and tested.json()["result"]["state"] == "authenticated"
         assert secret not in tested.text and key not in tested.text
+        with GatewayClient(server.url, server.token("sdk", "read,admin")) as sdk:  # the SDK
+            assert sdk.adapter("bn").secrets_stored == {"api_key": True, "api_secret": True}
+            venue.keys[key] = "S" + uuid.uuid4().hex  # the venue no longer takes this secret
+            probe = sdk.test_adapter("bn", timeout_s=10)
+            assert not probe.ok and probe.result["state"] == "invalid_key"
+            with pytest.raises(GatewayError) as refused:
+                sdk.test_adapter("bn", timeout_s=float("nan"))
+            assert refused.value.status == 422
 
         bad = httpx.get(server.url + "/adapters/..%2Fnodes", headers=admin)
         assert bad.status_code in (404, 422) and "Traceback" not in bad.text
