@@ -16,6 +16,7 @@ from starlette.routing import Route
 
 from api import errors
 from api.auth import require
+from api.exact_json import ExactJsonRoute
 from api.metrics import MetricsApp, follow_samples
 from api.ratelimit import RateLimiter
 from api.stream import stream_events
@@ -114,6 +115,7 @@ def create_app(
         lifespan=lifespan,
         responses=errors.ERROR_RESPONSES,
     )
+    app.router.route_class = ExactJsonRoute  # before any route: every body parsed exactly
     app.state.services = services
     app.state.limiter = RateLimiter(rate)
     app.state.metrics = MetricsApp(services, app.state.limiter)
