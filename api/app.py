@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import Body, Depends, FastAPI, Query, WebSocket
+from fastapi_offline import FastAPIOffline
 from starlette.routing import Route
 
 from api import errors
@@ -108,7 +109,9 @@ def create_app(
             with contextlib.suppress(BaseException):
                 await task
 
-    app = FastAPI(
+    # The docs pages' scripts are served from the package, not a CDN: the server's machine
+    # may have no internet, and a page holding a bearer token runs no third-party script.
+    app = FastAPIOffline(
         title="nautilus-gateway",
         version="1",
         summary="Node configs, node hosts, runs, metrics, alerts, audit and live events.",
