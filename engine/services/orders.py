@@ -1,11 +1,32 @@
 """Order commands to a node: ``send`` forwards one command with its idempotency key and
 returns the node's reply; ``act`` carries out a modify, cancel, cancel all, close or flatten
 and follows it to the verified outcome (``engine.orders.outcome``). Both are audited.
+
+The notional confirmation (the fat-finger guard) lives here, so every front end has it:
+a submit whose notional (``engine.orders.notional``) is above the workspace's
+``orders.confirm_notional_above`` (``engine.orders.order_settings``, default 1,000,000),
+or whose notional cannot be valued, is refused with code ``unconfirmed`` (CLI exit 2,
+HTTP 409) and never reaches the node, unless the request carries a confirmation:
+
+- ``confirm_notional: true``: sent whatever its notional (``gateway order --yes``, the
+  console's "Send" on an order it could not value);
+- ``confirm_notional: <amount>``: sent if its notional, valued here at send time, is at
+  most that amount (what the sender was shown and accepted, or a ceiling an agent sets).
+  An order that cannot be valued is not confirmed by an amount: there is nothing to
+  compare it with.
+
+Unknown is refused, not allowed: a market order with no quote, or any order without the
+instrument's rules (a future's multiplier is not 1), may be the biggest order of the day,
+and a guard that waves through what it cannot value guards nothing. The refusal is
+audited like the node's refusals.
 """
 
 from __future__ import annotations
 
 import builtins
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from decimal import Decimal, localcontext
 from typing import TYPE_CHECKING, Any
 
 from engine.channel import ChannelError, CommandError, NodeClient
@@ -17,6 +38,7 @@ from engine.services.configs import check_node_ref
 from engine.services.errors import ServiceError
 from engine.services.models import (
     OrderActionRequest,
+    OrderCheck,
     OrderCommandReply,
     OrderCommandRequest,
     OrderList,
@@ -28,7 +50,151 @@ from engine.services.models import (
 if TYPE_CHECKING:
     from engine.orders.dryrun import DryRun
     from engine.orders.outcome import Outcome
+    from engine.orders.status import OrderRow
     from engine.orders.tickets import AnyTicket
+    from engine.orders.validation import InstrumentRules, MarketQuote
+
+type Confirmation = bool | Decimal | None
+"""What a submit says it was confirmed for: ``True`` (anything), an amount (up to it)."""
+
+CONFIRM_FIELD = "confirm_notional"
+MARKET_TIMEOUT_S = 2.0  # the node's rules and quote, to value a submit
+
+
+def money(value: Decimal) -> str:
+    """``5,000,000.00``: two decimals, thousands separated; past 1e30 (no ticket is worth
+    that, but a node's rules may say anything) ``1.000000e+45``, never a page of digits."""
+    with localcontext(prec=200):
+        return f"{value:,.2f}" if value.adjusted() <= 30 else f"{value:.6e}"
+
+
+def _amount(value: Decimal) -> str:
+    # A threshold as the user wrote it: 1,000,000 or 2,500.5
+    with localcontext(prec=200):
+        return f"{value.normalize():,f}" if -30 <= value.adjusted() <= 30 else f"{value:.6e}"
+
+
+@dataclass(frozen=True, slots=True)
+class NotionalCheck:
+    """A submit's notional against the workspace's threshold.
+
+    Attributes
+    ----------
+    notional
+        The order's notional (``None``: it cannot be valued; ``why_unknown`` says why).
+    currency
+        Its currency ("" when the node did not say).
+    threshold
+        ``orders.confirm_notional_above`` (``None``: never ask).
+    """
+
+    notional: Decimal | None
+    currency: str
+    threshold: Decimal | None
+    why_unknown: str = ""
+
+    @property
+    def needs_confirmation(self) -> bool:
+        """Above the threshold, or of unknown notional while there is a threshold."""
+        if self.threshold is None:
+            return False
+        return self.notional is None or self.notional > self.threshold
+
+    def confirmed_by(self, confirm: Confirmation) -> bool:
+        """Whether ``confirm`` lets this order go (always, when it needs no confirmation)."""
+        if not self.needs_confirmation or confirm is True:
+            return True
+        if isinstance(confirm, bool) or confirm is None or self.notional is None:
+            return False
+        return self.notional <= confirm
+
+    @property
+    def shown(self) -> str:
+        """``5,000,000.00 USD``, or ``unknown``."""
+        if self.notional is None:
+            return "unknown"
+        return f"{money(self.notional)} {self.currency}".rstrip()
+
+    def question(self) -> str:
+        """What a front end asks: ``Notional 5,000,000.00 USD is above 1,000,000: send?``."""
+        above = _amount(self.threshold) if self.threshold is not None else "the threshold"
+        if self.notional is None:
+            return f"Notional unknown ({self.why_unknown}), it may be above {above}: send?"
+        return f"Notional {self.shown} is above {above}: send?"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe: decimals as exact strings."""
+        return {
+            "notional": None if self.notional is None else str(self.notional),
+            "currency": self.currency,
+            "confirm_above": None if self.threshold is None else str(self.threshold),
+            "needs_confirmation": self.needs_confirmation,
+            "why_unknown": self.why_unknown or None,
+        }
+
+    def refusal(self, confirm: Confirmation) -> ServiceError:
+        """The one error model for a submit this check does not let go."""
+        assert self.threshold is not None
+        above = _amount(self.threshold)
+        where = "settings.json orders.confirm_notional_above"
+        if self.notional is None:
+            return ServiceError(
+                "unconfirmed",
+                f"order not sent: its notional is unknown ({self.why_unknown}) and may be "
+                f"above the confirmation threshold {above} ({where}); confirm it to send it "
+                f"({CONFIRM_FIELD}: true, gateway order --yes)",
+                field=CONFIRM_FIELD,
+                value=_confirm_value(confirm),
+                expected=f"true: an order of unknown notional may be above {above}",
+            )
+        confirmed = (
+            f"; it was confirmed only up to {money(confirm)}"
+            if isinstance(confirm, Decimal)
+            else ""
+        )
+        return ServiceError(
+            "unconfirmed",
+            f"order not sent: its notional {self.shown} is above the confirmation threshold "
+            f"{above} ({where}){confirmed}; confirm it to send it ({CONFIRM_FIELD}: true or "
+            f"an amount of at least {self.notional}, gateway order --yes)",
+            field=CONFIRM_FIELD,
+            value=_confirm_value(confirm),
+            expected=f"true, or an amount of at least {self.notional} (the order's notional)",
+        )
+
+
+def _confirm_value(confirm: Confirmation) -> Any:
+    return str(confirm) if isinstance(confirm, Decimal) else confirm
+
+
+def assess_notional(
+    ticket: AnyTicket,
+    rules: InstrumentRules | None,
+    quote: MarketQuote | None,
+    threshold: Decimal | None,
+) -> NotionalCheck:
+    """Value ``ticket`` with the node's ``rules`` and ``quote`` against ``threshold``
+    (the workspace's: :func:`engine.orders.order_settings.confirm_threshold`)."""
+    from engine.orders.notional import notional, notional_currency
+
+    value = notional(ticket, rules, quote)
+    return NotionalCheck(
+        value,
+        notional_currency(rules),
+        threshold,
+        "" if value is not None else why_unknown(ticket, rules, quote),
+    )
+
+
+def why_unknown(ticket: AnyTicket, rules: InstrumentRules | None, quote: MarketQuote | None) -> str:
+    """Why ``engine.orders.notional.notional`` could not value ``ticket``, in words."""
+    if rules is None:
+        return "the node did not give the instrument's rules and multiplier"
+    if not rules.multiplier.is_finite() or rules.multiplier <= 0:
+        return f"the instrument's multiplier {rules.multiplier} is not above 0"
+    if quote is None:
+        return "no price or quote to value it at"
+    return "its numbers cannot be multiplied exactly"
 
 
 class OrderService:
@@ -117,16 +283,7 @@ class OrderService:
         """Send ``{"cmd": "order", "command": …, "idempotency_key": …}``; return the reply."""
 
         async def call() -> OrderCommandReply:
-            check_node_ref(node_id)
-            live = {s.node_id for s in await self.manager.ps() if s.alive}
-            if node_id not in live:
-                raise ServiceError(
-                    "conflict",
-                    f"node {node_id!r} is not running (see: gateway ps)",
-                    field="node_id",
-                    value=node_id,
-                    expected="a node with a host running",
-                )
+            await self.require_running(node_id)
             try:
                 client = await NodeClient.connect(socket_path(self.workspace, node_id))
             except (OSError, ChannelError, TimeoutError) as exc:
@@ -138,6 +295,9 @@ class OrderService:
                     expected="a node host that answers on its channel",
                 ) from None
             try:
+                await self.check_submit(
+                    node_id, request.command, request.confirm_notional, ask=client.command
+                )
                 reply = await client.command(
                     "order",
                     command=request.command,
@@ -169,10 +329,176 @@ class OrderService:
             who,
             "orders.command",
             {"node_id": node_id},
-            {"command": request.command, "idempotency_key": request.idempotency_key},
+            {
+                "command": request.command,
+                "idempotency_key": request.idempotency_key,
+                **_confirm_entry(request.confirm_notional),
+            },
             call,
             lambda r: {"reply": r.reply},
         )
+
+    async def require_running(self, node_id: str) -> None:
+        """Raise ``conflict`` unless ``node_id`` names a node whose host is running."""
+        check_node_ref(node_id)
+        live = {s.node_id for s in await self.manager.ps() if s.alive}
+        if node_id not in live:
+            raise ServiceError(
+                "conflict",
+                f"node {node_id!r} is not running (see: gateway ps)",
+                field="node_id",
+                value=node_id,
+                expected="a node with a host running",
+            )
+
+    async def check_submit(
+        self,
+        node_id: str,
+        command: dict[str, Any],
+        confirm: Confirmation,
+        *,
+        market: tuple[InstrumentRules | None, MarketQuote | None] | None = None,
+        ask: Callable[..., Awaitable[dict[str, Any]]] | None = None,
+    ) -> NotionalCheck | None:
+        """The notional check of a submit; raises ``ServiceError("unconfirmed")`` when it
+        may not go (see the module's docstring). Nothing is sent but a ``market`` question.
+
+        ``None`` for other commands and for a submit that does not load (the node refuses
+        those itself, naming the field). ``market``: the rules and quote the sender valued
+        it with and showed (the CLI's dry run, the console's ticket), so the number
+        confirmed is the number checked; else the node is asked (with ``ask``, a command
+        function, or through the manager).
+        """
+        import asyncio
+
+        from engine.orders.order_settings import confirm_threshold
+
+        ticket = _submitted_ticket(command)
+        if ticket is None:
+            return None
+        threshold = await asyncio.to_thread(confirm_threshold, self.workspace)
+        if threshold is None:  # never ask: no need to value it
+            return NotionalCheck(None, "", None)
+        rules, quote = market if market is not None else await self.market(node_id, ticket, ask)
+        check = assess_notional(ticket, rules, quote, threshold)
+        if not check.confirmed_by(confirm):
+            raise check.refusal(confirm)
+        return check
+
+    async def guard_submit(
+        self,
+        who: Principal,
+        node_id: str,
+        command: dict[str, Any],
+        confirm: Confirmation,
+        *,
+        market: tuple[InstrumentRules | None, MarketQuote | None] | None = None,
+    ) -> NotionalCheck | None:
+        """:meth:`check_submit`, its refusal written to the audit log as ``orders.submit``
+        (the entry the CLI and the console write for a submit the node answered)."""
+        import asyncio
+
+        from engine.audit.log import record
+
+        try:
+            return await self.check_submit(node_id, command, confirm, market=market)
+        except ServiceError as exc:
+            error = await asyncio.to_thread(
+                record,
+                self.workspace,
+                who,
+                f"orders.{command.get('action', 'command')}",
+                target={"node_id": node_id},
+                request={"command": command, **_confirm_entry(confirm)},
+                result={"ok": False, **exc.to_dict()},
+            )
+            if error is not None:
+                exc.add_note(f"NOT in the audit log: {error}")
+            raise
+
+    async def submit(
+        self,
+        who: Principal,
+        node_id: str,
+        command: dict[str, Any],
+        confirm: Confirmation,
+        *,
+        market: tuple[InstrumentRules | None, MarketQuote | None] | None = None,
+        wait: str = "none",
+        timeout_s: float = 10.0,
+        targets: Callable[[builtins.list[str]], tuple[builtins.list[str], bool]] | None = None,
+    ) -> tuple[dict[str, Any], builtins.list[OrderRow], float | None]:
+        """Guard a submit (:meth:`guard_submit`), then send it and follow it as
+        ``engine.orders.session.submit_and_wait`` does (``gateway order``)."""
+        from engine.orders.session import submit_and_wait
+
+        await self.require_running(node_id)  # "not running" says more than "unconfirmed"
+        await self.guard_submit(who, node_id, command, confirm, market=market)
+        return await submit_and_wait(
+            self.workspace,
+            node_id,
+            command,
+            wait=wait,
+            timeout_s=timeout_s,
+            targets=targets,
+            who=who,
+        )
+
+    async def market(
+        self,
+        node_id: str,
+        ticket: AnyTicket,
+        ask: Callable[..., Awaitable[dict[str, Any]]] | None = None,
+    ) -> tuple[InstrumentRules | None, MarketQuote | None]:
+        """The node's rules and quote for the ticket's instrument; ``(None, None)`` when it
+        cannot say in time (the notional is then unknown)."""
+        import asyncio
+
+        from engine.orders.dryrun import instrument_path
+        from engine.orders.validation import InstrumentRules, MarketQuote
+
+        _, instrument_id = instrument_path(ticket)
+        if ask is None:
+
+            async def ask(cmd: str, **args: Any) -> dict[str, Any]:
+                return await self.manager.command(node_id, cmd, **args)
+
+        try:
+            reply = await asyncio.wait_for(
+                ask("market", instrument_id=instrument_id), MARKET_TIMEOUT_S
+            )
+            if not isinstance(reply, dict) or reply.get("ok") is not True:
+                return None, None
+            rules = InstrumentRules.from_dict(reply.get("instrument") or {})
+            raw = reply.get("quote")
+            return rules, MarketQuote.from_dict(raw) if isinstance(raw, dict) else None
+        except Exception:  # not running, slow, unreadable: unknown, so it needs confirming
+            return None, None
+
+    async def check_ticket(self, node_id: str, ticket: dict[str, Any]) -> OrderCheck:
+        """A dry run: the ticket checked as the node will, and whether it needs confirming."""
+        import asyncio
+
+        from engine.orders.issues import OrderValidationError
+        from engine.orders.order_settings import confirm_threshold
+        from engine.orders.tickets import load_ticket
+
+        check_node_ref(node_id)
+        try:
+            loaded = load_ticket(ticket)
+        except OrderValidationError as exc:
+            first = exc.issues[0]
+            raise ServiceError(
+                "invalid",
+                "ticket: " + "; ".join(str(i) for i in exc.issues),
+                field=f"ticket.{first.path}" if first.path else "ticket",
+                value=first.value,
+                expected=first.expected,
+            ) from None
+        result = await self.dry_run(node_id, loaded)
+        threshold = await asyncio.to_thread(confirm_threshold, self.workspace)
+        check = assess_notional(loaded, result.rules, result.quote, threshold)
+        return OrderCheck.model_validate({**result.to_dict(), "notional": check.to_dict()})
 
     async def act(self, who: Principal, node_id: str, request: OrderActionRequest) -> OrderOutcome:
         """Modify, cancel, cancel all, close or flatten; follow it to its verified outcome.
@@ -246,3 +572,22 @@ class OrderService:
 
 
 ACTIONS = ("modify", "cancel", "cancel_all", "close_position", "flatten_all")
+
+
+def _submitted_ticket(command: dict[str, Any]) -> AnyTicket | None:
+    """The ticket of a submit command that loads; else ``None``."""
+    if not isinstance(command, dict) or command.get("action") != "submit":
+        return None
+    from engine.orders.commands import SubmitTicket, load_command
+    from engine.orders.issues import OrderValidationError
+
+    try:
+        loaded = load_command(command)
+    except (OrderValidationError, ValueError, TypeError):
+        return None
+    return loaded.ticket if isinstance(loaded, SubmitTicket) else None
+
+
+def _confirm_entry(confirm: Confirmation) -> dict[str, Any]:
+    """The confirmation as the audit entry's request shows it (absent when there is none)."""
+    return {} if confirm is None else {CONFIRM_FIELD: _confirm_value(confirm)}
