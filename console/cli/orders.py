@@ -52,7 +52,8 @@ if TYPE_CHECKING:
     from engine.orders.tickets import AnyTicket
     from engine.orders.validation import InstrumentRules
     from engine.services.errors import ServiceError
-    from engine.services.orders import NotionalCheck, OrderService
+    from engine.services.notional import NotionalCheck
+    from engine.services.orders import OrderService
 
 FC = TypeVar("FC", bound=Callable[..., Any])
 _refused = refused  # older names, for code written against them
@@ -320,7 +321,7 @@ def order(
     """
     from engine.orders.order_settings import confirm_threshold
     from engine.orders.tickets import dump_ticket
-    from engine.services.orders import assess_notional
+    from engine.services.notional import assess_notional
 
     as_json = output == "json"
     ticket = read_ticket(line, json_src, as_json=as_json)

@@ -44,7 +44,7 @@ from engine.orders.tickets import (
     load_ticket,
 )
 from engine.orders.validation import InstrumentRules, MarketQuote, validate_ticket
-from engine.services.orders import assess_notional, money
+from engine.services.notional import assess_notional, money
 
 # OCO and OTO hold a list of legs: no flat form (nor one-line syntax); they go as JSON.
 FORM_TYPES: tuple[str, ...] = tuple(t for t in TICKET_TYPES if t not in ("OCO", "OTO"))

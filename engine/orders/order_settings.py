@@ -26,9 +26,9 @@ class OrderSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
-    confirm_notional_above: (
-        Annotated[Decimal, Field(ge=0, allow_inf_nan=False)] | None
-    ) = DEFAULT_CONFIRM_ABOVE
+    confirm_notional_above: Annotated[Decimal, Field(ge=0, allow_inf_nan=False)] | None = (
+        DEFAULT_CONFIRM_ABOVE
+    )
     """Ask before sending an order whose notional exceeds this (None: never ask)."""
 
 

@@ -36,7 +36,7 @@ from engine.orders.tickets import (
     load_ticket,
 )
 from engine.orders.validation import InstrumentRules, MarketQuote
-from engine.services.orders import NotionalCheck, assess_notional
+from engine.services.notional import NotionalCheck, assess_notional
 from engine.workspace import Workspace
 
 D = Decimal
