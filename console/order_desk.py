@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from console.screens.confirm import ConfirmModal
 from console.screens.modify_order import ModifyOrderModal
+from engine.orders.order_settings import DEFAULT_CONFIRM_ABOVE
 from widgets.data import NodeRow, OrderRow, PositionRow
 from widgets.keyed_table import KeyedTable
 from widgets.node_list import NodeList
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
     from engine.orders.outcome import Outcome
 
 TRADING_MODES = frozenset({"sandbox", "live"})
-DEFAULT_CONFIRM_ABOVE = Decimal(1_000_000)
 MARKET_TIMEOUT_S = 1.0  # the node's rules and quote for a ticket; past it, open without
 
 
