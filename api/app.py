@@ -65,6 +65,7 @@ from engine.services.models import (
     TradingStateRequest,
     ValidationResult,
 )
+from engine.services.orders import refusal
 from engine.services.tokens import Grant
 
 DEFAULT_RATE = 50.0  # requests/s per token
@@ -314,12 +315,19 @@ def create_app(
     ) -> OrderCommandReply:
         """Send one order command to the node; returns the node's reply (not the outcome).
 
-        A submit whose notional is above the workspace's ``orders.confirm_notional_above``
-        (or cannot be valued) needs ``confirm_notional``: without it, 409 with code
-        ``unconfirmed`` naming the notional and the threshold, and nothing is sent.
+        A command the node refuses is an error: 422 when it is invalid (the field named,
+        every issue listed), 409 for any other refusal; a retry with the same key gets the
+        same answer. A submit whose notional is above the workspace's
+        ``orders.confirm_notional_above`` (or cannot be valued) needs ``confirm_notional``:
+        without it, 409 with code ``unconfirmed`` naming the notional and the threshold, and
+        nothing is sent.
         """
         await asyncio.to_thread(guard, grant, node_id)
-        return await services.orders.send(grant.principal, node_id, request)
+        sent = await services.orders.send(grant.principal, node_id, request)
+        refused = refusal(sent.reply)  # bad input 422, any other refusal 409: as the CLI's 2/1
+        if refused is not None:
+            raise refused
+        return sent
 
     @app.post("/nodes/{node_id}/orders/dry-run", tags=["orders"])
     async def order_dry_run(grant: Read, node_id: NodeId, request: OrderCheckRequest) -> OrderCheck:

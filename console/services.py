@@ -477,38 +477,31 @@ class WorkspaceServices:
     ) -> dict[str, Any]:
         """Send an order command (submit, modify, cancel …) to a running node; its reply.
 
-        A submit passes the core's notional guard first (``OrderService.guard_submit``:
-        ``ServiceError`` code ``unconfirmed`` when it is above the threshold and not
-        confirmed; nothing sent, audited). ``market``: the rules and quote the ticket
-        valued it with. The command and the node's answer go into the audit log
-        (``audit_error`` in the reply when that entry could not be written)."""
-        from engine.audit.log import record
-        from engine.orders.session import refused
+        Through ``OrderService.send``, as the API's: the core's notional guard first
+        (``ServiceError`` code ``unconfirmed`` above the threshold unless confirmed; nothing
+        sent, audited), a fresh idempotency key and the console's user as the principal,
+        the command and the node's answer in the audit log (``audit_error`` in the reply
+        when that entry could not be written). ``ServiceError`` when it was not sent (not
+        running, unreachable). ``market``: the rules and quote the ticket valued it with."""
+        from engine.orders.session import new_idempotency_key
         from engine.principal import Principal
+        from engine.services.audit import AuditMissing
+        from engine.services.models import OrderCommandRequest
         from engine.services.orders import OrderService
 
-        who = Principal.local("console")
-        await OrderService(self._require_manager()).guard_submit(
-            who, node_id, command, confirm_notional, market=market
+        request = OrderCommandRequest(
+            command=command,
+            idempotency_key=new_idempotency_key(),
+            confirm_notional=confirm_notional,
         )
-        reply: dict[str, Any] = await self._require_manager().command(
-            node_id, "order", command=command
-        )
-        error = await asyncio.to_thread(
-            record,
-            self.workspace,
-            who,
-            f"orders.{command.get('action', 'command')}",
-            target={"node_id": node_id},
-            request=command,
-            result={
-                "ok": not refused(reply),
-                "code": reply.get("code"),
-                "client_order_ids": reply.get("client_order_ids"),
-                "message": reply.get("message"),
-            },
-        )
-        return reply if error is None else {**reply, "audit_error": error}
+        try:
+            sent = await OrderService(self._require_manager()).send(
+                Principal.local("console"), node_id, request, market=market
+            )
+        except AuditMissing as exc:  # done at the node: the reply stands, its record is missing
+            reply: dict[str, Any] = exc.value.reply
+            return {**reply, "audit_error": exc.message}
+        return sent.reply
 
     async def order_action(self, node_id: str, command: dict[str, Any]) -> Outcome:
         """Modify, cancel, close or flatten and follow it to its verified outcome (the

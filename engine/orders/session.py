@@ -57,6 +57,13 @@ ANSWER_EVENTS = frozenset(
 )
 
 
+def new_idempotency_key() -> str:
+    """A key for one command (a person's or a script's single intent)."""
+    import uuid
+
+    return uuid.uuid4().hex
+
+
 def refused(reply: dict[str, Any]) -> bool:
     """Whether a node's reply to a command is a refusal (``ok: false`` / an error code)."""
     return reply.get("ok") is False or "error" in reply or "code" in reply
@@ -129,10 +136,26 @@ class OrderSession:
         """Whether the node's stream is still followed (false once it ended)."""
         return not self._consumer.done()
 
-    async def send(self, command: dict[str, Any], timeout_s: float = 10.0) -> dict[str, Any]:
-        """Send one order command (``load_command`` data); return the node's reply."""
+    async def send(
+        self,
+        command: dict[str, Any],
+        timeout_s: float = 10.0,
+        *,
+        idempotency_key: str | None = None,
+        principal: str | None = None,
+    ) -> dict[str, Any]:
+        """Send one order command (``load_command`` data); return the node's reply.
+
+        With ``idempotency_key`` the host runs the command once however often it is sent
+        (a retry after a lost reply gets the first reply); ``principal`` says who sent it.
+        """
+        meta = {
+            k: v
+            for k, v in (("idempotency_key", idempotency_key), ("principal", principal))
+            if v is not None
+        }
         reply: dict[str, Any] = await self.client.command(
-            "order", command=command, reply_timeout=timeout_s
+            "order", command=command, reply_timeout=timeout_s, **meta
         )
         return reply
 
@@ -189,12 +212,15 @@ async def submit_and_wait(
     timeout_s: float,
     targets: Callable[[list[str]], tuple[list[str], bool]] | None = None,
     who: Principal | None = None,
+    idempotency_key: str | None = None,
+    confirmation: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], list[OrderRow], float | None]:
     """Send an order command; with ``wait``, follow the stream until the orders settle.
 
-    With ``who``, the submit and the node's answer go into the audit log (an entry that
-    cannot be written is reported as ``audit_error`` in the reply). The command carries an
-    idempotency key, so the host runs it once whatever happens to the connection.
+    With ``who``, the command and the node's answer go into the audit log (an entry that
+    cannot be written is reported as ``audit_error`` in the reply; ``confirmation``: the
+    notional confirmation as the entry shows it). The command carries an idempotency key
+    (a new one unless given), so the host runs it once whatever happens to the connection.
 
     Returns
     -------
@@ -205,23 +231,21 @@ async def submit_and_wait(
     session = await OrderSession.open(workspace, node_id)
     try:
         started = time.perf_counter()
-        reply = await session.send(command, timeout_s)
+        key = idempotency_key or new_idempotency_key()
+        principal = None if who is None else str(who)
+        reply = await session.send(command, timeout_s, idempotency_key=key, principal=principal)
         if who is not None:
             from engine.audit.log import record
+            from engine.orders.audit_entry import action_name, request_entry, result_entry
 
             error = await asyncio.to_thread(
                 record,
                 workspace,
                 who,
-                f"orders.{command.get('action', 'command')}",
+                action_name(command),
                 target={"node_id": node_id},
-                request=command,
-                result={
-                    "ok": not refused(reply),
-                    "code": reply.get("code"),
-                    "client_order_ids": reply.get("client_order_ids"),
-                    "message": reply.get("message"),
-                },
+                request=request_entry(command, key, confirmation),
+                result=result_entry(reply),
             )
             if error is not None:
                 reply = {**reply, "audit_error": error}

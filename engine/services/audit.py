@@ -34,7 +34,11 @@ def audited[T](
         except ServiceError as audit:  # what failed is the news; the missing entry a note
             exc.add_note(audit.message)
         raise
-    _append(workspace, who, action, target, request, {"ok": True, **outcome(value)})
+    result = {"ok": True, **outcome(value)}
+    try:
+        _append(workspace, who, action, target, request, result)
+    except ServiceError as exc:
+        raise AuditMissing(exc, value) from exc.__cause__
     return value
 
 
@@ -60,8 +64,22 @@ async def audited_async[T](
             exc.add_note(audit.message)
         raise
     ok = {"ok": True, **outcome(value)}
-    await asyncio.to_thread(_append, workspace, who, action, target, request, ok)
+    try:
+        await asyncio.to_thread(_append, workspace, who, action, target, request, ok)
+    except ServiceError as exc:
+        raise AuditMissing(exc, value) from exc.__cause__
     return value
+
+
+class AuditMissing(ServiceError):
+    """The command was carried out, but its audit entry could not be written.
+
+    ``value`` is what the command returned: a front end reports the outcome *and* the
+    missing record (the API answers 500 with this message, which says it was done)."""
+
+    def __init__(self, error: ServiceError, value: Any) -> None:
+        super().__init__(error.code, error.message, field=error.field, expected=error.expected)
+        self.value = value
 
 
 def _failure(exc: Exception) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from engine.channel import ChannelError, CommandError, NodeClient
 from engine.host.paths import socket_path
 from engine.manager import NodeManager
+from engine.orders.audit_entry import action_name, request_entry, result_entry
 from engine.principal import Principal
 from engine.services.audit import audited_async
 from engine.services.configs import check_node_ref
@@ -143,9 +144,20 @@ class OrderService:
         return await self.snapshot(node_id, "balances")
 
     async def send(
-        self, who: Principal, node_id: str, request: OrderCommandRequest
+        self,
+        who: Principal,
+        node_id: str,
+        request: OrderCommandRequest,
+        *,
+        market: tuple[InstrumentRules | None, MarketQuote | None] | None = None,
     ) -> OrderCommandReply:
-        """Send ``{"cmd": "order", "command": …, "idempotency_key": …}``; return the reply."""
+        """Send ``{"cmd": "order", "command": …, "idempotency_key": …}``; return the reply.
+
+        A refusal is a reply too (``ok`` false; :func:`refusal` turns it into the error
+        model). ``market``: the rules and quote a ticket was valued with (see
+        :meth:`check_submit`). Audited as every front end's order commands are
+        (``engine.orders.audit_entry``).
+        """
 
         async def call() -> OrderCommandReply:
             await self.require_running(node_id)
@@ -161,7 +173,11 @@ class OrderService:
                 ) from None
             try:
                 await self.check_submit(
-                    node_id, request.command, request.confirm_notional, ask=client.command
+                    node_id,
+                    request.command,
+                    request.confirm_notional,
+                    market=market,
+                    ask=client.command,
                 )
                 reply = await client.command(
                     "order",
@@ -192,15 +208,15 @@ class OrderService:
         return await audited_async(
             self.workspace,
             who,
-            "orders.command",
+            action_name(request.command),
             {"node_id": node_id},
-            {
-                "command": request.command,
-                "idempotency_key": request.idempotency_key,
-                **_confirm_entry(request.confirm_notional),
-            },
+            request_entry(
+                request.command,
+                request.idempotency_key,
+                _confirm_entry(request.confirm_notional),
+            ),
             call,
-            lambda r: {"reply": r.reply},
+            lambda r: result_entry(r.reply),
         )
 
     async def require_running(self, node_id: str) -> None:
@@ -258,9 +274,10 @@ class OrderService:
         confirm: Confirmation,
         *,
         market: tuple[InstrumentRules | None, MarketQuote | None] | None = None,
+        idempotency_key: str | None = None,
     ) -> NotionalCheck | None:
         """:meth:`check_submit`, its refusal written to the audit log as ``orders.submit``
-        (the entry the CLI and the console write for a submit the node answered)."""
+        (the entry every front end writes for a submit the node answered)."""
         import asyncio
 
         from engine.audit.log import record
@@ -272,9 +289,9 @@ class OrderService:
                 record,
                 self.workspace,
                 who,
-                f"orders.{command.get('action', 'command')}",
+                action_name(command),
                 target={"node_id": node_id},
-                request={"command": command, **_confirm_entry(confirm)},
+                request=request_entry(command, idempotency_key, _confirm_entry(confirm)),
                 result={"ok": False, **exc.to_dict()},
             )
             if error is not None:
@@ -295,10 +312,11 @@ class OrderService:
     ) -> tuple[dict[str, Any], builtins.list[OrderRow], float | None]:
         """Guard a submit (:meth:`guard_submit`), then send it and follow it as
         ``engine.orders.session.submit_and_wait`` does (``gateway order``)."""
-        from engine.orders.session import submit_and_wait
+        from engine.orders.session import new_idempotency_key, submit_and_wait
 
         await self.require_running(node_id)  # "not running" says more than "unconfirmed"
-        await self.guard_submit(who, node_id, command, confirm, market=market)
+        key = new_idempotency_key()
+        await self.guard_submit(who, node_id, command, confirm, market=market, idempotency_key=key)
         return await submit_and_wait(
             self.workspace,
             node_id,
@@ -307,6 +325,8 @@ class OrderService:
             timeout_s=timeout_s,
             targets=targets,
             who=who,
+            idempotency_key=key,
+            confirmation=_confirm_entry(confirm),
         )
 
     async def market(
@@ -456,3 +476,47 @@ def _submitted_ticket(command: dict[str, Any]) -> AnyTicket | None:
 def _confirm_entry(confirm: Confirmation) -> dict[str, Any]:
     """The confirmation as the audit entry's request shows it (absent when there is none)."""
     return {} if confirm is None else {CONFIRM_FIELD: confirm_value(confirm)}
+
+
+# The node's refusal codes that mean the command itself is wrong (bad input: 422, exit 2);
+# any other refusal is the node declining a well-formed command (409, exit 1).
+INVALID_REPLY_CODES = frozenset({"invalid_order", "invalid_command"})
+
+
+def refusal(reply: dict[str, Any]) -> ServiceError | None:
+    """A node's refusal of an order command as the error model (``None`` when it took it)."""
+    from engine.config.issues import ConfigIssue
+    from engine.orders.session import refused
+
+    if not refused(reply):
+        return None
+    code = str(reply.get("code") or reply.get("error") or "refused")
+    message = str(reply.get("message") or code)
+    found = reply.get("issues")
+    raw: list[Any] = found if isinstance(found, list) else []
+    issues = [
+        ConfigIssue(
+            str(i.get("path", "")),
+            str(i.get("expected") or i.get("message") or ""),
+            i.get("value"),
+        )
+        for i in raw
+        if isinstance(i, dict)
+    ]
+    first = issues[0] if issues else None
+    if code in INVALID_REPLY_CODES:
+        return ServiceError(
+            "invalid",
+            message,
+            field=first.path if first else "command",
+            value=first.value if first else None,
+            expected=first.message if first else "an order command the node accepts",
+            issues=issues,
+        )
+    return ServiceError(
+        "refused",
+        f"{code}: {message}" if code not in message else message,
+        field=str(reply.get("field") or "command"),
+        value=reply.get("value"),
+        expected="a command the node can carry out now",
+    )

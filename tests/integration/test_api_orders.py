@@ -6,6 +6,7 @@ import copy
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from api.client import GatewayClient, GatewayError
@@ -82,5 +83,54 @@ def test_an_order_command_retried_with_its_key_acts_once(tmp_path: Path) -> None
                 ("trader-bot", "api", True),
                 ("trader-bot", "api", False),
             ]
+        finally:
+            gw.stop(NODE)
+
+
+def test_a_refused_order_is_an_error_the_same_as_the_cli_exit_code(tmp_path: Path) -> None:
+    """Invalid at the node: 422 naming the field (the CLI exits 2); a number a float would
+    change is refused, not rounded; other refusals 409 (the CLI exits 1)."""
+    ws = Workspace(tmp_path / ".gateway").ensure()
+    doc = copy.deepcopy(demo_sandbox())
+    doc.update(node_id=NODE, strategies=[])
+    doc.pop("restart", None)
+    doc["data_clients"][0]["options"].update(rate=20, volatility_bp=0.5, start_prices={IID: 1.1})
+    ConfigStore(ws).save(doc, deep=False)
+    with running_server(ws) as server:
+        gw = GatewayClient(server.url, server.token("trader-bot", "read,trade,admin"))
+        launched = gw.launch(NODE)
+        try:
+            deadline = time.monotonic() + 40
+            while gw.run(launched.run_id).state != "running":
+                assert time.monotonic() < deadline, gw.run(launched.run_id)
+                time.sleep(0.2)
+            bad = _submit("bad")
+            bad["ticket"]["quantity"] = "NaN"
+            with pytest.raises(GatewayError) as invalid:
+                gw.send_order(NODE, bad, "k-nan")
+            assert invalid.value.status == 422
+            assert invalid.value.error.field == "ticket.quantity"
+            assert invalid.value.error.issues and "NaN" in invalid.value.error.message
+            body = (
+                b'{"command": {"action": "submit", "ticket": {"type": "LIMIT", "instrument_id": '
+                b'"EUR/USD.SIM", "side": "BUY", "quantity": 10000.0000000000000000001, '
+                b'"price": "1.05"}}, "idempotency_key": "k-lossy"}'
+            )
+            lossy = httpx.post(
+                f"{server.url}/nodes/{NODE}/orders",
+                content=body,
+                headers={
+                    "Authorization": f"Bearer {gw.token}",
+                    "content-type": "application/json",
+                },
+            )
+            assert lossy.status_code == 422, lossy.text
+            assert lossy.json()["field"] == "ticket.quantity"
+            cancel = {"action": "cancel", "client_order_id": "O-19700101-000000-001-001-1"}
+            with pytest.raises(GatewayError) as unknown:
+                gw.send_order(NODE, cancel, "k-cancel")
+            assert unknown.value.status == 409 and unknown.value.error.code == "refused"
+            orders = gw.orders(NODE)
+            assert orders.orders == []  # nothing reached the node
         finally:
             gw.stop(NODE)

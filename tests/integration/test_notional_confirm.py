@@ -207,8 +207,8 @@ def test_api_refuses_without_the_field_and_sends_with_it(node: Workspace) -> Non
         entries = gw_admin_audit(server)
         refusals = [e for e in entries if e.result.get("code") == "unconfirmed"]
         assert [(e.action, e.via, e.result["ok"]) for e in refusals[-2:]] == [
-            ("orders.command", "api", False),
-            ("orders.command", "api", False),
+            ("orders.submit", "api", False),
+            ("orders.submit", "api", False),
         ]
 
 

@@ -51,10 +51,8 @@ def _ticket(tag: str) -> dict[str, Any]:
 
 
 def _ids_in(entry: Any) -> list[str]:
-    """The client order ids an audit entry's result names (console or service shape)."""
-    result = entry.result
-    reply = result.get("reply") if isinstance(result.get("reply"), dict) else result
-    return list(reply.get("client_order_ids") or [])
+    """The client order ids an audit entry's result names."""
+    return list(entry.result.get("client_order_ids") or [])
 
 
 def test_console_cli_and_api_submitting_at_once_each_order_once(tmp_path: Path) -> None:
@@ -147,6 +145,14 @@ def test_console_cli_and_api_submitting_at_once_each_order_once(tmp_path: Path) 
             "cli": EACH,
             "api": EACH,
             "console": EACH,
+        }
+        # One shape whichever front end sent it: the action, the command and a key each.
+        assert {e.action for e in entries} == {"orders.submit"}
+        assert {tuple(sorted(e.request)) for e in entries} == {("command", "idempotency_key")}
+        keys = [e.request["idempotency_key"] for e in entries]
+        assert all(keys) and len(set(keys)) == len(keys)
+        assert {tuple(sorted(e.result)) for e in entries} == {
+            ("client_order_ids", "code", "message", "ok")
         }
         assert AuditService(ws).verify().ok
     finally:
