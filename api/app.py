@@ -65,7 +65,7 @@ from engine.services.models import (
     TradingStateRequest,
     ValidationResult,
 )
-from engine.services.orders import refusal
+from engine.services.orders import outcome_error, refusal
 from engine.services.tokens import Grant
 
 DEFAULT_RATE = 50.0  # requests/s per token
@@ -313,7 +313,8 @@ def create_app(
     async def order_command(
         grant: Trade, node_id: NodeId, request: OrderCommandRequest
     ) -> OrderCommandReply:
-        """Send one order command to the node; returns the node's reply (not the outcome).
+        """Send one order command to the node; returns the node's reply, and with ``wait``
+        the orders once accepted (or filled) or refused, as ``gateway order --wait``.
 
         A command the node refuses is an error: 422 when it is invalid (the field named,
         every issue listed), 409 for any other refusal; a retry with the same key gets the
@@ -324,7 +325,9 @@ def create_app(
         """
         await asyncio.to_thread(guard, grant, node_id)
         sent = await services.orders.send(grant.principal, node_id, request)
-        refused = refusal(sent.reply)  # bad input 422, any other refusal 409: as the CLI's 2/1
+        # Bad input 422, any other refusal 409 (the CLI's 2 and 1); with a wait, an order
+        # DENIED or REJECTED (or ended unfilled, waiting for a fill) is a 409 too.
+        refused = refusal(sent.reply) or outcome_error(sent)
         if refused is not None:
             raise refused
         return sent

@@ -192,14 +192,24 @@ class GatewayClient:
         idempotency_key: str,
         *,
         confirm_notional: bool | Decimal | str | None = None,
+        wait: str = "none",
+        timeout_s: float = 10.0,
     ) -> OrderCommandReply:
         """Send one order command (retry with the same key after a lost reply).
 
-        A submit above the workspace's notional threshold (or of unknown notional) raises
-        ``GatewayError`` 409, code ``unconfirmed``, unless ``confirm_notional`` is ``True``
-        or an amount at least its notional (see :meth:`dry_run`).
+        ``wait`` (``accepted``, ``filled``): answer once the orders got there, with their
+        rows; an order DENIED or REJECTED raises ``GatewayError`` 409, and ``settled`` is
+        false when ``timeout_s`` ran out first. An invalid command raises 422 naming the
+        field. A submit above the workspace's notional threshold (or of unknown notional)
+        raises ``GatewayError`` 409, code ``unconfirmed``, unless ``confirm_notional`` is
+        ``True`` or an amount at least its notional (see :meth:`dry_run`).
         """
-        body: dict[str, Any] = {"command": command, "idempotency_key": idempotency_key}
+        body: dict[str, Any] = {
+            "command": command,
+            "idempotency_key": idempotency_key,
+            "wait": wait,
+            "timeout_s": timeout_s,
+        }
         if confirm_notional is not None:
             body["confirm_notional"] = (
                 confirm_notional if isinstance(confirm_notional, bool) else str(confirm_notional)

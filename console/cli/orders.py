@@ -40,7 +40,7 @@ from console.cli.context import (
 
 # The session lives in the engine (engine.orders.session); the CLI only calls it. Its
 # names stay importable from here for code written against them.
-from engine.orders.session import WAIT_CHOICES, refused, verdict
+from engine.orders.session import WAIT_CHOICES, refused, verdict, wait_targets
 from engine.orders.session import OrderSession as OrderSession
 from engine.principal import Principal
 
@@ -199,15 +199,6 @@ def preview_orders(ticket: AnyTicket, rules: InstrumentRules | None = None) -> l
 # --- talking to the node -------------------------------------------------------------------
 
 
-def _wait_targets(ticket: AnyTicket, ids: list[str]) -> tuple[list[str], bool]:
-    """Which orders --wait follows, and whether any one of them is enough."""
-    from engine.orders.tickets import BracketTicket, OcoTicket, OtoTicket
-
-    if isinstance(ticket, BracketTicket | OtoTicket):
-        return ids[:1], False  # the entry / parent: the others wait on it
-    return ids, isinstance(ticket, OcoTicket)
-
-
 def _load(data: dict[str, Any], *, as_json: bool) -> dict[str, Any]:
     """Validate an order command locally (exit 2 naming the field); return it as JSON data."""
     from engine.orders.commands import load_command
@@ -356,7 +347,7 @@ def order(
                 market=(checked.rules, checked.quote),
                 wait=wait,
                 timeout_s=timeout_s,
-                targets=lambda ids: _wait_targets(ticket, ids),
+                targets=lambda ids: wait_targets(command, ids),
             )
         )
     except ServiceError as exc:

@@ -57,6 +57,15 @@ ANSWER_EVENTS = frozenset(
 )
 
 
+def wait_targets(command: dict[str, Any], ids: list[str]) -> tuple[list[str], bool]:
+    """Which of a submit's orders a wait follows, and whether any one of them is enough."""
+    ticket = command.get("ticket") if isinstance(command, dict) else None
+    kind = str(ticket.get("type", "")).upper() if isinstance(ticket, dict) else ""
+    if kind in ("BRACKET", "OTO"):
+        return ids[:1], False  # the entry / parent: the others wait on it
+    return ids, kind == "OCO"
+
+
 def new_idempotency_key() -> str:
     """A key for one command (a person's or a script's single intent)."""
     import uuid

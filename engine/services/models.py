@@ -243,6 +243,12 @@ class OrderCommandRequest(_Model):
 
     command: dict[str, Any]
     idempotency_key: str = Field(min_length=1, max_length=200)
+    wait: Literal["none", "accepted", "filled"] = Field(
+        "none",
+        description="A submit: answer once its orders are accepted (or filled), or refused "
+        "(DENIED, REJECTED: 409), as `gateway order --wait`; none: the node's reply at once.",
+    )
+    timeout_s: float = Field(10.0, gt=0, le=300, description="For the reply and the wait.")
     confirm_notional: StrictBool | ConfirmAmount | None = Field(
         default=None,
         description=(
@@ -275,13 +281,6 @@ class OrderCommandRequest(_Model):
         return amount
 
 
-class OrderCommandReply(_Model):
-    """The node's reply to an order command (sent, not yet an outcome)."""
-
-    node_id: str
-    reply: dict[str, Any]
-
-
 class OrderRowOut(_Model):
     """One order as the engine's one fold has it (``engine.orders.status.OrderRow``):
     what the console's orders pane, ``gateway orders list`` and ``GET .../orders`` show."""
@@ -305,6 +304,21 @@ class OrderRowOut(_Model):
     seq: int
     ts_ns: int
     is_open: bool
+
+
+class OrderCommandReply(_Model):
+    """The node's reply to an order command and, with ``wait``, the orders it followed."""
+
+    node_id: str
+    reply: dict[str, Any]
+    wait: Literal["none", "accepted", "filled"] = "none"
+    settled: bool | None = Field(
+        None, description="With wait: whether the orders settled (done or refused) in time."
+    )
+    elapsed_ms: float | None = Field(None, description="Sent to settled, with wait.")
+    orders: list[OrderRowOut] = Field(
+        default_factory=list, description="With wait: the followed orders as they stand."
+    )
 
 
 class OrderList(_Model):

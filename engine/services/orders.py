@@ -24,13 +24,15 @@ audited like the node's refusals.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Awaitable, Callable
+import contextlib
+import time
+from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from engine.channel import ChannelError, CommandError, NodeClient
-from engine.host.paths import socket_path
-from engine.manager import NodeManager
+from engine.channel import ChannelError, CommandError
+from engine.manager import NodeManager, NodeNotRunning
 from engine.orders.audit_entry import action_name, request_entry, result_entry
+from engine.orders.session import REFUSED_STATUSES, OrderSession, refused, wait_targets
 from engine.principal import Principal
 from engine.services.audit import audited_async
 from engine.services.configs import check_node_ref
@@ -161,49 +163,41 @@ class OrderService:
 
         async def call() -> OrderCommandReply:
             await self.require_running(node_id)
+            session = await self._session(node_id)
             try:
-                client = await NodeClient.connect(socket_path(self.workspace, node_id))
-            except (OSError, ChannelError, TimeoutError) as exc:
-                raise ServiceError(
-                    "unreachable",
-                    f"node {node_id!r} does not answer: {exc}",
-                    field="node_id",
-                    value=node_id,
-                    expected="a node host that answers on its channel",
-                ) from None
-            try:
-                await self.check_submit(
-                    node_id,
-                    request.command,
-                    request.confirm_notional,
-                    market=market,
-                    ask=client.command,
-                )
-                reply = await client.command(
-                    "order",
-                    command=request.command,
-                    idempotency_key=request.idempotency_key,
-                    principal=str(who),
-                )
-            except CommandError as exc:
-                if isinstance(exc, TimeoutError):
-                    raise ServiceError(
-                        "unreachable", str(exc), field="node_id", value=node_id
-                    ) from None
-                raise ServiceError(
-                    "refused",
-                    str(exc),
-                    field="command",
-                    value=request.command.get("action"),
-                    expected="a command the node accepts",
-                ) from None
-            except ChannelError as exc:
-                raise ServiceError(
-                    "unreachable", str(exc), field="node_id", value=node_id
-                ) from None
+                with _channel_errors(node_id, request.command):
+                    await self.check_submit(
+                        node_id,
+                        request.command,
+                        request.confirm_notional,
+                        market=market,
+                        ask=session.client.command,
+                    )
+                    started = time.perf_counter()
+                    reply = await session.send(
+                        request.command,
+                        request.timeout_s,
+                        idempotency_key=request.idempotency_key,
+                        principal=str(who),
+                    )
+                    ids = [str(i) for i in reply.get("client_order_ids") or ()]
+                    if request.wait == "none" or refused(reply) or not ids:
+                        return OrderCommandReply(node_id=node_id, reply=reply)
+                    follow, any_one = wait_targets(request.command, ids)
+                    left = max(0.0, started + request.timeout_s - time.perf_counter())
+                    settled = await session.wait_for(follow, request.wait, left, any_one=any_one)
+                    rows = [r for i in follow if (r := session.table.get(i)) is not None]
+                    elapsed = (time.perf_counter() - started) * 1000 if settled else None
+                    return OrderCommandReply(
+                        node_id=node_id,
+                        reply=reply,
+                        wait=request.wait,
+                        settled=settled,
+                        elapsed_ms=None if elapsed is None else round(elapsed, 3),
+                        orders=[OrderRowOut.model_validate(r.to_dict()) for r in rows],
+                    )
             finally:
-                await client.close()
-            return OrderCommandReply(node_id=node_id, reply=reply)
+                await session.close()
 
         return await audited_async(
             self.workspace,
@@ -218,6 +212,19 @@ class OrderService:
             call,
             lambda r: result_entry(r.reply),
         )
+
+    async def _session(self, node_id: str) -> OrderSession:
+        """The node's order flow, followed from its current end (before anything is sent)."""
+        try:
+            return await OrderSession.open(self.workspace, node_id)
+        except NodeNotRunning as exc:
+            raise ServiceError(
+                "unreachable",
+                f"node {node_id!r} does not answer: {exc}",
+                field="node_id",
+                value=node_id,
+                expected="a node host that answers on its channel",
+            ) from None
 
     async def require_running(self, node_id: str) -> None:
         """Raise ``conflict`` unless ``node_id`` names a node whose host is running."""
@@ -478,6 +485,44 @@ def _confirm_entry(confirm: Confirmation) -> dict[str, Any]:
     return {} if confirm is None else {CONFIRM_FIELD: confirm_value(confirm)}
 
 
+@contextlib.contextmanager
+def _channel_errors(node_id: str, command: dict[str, Any]) -> Iterator[None]:
+    """The channel's errors as the error model."""
+    try:
+        yield
+    except CommandError as exc:
+        if isinstance(exc, TimeoutError):
+            raise ServiceError("unreachable", str(exc), field="node_id", value=node_id) from None
+        raise ServiceError(
+            "refused",
+            str(exc),
+            field="command",
+            value=command.get("action"),
+            expected="a command the node accepts",
+        ) from None
+    except ChannelError as exc:
+        raise ServiceError("unreachable", str(exc), field="node_id", value=node_id) from None
+
+
+def outcome_error(sent: OrderCommandReply) -> ServiceError | None:
+    """With a wait: an order the node refused (DENIED, REJECTED) or that ended unfilled
+    when a fill was waited for, as the error model (``None`` when done or still waiting)."""
+    for row in sent.orders:
+        failed = row.status in REFUSED_STATUSES or (
+            sent.wait == "filled" and not row.is_open and row.status != "FILLED"
+        )
+        if failed:
+            because = f": {row.reason}" if row.reason else ""
+            return ServiceError(
+                "refused",
+                f"order {row.client_order_id} {row.status}{because}",
+                field="command",
+                value=row.client_order_id,
+                expected=f"an order the node {sent.wait}",
+            )
+    return None
+
+
 # The node's refusal codes that mean the command itself is wrong (bad input: 422, exit 2);
 # any other refusal is the node declining a well-formed command (409, exit 1).
 INVALID_REPLY_CODES = frozenset({"invalid_order", "invalid_command"})
@@ -486,7 +531,6 @@ INVALID_REPLY_CODES = frozenset({"invalid_order", "invalid_command"})
 def refusal(reply: dict[str, Any]) -> ServiceError | None:
     """A node's refusal of an order command as the error model (``None`` when it took it)."""
     from engine.config.issues import ConfigIssue
-    from engine.orders.session import refused
 
     if not refused(reply):
         return None

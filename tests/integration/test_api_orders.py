@@ -132,5 +132,19 @@ def test_a_refused_order_is_an_error_the_same_as_the_cli_exit_code(tmp_path: Pat
             assert unknown.value.status == 409 and unknown.value.error.code == "refused"
             orders = gw.orders(NODE)
             assert orders.orders == []  # nothing reached the node
+
+            wait_for_quotes(Path(ws.runs_dir / NODE / launched.run_id))
+            rests = gw.send_order(NODE, _submit("rests"), "k-rest", wait="accepted")
+            assert rests.settled is True and rests.elapsed_ms is not None
+            assert [o.status for o in rests.orders] == ["ACCEPTED"]
+            market = {
+                "action": "submit",
+                "ticket": {"type": "MARKET", "instrument_id": IID, "side": "BUY",
+                           "quantity": "10000"},
+            }  # fmt: skip
+            filled = gw.send_order(NODE, market, "k-fill", wait="filled")
+            assert filled.settled is True and [o.status for o in filled.orders] == ["FILLED"]
+            assert filled.orders[0].filled_qty == "10000"
+            assert gw.order_action(NODE, {"action": "flatten_all", "cancel_orders": True}).ok
         finally:
             gw.stop(NODE)

@@ -61,6 +61,15 @@ def test_risk_and_order_actions_through_the_api(tmp_path: Path) -> None:
                 NODE, {"action": "submit", "ticket": _market("BUY", "100000")}, "k-big"
             )
             (coid,) = reply.reply["client_order_ids"]
+            # With a wait, the API answers what the node did: the risk guard denied it.
+            with pytest.raises(GatewayError) as denied:
+                gw.send_order(
+                    NODE,
+                    {"action": "submit", "ticket": _market("BUY", "100000")},
+                    "k-big-wait",
+                    wait="accepted",
+                )
+            assert denied.value.status == 409 and "DENIED" in denied.value.error.message
 
             # A buy inside the limit, then the API closes it and the node is flat.
             gw.send_order(NODE, {"action": "submit", "ticket": _market("BUY", "40000")}, "k-ok")
