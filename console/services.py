@@ -2,7 +2,7 @@
 
 Every sync method here may block (files, Nautilus imports, validation), so the console
 calls them from thread workers; the async ones (node control) run on the app loop and
-only await (the NodeManager moves its own file I/O to threads).
+only await (the node service's manager moves its own file I/O to threads).
 """
 
 from __future__ import annotations
@@ -179,7 +179,7 @@ class BusFeed:
 
 
 class WorkspaceServices:
-    """Services over a workspace: the config store, run directories and the NodeManager.
+    """Services over a workspace: the config store, run directories and the node service.
 
     The EventBus is the manager's when it has one, else our own (which tools such as the
     ingest benchmark publish to); the console subscribes to it once, as ``console``.
@@ -188,7 +188,7 @@ class WorkspaceServices:
     def __init__(self, workspace: Workspace, *, bus: Any = None, max_queue: int = 50_000) -> None:
         self.workspace = workspace
         self._store: ConfigStore | None = None
-        self._manager: Any = None
+        self._node_service: NodeService | None = None
         self._attached: dict[str, asyncio.Task[None]] = {}
         self._relayed: dict[str, int] = {}  # run id -> last seq relayed to the bus
         self._watcher: WorkspaceWatcher | None = None
@@ -346,25 +346,22 @@ class WorkspaceServices:
         return replace(results, run_ids=tuple(r.run_id for r in found))
 
     # -- node control (async, on the app loop) -------------------------------------------
-    def _require_manager(self) -> Any:
-        if self._manager is None:
-            from engine.manager import NodeManager
+    def _nodes(self) -> NodeService:
+        """The node service (one NodeManager for the console), made on first use."""
+        if self._node_service is None:
+            from engine.services.nodes import NodeService
 
-            self._manager = NodeManager(self.workspace)
-        return self._manager
+            self._node_service = NodeService(self.workspace)
+        return self._node_service
 
     async def open(self) -> list[str]:
         """Attach to the node hosts already running (started by an earlier console)."""
-        manager = self._require_manager()
         attached = []
-        for status in await manager.ps():
+        for status in await self._nodes().ps():
             if status.alive:
-                last = await asyncio.to_thread(_last_seq, Path(status.run_dir))
-                self._follow(
-                    status.run_id,
-                    after_seq=max(0, last - RECENT_EVENTS),
-                    run_dir=Path(status.run_dir),
-                )
+                run_dir = Path(status.run_dir or "")
+                last = await asyncio.to_thread(_last_seq, run_dir)
+                self._follow(status.run_id, after_seq=max(0, last - RECENT_EVENTS), run_dir=run_dir)
                 attached.append(status.node_id)
         return attached
 
@@ -393,7 +390,7 @@ class WorkspaceServices:
             if events:
                 self.bus.publish(events)
         self._relayed[run_id] = max(self._relayed.get(run_id, 0), after_seq)
-        async for batch in self._require_manager().attach(run_id, after_seq, follow=True):
+        async for batch in self._nodes().attach(run_id, after_seq, follow=True):
             self._relayed[run_id] = batch[-1].seq
             self.bus.publish(batch)
 
@@ -439,11 +436,6 @@ class WorkspaceServices:
 
         await self._nodes().stop(self._who(), node_id, StopRequest())
 
-    def _nodes(self) -> NodeService:
-        from engine.services.nodes import NodeService
-
-        return NodeService(self.workspace, self._require_manager())
-
     @staticmethod
     def _who() -> Principal:
         from engine.principal import Principal
@@ -451,11 +443,11 @@ class WorkspaceServices:
         return Principal.local("console")
 
     async def live_nodes(self) -> list[LiveNode]:
-        if self._manager is None:
+        if self._node_service is None:
             return []
         return [
             LiveNode(st.node_id, st.mode, st.state, st.run_id, st.uptime_s)
-            for st in await self._manager.ps()
+            for st in await self._node_service.ps()
             if st.alive
         ]
 
@@ -468,9 +460,7 @@ class WorkspaceServices:
         from engine.orders.session import refused
         from engine.principal import Principal
 
-        reply: dict[str, Any] = await self._require_manager().command(
-            node_id, "order", command=command
-        )
+        reply: dict[str, Any] = await self._nodes().command(node_id, "order", command=command)
         error = await asyncio.to_thread(
             record,
             self.workspace,
@@ -493,7 +483,7 @@ class WorkspaceServices:
         from engine.principal import Principal
         from engine.services.orders import OrderService
 
-        service = OrderService(self._require_manager())
+        service = OrderService.for_workspace(self.workspace)
         return await service.carry_out(Principal.local("console"), node_id, command)
 
     async def kill_switch(self) -> list[KillOutcome]:
@@ -505,7 +495,7 @@ class WorkspaceServices:
 
     async def market(self, node_id: str, instrument_id: str) -> dict[str, Any]:
         """An instrument's trading rules and latest quote from a running node."""
-        reply: dict[str, Any] = await self._require_manager().command(
+        reply: dict[str, Any] = await self._nodes().command(
             node_id, "market", instrument_id=instrument_id
         )
         return reply
@@ -520,10 +510,12 @@ class WorkspaceServices:
 
     async def close(self, *, stop_live: bool) -> None:
         """Detach from every host; with ``stop_live``, stop the live ones first."""
-        if self._manager is not None and stop_live:
+        if self._node_service is not None and stop_live:
+            from engine.services.models import StopRequest
+
             for node in await self.live_nodes():
                 with contextlib.suppress(Exception):  # one failing stop must not keep others
-                    await self._manager.stop(node.node_id)
+                    await self._node_service.stop(self._who(), node.node_id, StopRequest())
         for task in self._attached.values():
             task.cancel()
         self._attached.clear()

@@ -34,7 +34,7 @@ from console.cli.context import (
 
 # The session lives in the engine (engine.orders.session); the CLI only calls it. Its
 # names stay importable from here for code written against them.
-from engine.orders.session import WAIT_CHOICES, refused, submit_and_wait, verdict
+from engine.orders.session import WAIT_CHOICES, refused, verdict
 from engine.orders.session import OrderSession as OrderSession
 from engine.principal import Principal
 
@@ -56,10 +56,9 @@ _verdict = verdict
 
 def _service() -> OrderService:
     """The order service the API uses, over this workspace."""
-    from engine.manager import NodeManager
     from engine.services.orders import OrderService
 
-    return OrderService(NodeManager(get_workspace()))
+    return OrderService.for_workspace(get_workspace())
 
 
 def _die(message: str, code: int, *, as_json: bool, data: dict[str, Any] | None = None) -> NoReturn:
@@ -298,26 +297,22 @@ def order(
         _print_dry_run(node_id, ticket, checked, as_json=as_json)
         return
 
-    from engine.channel.errors import ChannelError
-    from engine.manager import NodeNotRunning
+    from engine.services import ServiceError
 
     command = {"action": "submit", "ticket": dump_ticket(ticket)}
     try:
         reply, rows, elapsed = asyncio.run(
-            submit_and_wait(
-                get_workspace(),
+            _service().submit(
+                Principal.local("cli"),
                 node_id,
                 command,
                 wait=wait,
                 timeout_s=timeout_s,
                 targets=lambda ids: _wait_targets(ticket, ids),
-                who=Principal.local("cli"),
             )
         )
-    except NodeNotRunning as exc:
-        _die(str(exc), EXIT_FAILURE, as_json=as_json)
-    except ChannelError as exc:
-        _die(f"node {node_id!r}: {exc}", EXIT_FAILURE, as_json=as_json)
+    except ServiceError as exc:  # not running (conflict) or not answering: both exit 1
+        _die(exc.message, EXIT_FAILURE, as_json=as_json)
     if refused(reply):
         _die_refused(reply, as_json=as_json)
     ids = [str(i) for i in reply.get("client_order_ids") or ()]
@@ -409,13 +404,10 @@ def orders() -> None:
 @pass_workspace_option
 def list_orders(ref: str, open_only: bool, as_json: bool) -> None:
     """List the orders of NODE's live or latest run (or a run id) with their status."""
-    from engine.manager import NodeManager
     from engine.services import ServiceError
-    from engine.services.orders import OrderService
 
-    service = OrderService(NodeManager(get_workspace()))
     try:
-        listed = asyncio.run(service.list(ref, open_only=open_only))
+        listed = asyncio.run(_service().list(ref, open_only=open_only))
     except ServiceError as exc:
         _die(exc.message, exc.exit_code, as_json=as_json)
     rows = listed.orders

@@ -6,6 +6,7 @@ and follows it to the verified outcome (``engine.orders.outcome``). Both are aud
 from __future__ import annotations
 
 import builtins
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from engine.channel import ChannelError, CommandError, NodeClient
@@ -24,10 +25,12 @@ from engine.services.models import (
     OrderRowOut,
     PositionsSnapshot,
 )
+from engine.workspace import Workspace
 
 if TYPE_CHECKING:
     from engine.orders.dryrun import DryRun
     from engine.orders.outcome import Outcome
+    from engine.orders.status import OrderRow
     from engine.orders.tickets import AnyTicket
 
 
@@ -35,6 +38,57 @@ class OrderService:
     def __init__(self, manager: NodeManager) -> None:
         self.manager = manager
         self.workspace = manager.workspace
+
+    @classmethod
+    def for_workspace(cls, workspace: Workspace) -> OrderService:
+        """The order service of ``workspace`` alone (a CLI command's: one manager of its own)."""
+        return cls(NodeManager(workspace))
+
+    async def submit(
+        self,
+        who: Principal,
+        node_id: str,
+        command: dict[str, Any],
+        *,
+        wait: str,
+        timeout_s: float,
+        targets: Callable[[builtins.list[str]], tuple[builtins.list[str], bool]] | None = None,
+    ) -> tuple[dict[str, Any], builtins.list[OrderRow], float | None]:
+        """Send a submit and follow the orders it made until they settle as ``wait`` asks
+        (``engine.orders.session.submit_and_wait``, audited under ``who``).
+
+        Raises ``conflict`` when the node is not running and ``unreachable`` when its host
+        does not answer; the messages are the CLI's.
+        """
+        from engine.nodes.errors import NodeNotRunning
+        from engine.orders.session import submit_and_wait
+
+        try:
+            return await submit_and_wait(
+                self.workspace,
+                node_id,
+                command,
+                wait=wait,
+                timeout_s=timeout_s,
+                targets=targets,
+                who=who,
+            )
+        except NodeNotRunning as exc:
+            raise ServiceError(
+                "conflict",
+                str(exc),
+                field="node_id",
+                value=node_id,
+                expected="a node with a host running",
+            ) from None
+        except ChannelError as exc:
+            raise ServiceError(
+                "unreachable",
+                f"node {node_id!r}: {exc}",
+                field="node_id",
+                value=node_id,
+                expected="a node host that answers on its channel",
+            ) from None
 
     async def list(self, ref: str, *, open_only: bool = False) -> OrderList:
         """The orders of ``ref``'s run (a node's live or latest run, or a run id), folded
