@@ -172,9 +172,10 @@ def _sentence(
     error: str | None,
 ) -> str:
     if timed_out:
+        missed = "did not end" if until == "ended" else "was not running"
         goes_on = _GOES_ON.get(state, "it goes on")
         return (
-            f"{node_id} was not {until} within {timeout_s:g} s: {goes_on} "
+            f"{node_id} {missed} within {timeout_s:g} s: {goes_on} "
             f"(state seen last: {state}; run {run_id})"
         )
     if state == "running":
