@@ -12,14 +12,22 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import Body, Depends, FastAPI, Query, Response, WebSocket
+from fastapi_offline import FastAPIOffline
 from starlette.routing import Route
 
 from api import errors
 from api.auth import require
+from api.exact_json import ExactJsonRoute
 from api.metrics import MetricsApp, follow_samples
 from api.ratelimit import RateLimiter
 from api.stream import stream_events
 from engine.services import ServiceError, Services
+from engine.services.adapters import (
+    AdapterDetail,
+    AdapterProbe,
+    AdapterRemoved,
+    AdapterSummary,
+)
 from engine.services.configs import check_node_ref
 from engine.services.events import QUEUE_MESSAGES
 from engine.services.models import (
@@ -64,6 +72,7 @@ Read = Annotated[Grant, Depends(require("read"))]
 Trade = Annotated[Grant, Depends(require("trade"))]
 Admin = Annotated[Grant, Depends(require("admin"))]
 NodeId = Annotated[str, "a node id (a slug)"]
+AdapterName = Annotated[str, "an adapter profile name (a slug)"]
 ModeQuery = Annotated[ModeName | None, Query(description="Which of the node's configs.")]
 Document = Annotated[dict[str, Any], Body(description="A node config (see /schema/node).")]
 
@@ -112,13 +121,16 @@ def create_app(
             with contextlib.suppress(BaseException):
                 await task
 
-    app = FastAPI(
+    # The docs pages' scripts are served from the package, not a CDN: the server's machine
+    # may have no internet, and a page holding a bearer token runs no third-party script.
+    app = FastAPIOffline(
         title="nautilus-gateway",
         version="1",
         summary="Node configs, node hosts, runs, metrics, alerts, audit and live events.",
         lifespan=lifespan,
         responses=errors.ERROR_RESPONSES,
     )
+    app.router.route_class = ExactJsonRoute  # before any route: every body parsed exactly
     app.state.services = services
     app.state.limiter = RateLimiter(rate)
     app.state.metrics = MetricsApp(services, app.state.limiter)
@@ -404,14 +416,13 @@ def create_app(
         found = services.telemetry.alerts(node_id, last)
         return [a for a in found if grant.may_see(a.node_id)]
 
-    def whole_workspace(grant: Grant) -> None:
+    def whole_workspace(grant: Grant, what: str = "the audit log covers every node") -> None:
         if grant.limited:
             raise ServiceError(
                 "forbidden",
-                f"token {grant.name!r} is limited to some nodes or modes; the audit log "
-                "covers every node",
+                f"token {grant.name!r} is limited to some nodes or modes; {what}",
                 field="Authorization",
-                expected="an admin token without node or mode limits",
+                expected="a token without node or mode limits",
             )
 
     @app.get("/audit", tags=["audit"])
@@ -431,6 +442,37 @@ def create_app(
         """Check the audit log's hash chain."""
         whole_workspace(grant)
         return services.audit.verify()
+
+    # -- adapter profiles: settings and which secrets are stored, never a secret --------
+    adapters_note = "adapter profiles serve every node"
+
+    @app.get("/adapters", tags=["adapters"])
+    async def list_adapters(grant: Read) -> list[AdapterSummary]:
+        """Every stored adapter profile (unreadable ones with why); the keyring is not read."""
+        whole_workspace(grant, adapters_note)
+        return await asyncio.to_thread(services.adapters.list)
+
+    @app.get("/adapters/{name}", tags=["adapters"])
+    async def get_adapter(grant: Read, name: AdapterName) -> AdapterDetail:
+        """One profile and, per secret field, whether the keyring holds it (no value)."""
+        whole_workspace(grant, adapters_note)
+        return await asyncio.to_thread(services.adapters.show, name)
+
+    @app.delete("/adapters/{name}", tags=["adapters"])
+    async def remove_adapter(grant: Admin, name: AdapterName) -> AdapterRemoved:
+        """Delete a profile and its secrets from the keyring (audited)."""
+        whole_workspace(grant, adapters_note)
+        return await asyncio.to_thread(services.adapters.remove, grant.principal, name)
+
+    @app.post("/adapters/{name}/test", tags=["adapters"])
+    async def test_adapter(
+        grant: Admin,
+        name: AdapterName,
+        timeout_s: Annotated[float, Query(ge=0.1, le=60, description="Per request.")] = 5.0,
+    ) -> AdapterProbe:
+        """Reach the profile's venue and check its keys; ``ok`` says whether they work."""
+        whole_workspace(grant, adapters_note)
+        return await services.adapters.probe(name, timeout_s)
 
     @app.websocket("/ws/events")
     async def ws_events(websocket: WebSocket) -> None:

@@ -21,6 +21,12 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel, TypeAdapter
 
+from engine.services.adapters import (
+    AdapterDetail,
+    AdapterProbe,
+    AdapterRemoved,
+    AdapterSummary,
+)
 from engine.services.models import (
     Alert,
     AuditEntryOut,
@@ -307,6 +313,22 @@ class GatewayClient:
 
     def audit_verify(self) -> AuditVerifyResult:
         return self._one(AuditVerifyResult, "GET", "/audit/verify")
+
+    # -- adapter profiles (never a secret) -------------------------------------------------
+    def adapters(self) -> list[AdapterSummary]:
+        return self._many(AdapterSummary, "GET", "/adapters")
+
+    def adapter(self, name: str) -> AdapterDetail:
+        return self._one(AdapterDetail, "GET", f"/adapters/{name}")
+
+    def test_adapter(self, name: str, timeout_s: float = 5.0) -> AdapterProbe:
+        """Reach the profile's venue and check its keys (``ok``)."""
+        return self._one(
+            AdapterProbe, "POST", f"/adapters/{name}/test", params={"timeout_s": timeout_s}
+        )
+
+    def remove_adapter(self, name: str) -> AdapterRemoved:
+        return self._one(AdapterRemoved, "DELETE", f"/adapters/{name}")
 
     # -- events ----------------------------------------------------------------------------
     async def events(

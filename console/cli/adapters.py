@@ -29,6 +29,7 @@ from engine.adapters import (
     AdapterService,
     Environment,
     ProfileCorrupt,
+    ProfileError,
     ProfileExists,
     ProfileInvalid,
     ProfileIssue,
@@ -44,7 +45,11 @@ from engine.credentials import (
     read_settings,
     write_settings,
 )
+from engine.principal import Principal
+from engine.services.adapters import AdapterProfiles
+from engine.services.errors import ServiceError
 
+_WHO = Principal.local("cli")
 _KIND_CHOICE = click.Choice([k.value for k in AdapterKind])
 _ENV_CHOICE = click.Choice([e.value for e in Environment])
 
@@ -61,11 +66,22 @@ def _service() -> AdapterService:
     return AdapterService(get_workspace(), passphrase=_passphrase)
 
 
+def _profiles() -> AdapterProfiles:
+    """The front ends' adapter service: what it changes is audited."""
+    return AdapterProfiles(get_workspace(), passphrase=_passphrase)
+
+
 @contextmanager
 def _errors() -> Iterator[None]:
     """Turn engine errors into ``error: …`` lines and the CLI's exit codes."""
     try:
-        yield
+        try:
+            yield
+        except ServiceError as exc:  # the engine's error it wraps says it in the CLI's words
+            cause = exc.__cause__
+            if isinstance(cause, ProfileError | ProfileInvalid | CredentialsError):
+                raise cause from None
+            fail(exc.message, exc.exit_code)
     except ProfileInvalid as exc:
         for issue in exc.issues:
             click.echo(f"error: {issue.render()}", err=True)
@@ -243,7 +259,7 @@ def add_command(
         if set(required_secret_fields(profile)) > set(wanted):
             wanted = required_secret_fields(profile)
         secrets = _collect_secrets(profile, secrets_stdin, wanted)
-        service.add(profile, secrets)
+        _profiles().add(_WHO, profile, secrets)
         stored = ", ".join(sorted(secrets)) or "none"
         click.echo(f"added {name} ({info.label}, {profile.env.value}); secrets stored: {stored}")
 
@@ -361,7 +377,8 @@ def edit_command(
         secrets: dict[str, Secret] = {}
         if prompt_secrets or secrets_stdin:
             secrets = _collect_secrets(profile, secrets_stdin, profile.info.all_secret_fields)
-        new = service.update(
+        new = _profiles().update(
+            _WHO,
             name,
             changes,
             set_options=_parse_options(options),
@@ -382,9 +399,16 @@ def remove_command(name: str, yes: bool) -> None:
         service = _service()
         if not service.store.exists(name):
             raise ProfileNotFound(name)
-        if not yes and sys.stdin.isatty():
+        if not yes:
+            if not sys.stdin.isatty():
+                fail(
+                    f"removing {name} deletes its secrets and cannot be undone; there is no "
+                    "terminal to confirm it: pass --yes",
+                    EXIT_INVALID,
+                )
             click.confirm(f"remove {name} and its secrets?", abort=True, err=True)
-        deleted = service.remove(name)
+        removed = _profiles().remove(_WHO, name)
+        deleted = removed.secrets_deleted
         click.echo(f"removed {name}; secrets deleted: {', '.join(deleted) or 'none'}")
 
 

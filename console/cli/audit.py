@@ -6,14 +6,13 @@ import click
 
 from console.cli.context import (
     EXIT_FAILURE,
-    EXIT_INVALID,
     echo_json,
     fail,
     get_workspace,
     pass_workspace_option,
 )
-from engine.audit.log import AuditLog
-from engine.audit.query import AuditQuery, BadSince, parse_since
+from engine.services.audit import AuditService
+from engine.services.errors import ServiceError
 
 
 @click.group()
@@ -34,14 +33,12 @@ def list_command(
 ) -> None:
     """List audit entries, oldest first."""
     try:
-        when = parse_since(since) if since is not None else None
-    except BadSince as exc:
-        fail(f"--since: {exc}", EXIT_INVALID)
+        entries = AuditService(get_workspace()).list(since=since, who=who, action=action, last=last)
+    except ServiceError as exc:  # the service names its fields; here they are options
+        fail(f"--{exc.message}" if exc.field == "since" else exc.message, exc.exit_code)
         return
-    query = AuditQuery(since=when, who=who, action=action, last=last)
-    entries = query.select(AuditLog.of(get_workspace()).entries())
     if as_json:
-        echo_json([_as_dict(e) for e in entries])
+        echo_json([e.model_dump() for e in entries])
         return
     if not entries:
         click.echo("no audit entries")
@@ -60,23 +57,20 @@ def list_command(
 @pass_workspace_option
 def verify_command(as_json: bool) -> None:
     """Check the hash chain; exit 1 naming the first altered, missing or damaged entry."""
-    from engine.audit.verify import verify
-
-    report = verify(AuditLog.of(get_workspace()))
+    report = AuditService(get_workspace()).verify()
     if as_json:
-        echo_json(report.to_dict())
+        echo_json(report.model_dump())
     elif report.ok:
-        click.echo(f"ok: {report.entries} entries, chain intact up to seq {report.last_seq}")
+        sealed = f" ({report.sealed} through their seals)" if report.sealed else ""
+        click.echo(
+            f"ok: {report.entries} entries{sealed}, chain intact up to seq {report.last_seq}"
+        )
+    if report.note and not as_json:
+        click.echo(f"note: {report.note}", err=True)
     if report.problem is not None:
         if not as_json:
-            click.echo(f"error: {report.problem.kind}: {report.problem.message}", err=True)
+            click.echo(f"error: {report.problem['kind']}: {report.problem['message']}", err=True)
         raise SystemExit(EXIT_FAILURE)
-
-
-def _as_dict(entry: object) -> dict[str, object]:
-    import msgspec
-
-    return msgspec.to_builtins(entry)  # type: ignore[no-any-return]
 
 
 def _outcome(result: dict[str, object]) -> str:

@@ -25,13 +25,14 @@ from console.screens.confirm import ConfirmModal
 from engine.adapters.kinds import ALL_SECRET_FIELDS, KINDS, AdapterKind, kind_info
 from engine.adapters.model import ProfileInvalid, ProfileIssue, parse_profile
 from engine.credentials import Secret
+from engine.principal import Principal
+from engine.services.adapters import URL_FIELDS, AdapterProfiles
 
 if TYPE_CHECKING:
     from engine.adapters.model import AdapterProfile
     from engine.adapters.service import AdapterService, ProfileView
 
 COLUMNS = ("name", "kind", "environment", "account", "secrets", "test")
-URL_FIELDS = ("base_url_http", "base_url_ws")
 ALL_OPTIONS: tuple[str, ...] = tuple(dict.fromkeys(o for i in KINDS.values() for o in i.options))
 
 
@@ -111,6 +112,7 @@ class AdaptersScreen(Screen[None]):
     def __init__(self, service: AdapterService) -> None:
         super().__init__()
         self.service = service
+        self.profiles = AdapterProfiles(service.workspace, engine=service)  # audited writes
         self.rows: dict[str, ProfileRow] = {}
         self.status = "reading profiles…"
         self.loads = 0  # completed loads (tests wait on it)
@@ -235,21 +237,11 @@ class AdaptersScreen(Screen[None]):
     @work(thread=True, group="adapters-save")
     def _save(self, edit: ProfileEdit) -> None:
         try:
+            who = Principal.local("console")
             if edit.new:
-                self.service.add(parse_profile(edit.data), edit.secrets)
+                self.profiles.add(who, parse_profile(edit.data), edit.secrets)
             else:
-                old = self.service.get(edit.name)
-                changes = {k: edit.data.get(k) for k in (*URL_FIELDS, "environment")}
-                changes["account_type"] = edit.data.get("account_type")
-                changes["description"] = edit.data.get("description", "")
-                options = dict(edit.data.get("options", {}))
-                self.service.update(
-                    edit.name,
-                    changes,
-                    set_options=options,
-                    unset_options=[k for k in old.options if k not in options],
-                    secrets=edit.secrets,
-                )
+                self.profiles.replace(who, edit.name, edit.data, edit.secrets)
         except Exception as exc:  # the message names fields, never secret values
             self.app.call_from_thread(
                 self.notify, f"{edit.name} not saved: {exc}", severity="error", timeout=12
@@ -280,7 +272,7 @@ class AdaptersScreen(Screen[None]):
     @work(thread=True, group="adapters-remove")
     def _remove(self, name: str) -> None:
         try:
-            deleted = self.service.remove(name)
+            deleted = self.profiles.remove(Principal.local("console"), name).secrets_deleted
         except Exception as exc:
             self.app.call_from_thread(
                 self.notify, f"{name} not removed: {exc}", severity="error", timeout=12

@@ -7,7 +7,8 @@ processes serialize on ``audit.lock`` (filelock); an append is acknowledged only
 off and that nobody was told about: the next append removes it before writing.
 
 ``head.json`` holds the newest entry's seq and hash, so a cut-off tail (entries removed from
-the end, which the chain alone cannot show) is found by ``verify``.
+the end, which the chain alone cannot show) is found by ``verify``. Every ``seal_every``
+entries the appender seals the block it checked (``engine.audit.seals``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from engine.audit.record import (
     line_bytes,
     redact,
 )
+from engine.audit.sealer import seal_pending
+from engine.audit.seals import SEAL_EVERY
 from engine.principal import Principal
 from engine.workspace import Workspace
 
@@ -58,12 +61,17 @@ class AuditPaths:
     def head(self) -> Path:
         return self.directory / "head.json"
 
+    @property
+    def seals(self) -> Path:
+        return self.directory / "seals.jsonl"
+
 
 class AuditLog:
     """Append to and read the audit log of one workspace."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, seal_every: int = SEAL_EVERY) -> None:
         self.paths = AuditPaths(directory)
+        self.seal_every = seal_every
 
     @classmethod
     def of(cls, workspace: Workspace) -> AuditLog:
@@ -114,6 +122,7 @@ class AuditLog:
             os.fsync(fd)
         finally:
             os.close(fd)
+        seal_pending(self.paths.log, self.paths.seals, entry.seq, self.seal_every)
         atomic_write_text(self.paths.head, json.dumps({"seq": entry.seq, "hash": h}), 0o600)
         return msgspec.structs.replace(entry, hash=h)
 

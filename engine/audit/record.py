@@ -85,4 +85,7 @@ def _secret_name(name: str) -> bool:
 
 def decode(line: bytes) -> AuditEntry:
     """Parse one line (raises ``msgspec.DecodeError`` or ``msgspec.ValidationError``)."""
-    return msgspec.json.decode(line, type=AuditEntry)
+    try:
+        return msgspec.json.decode(line, type=AuditEntry)
+    except UnicodeDecodeError as exc:  # msgspec lets a string that is not UTF-8 through as this
+        raise msgspec.DecodeError(f"not UTF-8: {exc.reason} at byte {exc.start}") from None

@@ -1,37 +1,30 @@
 """Check the audit log's chain: every entry intact, none missing, none reordered.
 
-Each line's hash depends only on its own bytes, and the chain is each line's ``prev``
-equal to the line before's ``hash``. So the file splits at line boundaries into ranges that
-are checked in parallel processes (a 1M-entry log is ~300 MB of SHA-256), and the ranges'
-ends are joined after. Lines are sliced at their fixed prefix instead of decoded as JSON.
+Sealed blocks (``engine.audit.seals``) are checked by hashing each block's bytes in one
+call, on threads; a block that differs from its seal, and the lines after the last seal,
+are walked line by line (``engine.audit.walk``), in parallel processes when there are many.
 The first problem found is named by line number and seq.
 """
 
 from __future__ import annotations
 
 import hashlib
+import mmap
 import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from engine.audit.log import AuditLog
-from engine.audit.record import GENESIS, HASH_KEY, LINE_PREFIX, PREV_KEY
+from engine.audit.record import GENESIS
+from engine.audit.seals import Seal, read_seals
+from engine.audit.walk import AuditProblem, Range, missing, split, walk
 
-type ProblemKind = Literal["damaged", "altered", "missing", "truncated"]
-
-READ_BLOCK = 1 << 22
 PARALLEL_ABOVE = 16 << 20  # bytes: below this, process start-up costs more than it saves
 
-
-@dataclass(frozen=True, slots=True)
-class AuditProblem:
-    kind: ProblemKind
-    line: int  # 1-based line number in audit.jsonl
-    seq: int | None  # the entry's seq where it could be read
-    message: str
+__all__ = ["PARALLEL_ABOVE", "AuditProblem", "VerifyReport", "verify"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +33,8 @@ class VerifyReport:
     entries: int
     last_seq: int
     problem: AuditProblem | None
+    sealed: int = 0  # entries checked through their seals
+    note: str | None = None  # why some seals could not be used (the log itself may be fine)
 
     @property
     def ok(self) -> bool:
@@ -51,16 +46,43 @@ class VerifyReport:
         return data
 
 
-@dataclass(frozen=True, slots=True)
-class _Range:
-    """What one range of lines holds: its ends, and its first problem (local line number)."""
+@dataclass(slots=True)
+class _Chain:
+    """How far the check has come: lines, the last seq and hash."""
 
-    count: int
-    first_seq: int
-    first_prev: str
-    last_seq: int
-    last_hash: str
-    problem: AuditProblem | None
+    path: str
+    count: int = 0
+    last_seq: int = 0
+    last_hash: str = GENESIS
+    sealed: int = 0
+    note: str | None = None
+
+    def report(self, problem: AuditProblem | None, *, entries: int | None = None) -> VerifyReport:
+        return VerifyReport(
+            self.path,
+            self.count if entries is None else entries,
+            self.last_seq,
+            problem,
+            self.sealed,
+            self.note,
+        )
+
+    def join(self, part: Range) -> AuditProblem | None:
+        """Add a walked range; return its problem (line numbers made the file's)."""
+        if part.count and (
+            part.first_seq != self.last_seq + 1 or part.first_prev != self.last_hash
+        ):
+            return missing(self.count + 1, part.first_seq, self.last_seq)
+        if part.problem is not None:
+            p = part.problem
+            line = self.count + p.line
+            self.count += part.count
+            self.last_seq = part.last_seq or self.last_seq
+            return AuditProblem(p.kind, line, p.seq, p.message.replace("{line}", str(line)))
+        if part.count:
+            self.count += part.count
+            self.last_seq, self.last_hash = part.last_seq, part.last_hash
+        return None
 
 
 def verify(log: AuditLog, *, workers: int | None = None) -> VerifyReport:
@@ -71,129 +93,88 @@ def verify(log: AuditLog, *, workers: int | None = None) -> VerifyReport:
     except FileNotFoundError:
         size = 0
     workers = workers or (os.cpu_count() or 1)
-    bounds = _split(path, size, workers if size >= PARALLEL_ABOVE else 1)
-    if len(bounds) > 1:
-        ctx = multiprocessing.get_context("spawn")  # never fork a process that has threads
-        with ProcessPoolExecutor(len(bounds), mp_context=ctx) as pool:
-            ranges = list(pool.map(_walk, [str(path)] * len(bounds), *zip(*bounds, strict=True)))
-    else:
-        ranges = [_walk(str(path), *bounds[0])] if bounds else []
-    count, last_seq, last_hash = 0, 0, GENESIS
-    for part in ranges:
-        if part.count and (part.first_seq != last_seq + 1 or part.first_prev != last_hash):
-            line = count + 1
-            return VerifyReport(
-                str(path), count, last_seq, _missing(line, part.first_seq, last_seq)
+    read = read_seals(log.paths.seals)
+    chain = _Chain(
+        str(path), note=read.damaged and f"{read.damaged}: entries after it checked line by line"
+    )
+    seals = [s for s in read.seals if s.end <= size]
+    for seal, intact in zip(seals, _hash_blocks(path, seals, workers), strict=True):
+        if intact:
+            chain.count += seal.last_seq - seal.first_seq + 1
+            chain.sealed += seal.last_seq - seal.first_seq + 1
+            chain.last_seq, chain.last_hash = seal.last_seq, seal.last_hash
+            continue
+        first_line = chain.count + 1
+        problem = chain.join(walk(str(path), seal.start, seal.end))
+        if problem is None:  # every line checks out, yet the bytes are not the sealed ones
+            problem = AuditProblem(
+                "altered",
+                first_line,
+                seal.first_seq,
+                f"entries seq {seal.first_seq}-{seal.last_seq} (from line {first_line}) differ "
+                "from their seal: they were rewritten after they were written, chain and all",
             )
-        if part.problem is not None:
-            p = part.problem
-            local = AuditProblem(
-                p.kind, count + p.line, p.seq, p.message.replace("{line}", str(count + p.line))
+        return chain.report(problem)
+    if len(seals) < len(read.seals):
+        lost = read.seals[len(seals)]
+        return chain.report(
+            AuditProblem(
+                "truncated",
+                chain.count + 1,
+                lost.first_seq,
+                f"entries from seq {lost.first_seq} to {read.seals[-1].last_seq} were sealed, "
+                f"but the log ends at byte {size}: they are missing",
             )
-            return VerifyReport(str(path), count + part.count, part.last_seq or last_seq, local)
-        if part.count:
-            count, last_seq, last_hash = count + part.count, part.last_seq, part.last_hash
+        )
+    start = seals[-1].end if seals else 0
+    for part in _walk_ranges(path, start, size, workers):
+        problem = chain.join(part)
+        if problem is not None:
+            return chain.report(problem)
     head = log.head()
-    if head is not None and (head[0] > last_seq or (head[0] == last_seq and head[1] != last_hash)):
+    if head is not None and (
+        head[0] > chain.last_seq or (head[0] == chain.last_seq and head[1] != chain.last_hash)
+    ):
         problem = AuditProblem(
             "truncated",
-            count + 1,
+            chain.count + 1,
             head[0],
-            f"entries after seq {last_seq} are missing: the head records seq {head[0]}",
+            f"entries after seq {chain.last_seq} are missing: the head records seq {head[0]}",
         )
-        return VerifyReport(str(path), count, last_seq, problem)
-    return VerifyReport(str(path), count, last_seq, None)
+        return chain.report(problem)
+    return chain.report(None)
 
 
-def _split(path: Path, size: int, parts: int) -> list[tuple[int, int]]:
-    """Byte ranges that start at line starts and together cover the file."""
-    if size == 0:
+def _hash_blocks(path: Path, seals: list[Seal], workers: int) -> list[bool]:
+    """Whether each sealed block's bytes still hash to its seal (on threads)."""
+    if not seals:
         return []
-    starts = [0]
-    with path.open("rb") as fh:
-        for i in range(1, parts):
-            fh.seek(size * i // parts)
-            fh.readline()  # to the next line start
-            pos = fh.tell()
-            if starts[-1] < pos < size:
-                starts.append(pos)
-    return list(zip(starts, [*starts[1:], size], strict=True))
+    with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        if hasattr(mm, "madvise"):
+            mm.madvise(mmap.MADV_SEQUENTIAL)
+        view = memoryview(mm)
+        try:
+
+            def intact(seal: Seal) -> bool:
+                with view[seal.start : seal.end] as block:
+                    return hashlib.sha256(block).hexdigest() == seal.sha256
+
+            if workers == 1 or len(seals) == 1:
+                return [intact(s) for s in seals]
+            with ThreadPoolExecutor(workers) as pool:
+                return list(pool.map(intact, seals))
+        finally:
+            view.release()
 
 
-def _walk(path: str, start: int, end: int) -> _Range:
-    """Check the lines in ``[start, end)``; line numbers in a problem are local, 1-based."""
-    sha256 = hashlib.sha256
-    prefix_len = len(LINE_PREFIX)
-    prev_len = len(PREV_KEY)
-    first_seq, first_prev = 0, ""
-    last_hash, last_seq, count = "", 0, 0
-
-    def result(problem: AuditProblem | None) -> _Range:
-        return _Range(count, first_seq, first_prev, last_seq, last_hash, problem)
-
-    with open(path, "rb") as fh:
-        fh.seek(start)
-        left = end - start
-        rest = b""
-        while left > 0:
-            block = fh.read(min(READ_BLOCK, left))
-            if not block:
-                break
-            left -= len(block)
-            lines = (rest + block).split(b"\n")
-            rest = lines.pop()
-            for line in lines:
-                n = count + 1
-                cut = line.rfind(HASH_KEY)
-                comma = line.find(b",", prefix_len)
-                if (
-                    cut < 0
-                    or comma < 0
-                    or not line.startswith(LINE_PREFIX)
-                    or not line.endswith(b'"}')
-                ):
-                    return result(_damaged(n))
-                try:
-                    seq = int(line[prefix_len:comma])
-                except ValueError:
-                    return result(_damaged(n))
-                stored = line[cut + len(HASH_KEY) : -2]
-                if sha256(line[:cut] + b"}").hexdigest().encode() != stored:
-                    return result(
-                        AuditProblem(
-                            "altered", n, seq, f"entry seq {seq} (line {{line}}) was altered"
-                        )
-                    )
-                if line[comma : comma + prev_len] != PREV_KEY:
-                    return result(_damaged(n))
-                prev = line[comma + prev_len : comma + prev_len + 64].decode("ascii", "replace")
-                if count == 0:
-                    first_seq, first_prev = seq, prev
-                elif seq != last_seq + 1 or prev != last_hash:
-                    return result(_missing(n, seq, last_seq))
-                last_seq, last_hash, count = seq, stored.decode("ascii"), n
-        if rest:
-            return result(
-                AuditProblem(
-                    "damaged",
-                    count + 1,
-                    None,
-                    "line {line} is cut off (no newline): a write a crash interrupted, "
-                    "never acknowledged; the next append removes it",
-                )
-            )
-    return result(None)
-
-
-def _damaged(line: int) -> AuditProblem:
-    return AuditProblem("damaged", line, None, "line {line} is not an audit entry")
-
-
-def _missing(line: int, seq: int, after: int) -> AuditProblem:
-    return AuditProblem(
-        "missing",
-        line,
-        seq,
-        f"entry seq {seq} (line {{line}}) does not follow seq {after}: "
-        "an entry before it is missing or out of order",
-    )
+def _walk_ranges(path: Path, start: int, size: int, workers: int) -> list[Range]:
+    """Walk ``[start, size)`` line by line, in parallel processes when it is large."""
+    if size <= start:
+        return []
+    parts = workers if size - start >= PARALLEL_ABOVE else 1
+    bounds = split(path, size, parts, start=start)
+    if len(bounds) == 1:
+        return [walk(str(path), *bounds[0])]
+    ctx = multiprocessing.get_context("spawn")  # never fork a process that has threads
+    with ProcessPoolExecutor(len(bounds), mp_context=ctx) as pool:
+        return list(pool.map(walk, [str(path)] * len(bounds), *zip(*bounds, strict=True)))

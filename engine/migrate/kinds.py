@@ -93,7 +93,9 @@ NODE_CONFIG = DataKind(  # only the store's files: <mode>.json (a user's notes.j
     ("nodes/*/backtest.json", "nodes/*/sandbox.json", "nodes/*/live.json"),
 )
 RUN_META = DataKind("run_meta", "run metadata", 1, "schema_version", 0, ("runs/*/*/meta.json",))
-AUDIT = DataKind("audit", "audit log", 1, "v", None, ("audit/audit.jsonl",), lines=True)
+AUDIT = DataKind(
+    "audit", "audit log", 1, "v", None, ("audit/audit.jsonl", "audit/seals.jsonl"), lines=True
+)
 ADAPTER_PROFILE = DataKind(
     "adapter_profile", "adapter profiles", 1, "version", 1, ("adapters/*.json",)
 )

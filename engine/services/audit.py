@@ -133,5 +133,10 @@ class AuditService:
             p = report.problem
             problem = {"kind": p.kind, "line": p.line, "seq": p.seq, "message": p.message}
         return AuditVerifyResult(
-            ok=report.ok, entries=report.entries, last_seq=report.last_seq, problem=problem
+            ok=report.ok,
+            entries=report.entries,
+            last_seq=report.last_seq,
+            problem=problem,
+            sealed=report.sealed,
+            note=report.note,
         )

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.manager import NodeManager
+from engine.services.adapters import AdapterProfiles
 from engine.services.audit import AuditService
 from engine.services.configs import ConfigService
 from engine.services.nodes import NodeService
@@ -35,6 +36,7 @@ class Services:
     recovery: RecoveryService = field(init=False)
     state: StateService = field(init=False)
     tokens: TokenStore = field(init=False)
+    adapters: AdapterProfiles = field(init=False)
 
     def __post_init__(self) -> None:
         from engine.migrate.guard import WorkspaceRefused, check_workspace
@@ -55,6 +57,7 @@ class Services:
         self.recovery = RecoveryService(self.workspace)
         self.state = StateService(self.workspace, self.manager)
         self.tokens = TokenStore(self.workspace)
+        self.adapters = AdapterProfiles(self.workspace)
 
     @classmethod
     def open(cls, workspace: str | Path | None = None) -> Services:

@@ -264,6 +264,8 @@ class AuditVerifyResult(_Model):
     entries: int
     last_seq: int
     problem: dict[str, Any] | None = None
+    sealed: int = 0  # entries checked through their seals (the rest line by line)
+    note: str | None = None  # why some seals could not be used; the log may still be intact
 
 
 # -- orders ------------------------------------------------------------------------------

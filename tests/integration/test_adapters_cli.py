@@ -61,12 +61,12 @@ def test_crud_keeps_secrets_in_the_keyring_only(
     assert keyring.get_password(SERVICE, "bn-crud:api_secret") == new_secret
     assert keyring.get_password(SERVICE, "bn-crud:api_key") == key  # untouched
 
-    r = gateway("adapters", "remove", "bn-crud", workspace=ws, env=keyring_env)
+    r = gateway("adapters", "remove", "bn-crud", "--yes", workspace=ws, env=keyring_env)
     assert r.code == 0, r.err
     assert not (ws / "adapters" / "bn-crud.json").exists()
     assert keyring.get_password(SERVICE, "bn-crud:api_secret") is None
     assert keyring.get_password(SERVICE, "bn-crud:api_key") is None
-    again = gateway("adapters", "remove", "bn-crud", workspace=ws, env=keyring_env)
+    again = gateway("adapters", "remove", "bn-crud", "--yes", workspace=ws, env=keyring_env)
     assert again.code == 2 and "bn-crud" in again.err
 
 
@@ -102,7 +102,7 @@ def test_corrupt_profile_is_reported_with_its_path(
     assert r.code == 0 and "CORRUPT" in r.out and str(bad) in r.out
     r = gateway("adapters", "show", "broken", workspace=ws, env=keyring_env)
     assert r.code == 1 and str(bad) in r.err
-    r = gateway("adapters", "remove", "broken", workspace=ws, env=keyring_env)
+    r = gateway("adapters", "remove", "broken", "--yes", workspace=ws, env=keyring_env)
     assert r.code == 0 and not bad.exists()
 
 

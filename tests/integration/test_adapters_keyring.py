@@ -70,5 +70,5 @@ def test_encrypted_file_backend_is_opt_in_with_a_passphrase(tmp_path: Path) -> N
                    env=env | {"GATEWAY_KEYRING_PASSPHRASE": ""})  # fmt: skip
     assert none.code == 1 and "GATEWAY_KEYRING_PASSPHRASE" in none.err
 
-    r = gateway("adapters", "remove", "bn", workspace=ws, env=env)
+    r = gateway("adapters", "remove", "bn", "--yes", workspace=ws, env=env)
     assert r.code == 0 and "api_secret" in r.out

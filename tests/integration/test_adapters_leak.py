@@ -43,7 +43,7 @@ def test_secret_never_reaches_files_or_output(tmp_path: Path, keyring_env: dict[
         run("adapters", "edit", "bn", "--secrets-stdin", stdin=f"api_secret={secret}x")
         run("adapters", "test", "bn", "--json")  # now a wrong secret: -1022
         run("adapters", "keyring", "--json")
-        run("adapters", "remove", "by")
+        run("adapters", "remove", "by", "--yes")
 
     for result in runs:
         for stream in (result.out, result.err):

@@ -102,6 +102,10 @@ def _endpoints(run_id: str) -> list[tuple[str, str, str, dict[str, Any] | None, 
         ),
         ("POST", f"/nodes/{GHOST}/risk/state", "admin", {"trading_state": "HALTED"}, 409, 403),
         ("POST", "/risk/kill-switch", "admin", {"flatten": False}, 200, 403),
+        ("GET", "/adapters", "read", None, 200, 403),
+        ("GET", "/adapters/ghost", "read", None, 404, 403),
+        ("DELETE", "/adapters/ghost", "admin", None, 404, 403),
+        ("POST", "/adapters/ghost/test", "admin", None, 404, 403),
     ]
 
 
@@ -120,9 +124,13 @@ def test_every_endpoint_checks_the_token_its_scope_and_its_nodes(
     covered = {path.split("?")[0] for _, path, *_ in endpoints}
     for path in documented:
         if path != "/healthz":
-            concrete = path.replace(
-                "{node_id}", NODE if "metrics" in path or path == "/nodes/{node_id}" else GHOST
-            ).replace("{run_id}", run.run_id)
+            concrete = (
+                path.replace(
+                    "{node_id}", NODE if "metrics" in path or path == "/nodes/{node_id}" else GHOST
+                )
+                .replace("{run_id}", run.run_id)
+                .replace("{name}", "ghost")
+            )
             assert concrete in covered or path.replace("{node_id}", GHOST) in covered, path
     failures = []
     for method, path, scope, body, ok_status, other_status in endpoints:

@@ -71,3 +71,20 @@ def test_the_api_answers_as_its_schema_says(case: schemathesis.Case, token: str)
             response_schema_conformance,
         ],
     )
+
+
+def test_the_docs_pages_work_without_the_internet(server: Server) -> None:
+    """/docs and /redoc load their scripts from the server itself, never from a CDN."""
+    import re
+
+    import httpx
+
+    for page in ("/docs", "/redoc"):
+        html = httpx.get(server.url + page).text
+        assert "/openapi.json" in html
+        sources = re.findall(r'(?:src|href)="([^"]+)"', html)
+        scripts = [s for s in sources if s.endswith((".js", ".css"))]
+        assert scripts and all(s.startswith("/") for s in scripts), (page, sources)
+        for path in scripts:
+            asset = httpx.get(server.url + path)
+            assert asset.status_code == 200 and len(asset.content) > 10_000, path

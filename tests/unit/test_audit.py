@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.audit.log import AuditLog
+from engine.audit.log import AuditLog, AuditWriteError
 from engine.audit.query import AuditQuery, BadSince, parse_since
 from engine.audit.record import GENESIS, AuditEntry, line_bytes
 from engine.audit.verify import PARALLEL_ABOVE, verify
@@ -232,3 +232,17 @@ def test_a_record_that_cannot_be_written_is_reported_not_raised(tmp_path: Path) 
     outcome = asyncio.run(service.set_state(ws, "no-such-node", "HALTED", WHO, "test"))
     assert outcome.code == "not_running"
     assert outcome.audit_error is not None and "audit" in outcome.audit_error
+
+
+def test_a_byte_that_is_not_utf8_is_a_damaged_line_for_every_reader(tmp_path: Path) -> None:
+    log = AuditLog(tmp_path)
+    _fill(log, 3)
+    lines = _lines(log)
+    lines[1] = lines[1].replace(b"buy 2", b"buy \xff")
+    lines[2] = lines[2].replace(b'"who":"ana"', b'"who":"\x80\x80a"')
+    _write(log, lines)
+    assert [e.seq for e in log.entries()] == [1]  # listed: the readable ones
+    problem = verify(log).problem
+    assert problem is not None and (problem.kind, problem.line) == ("altered", 2)
+    with pytest.raises(AuditWriteError, match="damaged"):  # never chains onto an unreadable line
+        _fill(log, 1)
