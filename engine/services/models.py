@@ -144,8 +144,9 @@ class LaunchOutcome(_Model):
     )
     reported: bool = Field(
         default=True,
-        description="The run's events said its state; false: its host died without saying "
-        "and the state is what its supervisor recorded",
+        description="The run's events said its state (its host's, or its supervisor's for a "
+        "host that died); false: they had not when the host was gone, and the state is "
+        "the one meta.json holds",
     )
     error: str | None = Field(default=None, description="From the run's error.json, when failed")
     last_seq: int = Field(default=0, description="The last event seen (resume /ws/events here)")
