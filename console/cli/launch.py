@@ -3,7 +3,7 @@
 Backtests are followed to their end. On a terminal: a progress bar (share of the data's
 time range) and a summary. With ``--headless``: one line per event. With ``--json``: one
 JSON envelope per line. The exit code is 0 when the run completes, 1 when it fails, 3
-when it was stopped.
+when it was stopped (``engine.services.follow``: every front end reports the same outcome).
 
 Sandbox and live nodes run detached: launch prints their events until the node is
 ``running`` and exits 0 (1 if it failed first), leaving it running. With ``--follow`` it
@@ -33,8 +33,6 @@ from engine.host.events import NODE_STATE_CHANGED
 if TYPE_CHECKING:
     from engine.services.models import LaunchOutcome
     from engine.services.nodes import NodeService, RunHandle
-
-EXIT_STOPPED = 3  # engine.services.follow.EXIT_STOPPED: the exit codes are the core's
 
 
 def _money(value: Any) -> str:
