@@ -46,6 +46,8 @@ from engine.services.models import (
     ModeName,
     NodeState,
     OrderActionRequest,
+    OrderCheck,
+    OrderCheckRequest,
     OrderCommandReply,
     OrderCommandRequest,
     OrderList,
@@ -352,9 +354,22 @@ def create_app(
     async def order_command(
         grant: Trade, node_id: NodeId, request: OrderCommandRequest
     ) -> OrderCommandReply:
-        """Send one order command to the node; returns the node's reply (not the outcome)."""
+        """Send one order command to the node; returns the node's reply (not the outcome).
+
+        A submit whose notional is above the workspace's ``orders.confirm_notional_above``
+        (or cannot be valued) needs ``confirm_notional``: without it, 409 with code
+        ``unconfirmed`` naming the notional and the threshold, and nothing is sent.
+        """
         await asyncio.to_thread(guard, grant, node_id)
         return await services.orders.send(grant.principal, node_id, request)
+
+    @app.post("/nodes/{node_id}/orders/dry-run", tags=["orders"])
+    async def order_dry_run(grant: Read, node_id: NodeId, request: OrderCheckRequest) -> OrderCheck:
+        """Check a ticket as the node will (its rules, quote and risk limits), sending
+        nothing: its issues, what could not be checked, its notional and whether a submit
+        of it needs ``confirm_notional``."""
+        await asyncio.to_thread(guard, grant, node_id)
+        return await services.orders.check_ticket(node_id, request.ticket)
 
     # -- runs --------------------------------------------------------------------------
     def _run_guard(grant: Grant, ref: str) -> None:

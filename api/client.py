@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Sequence
+from decimal import Decimal
 from typing import Any, TypeVar
 
 import httpx
@@ -40,6 +41,7 @@ from engine.services.models import (
     Launched,
     MetricsSample,
     NodeState,
+    OrderCheck,
     OrderCommandReply,
     OrderList,
     OrderOutcome,
@@ -231,11 +233,31 @@ class GatewayClient:
         return self._one(PositionsSnapshot, "GET", f"/nodes/{node_id}/positions")
 
     def send_order(
-        self, node_id: str, command: dict[str, Any], idempotency_key: str
+        self,
+        node_id: str,
+        command: dict[str, Any],
+        idempotency_key: str,
+        *,
+        confirm_notional: bool | Decimal | str | None = None,
     ) -> OrderCommandReply:
-        """Send one order command (retry with the same key after a lost reply)."""
-        body = {"command": command, "idempotency_key": idempotency_key}
+        """Send one order command (retry with the same key after a lost reply).
+
+        A submit above the workspace's notional threshold (or of unknown notional) raises
+        ``GatewayError`` 409, code ``unconfirmed``, unless ``confirm_notional`` is ``True``
+        or an amount at least its notional (see :meth:`dry_run`).
+        """
+        body: dict[str, Any] = {"command": command, "idempotency_key": idempotency_key}
+        if confirm_notional is not None:
+            body["confirm_notional"] = (
+                confirm_notional if isinstance(confirm_notional, bool) else str(confirm_notional)
+            )
         return self._one(OrderCommandReply, "POST", f"/nodes/{node_id}/orders", json=body)
+
+    def dry_run(self, node_id: str, ticket: dict[str, Any]) -> OrderCheck:
+        """Check a ticket as the node will, sending nothing: issues, notional, and whether
+        a submit of it needs ``confirm_notional`` (``notional.needs_confirmation``)."""
+        body = {"ticket": ticket}
+        return self._one(OrderCheck, "POST", f"/nodes/{node_id}/orders/dry-run", json=body)
 
     def order_action(
         self,

@@ -19,7 +19,11 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (401, "No token, or an unknown or revoked one"),
         (403, "The token lacks the scope, or is limited to other nodes or modes"),
         (404, "No such node, run or sample"),
-        (409, "The state forbids it now (already running, not running, exists, refused)"),
+        (
+            409,
+            "The state forbids it now (already running, not running, exists, refused), or "
+            "it needs a confirmation the request lacks (code unconfirmed)",
+        ),
         (422, "Bad input: the field, the value, what was expected; nothing was stored"),
         (429, "Over the token's rate limit (see Retry-After)"),
         (503, "The node host does not answer"),

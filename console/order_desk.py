@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from console.screens.confirm import ConfirmModal
 from console.screens.modify_order import ModifyOrderModal
+from engine.orders.order_settings import DEFAULT_CONFIRM_ABOVE
 from widgets.data import NodeRow, OrderRow, PositionRow
 from widgets.keyed_table import KeyedTable
 from widgets.node_list import NodeList
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
     from engine.orders.outcome import Outcome
 
 TRADING_MODES = frozenset({"sandbox", "live"})
-DEFAULT_CONFIRM_ABOVE = Decimal(1_000_000)
 MARKET_TIMEOUT_S = 1.0  # the node's rules and quote for a ticket; past it, open without
 
 
@@ -95,11 +95,10 @@ class OrderDesk:
         return row
 
     def confirm_above(self) -> Decimal | None:
-        load = self.app.settings_load
-        if load is None:
-            return DEFAULT_CONFIRM_ABOVE
-        value: Decimal | None = load.settings.orders.confirm_notional_above
-        return value
+        """The workspace's threshold, read as the core reads it when the order is sent."""
+        from engine.orders.order_settings import confirm_threshold
+
+        return confirm_threshold(self.app.services.workspace)
 
     # -- tickets ---------------------------------------------------------------------
     def open_ticket(self, side: str, line: str | None = None) -> None:
@@ -126,7 +125,8 @@ class OrderDesk:
         self, node_id: str, side: str, instrument: str, line: str | None
     ) -> None:
         rules, quote = await self.market(node_id, instrument)
-        self._push_ticket(node_id, side, instrument, line, rules, quote)
+        above = await asyncio.to_thread(self.confirm_above)
+        self._push_ticket(node_id, side, instrument, line, rules, quote, above)
 
     async def market(self, node_id: str, instrument: str) -> tuple[Any, Any]:
         """The instrument's rules and quote from the node, or (None, None) if it cannot say
@@ -165,6 +165,7 @@ class OrderDesk:
         line: str | None,
         rules: Any = None,
         quote: Any = None,
+        confirm_above: Decimal | None = DEFAULT_CONFIRM_ABOVE,
     ) -> None:
         from textual.widgets import Input
 
@@ -176,12 +177,12 @@ class OrderDesk:
             instrument_id=instrument,
             rules=rules,
             quote=quote,
-            confirm_above=self.confirm_above(),
+            confirm_above=confirm_above,
         )
 
         def done(ticket: dict[str, Any] | None) -> None:
-            if ticket is not None:
-                self.submit(node_id, ticket)
+            if ticket is not None:  # the core checks it again, with what the ticket showed
+                self.submit(node_id, ticket, screen.confirmed, (rules, quote))
 
         self.app.push_screen(screen, done)
         if line:
@@ -189,7 +190,14 @@ class OrderDesk:
                 lambda: setattr(screen.query_one("#ticket-syntax", Input), "value", line)
             )
 
-    def submit(self, node_id: str, ticket: dict[str, Any]) -> None:
+    def submit(
+        self,
+        node_id: str,
+        ticket: dict[str, Any],
+        confirmed: bool | Decimal | None = None,
+        market: tuple[Any, Any] | None = None,
+    ) -> None:
+        """Send a ticket; ``confirmed`` and ``market`` go to the core's notional check."""
         from console.screens.order_ticket import submit_command
         from engine.orders.issues import OrderValidationError
 
@@ -199,7 +207,7 @@ class OrderDesk:
             issues = "\n".join(str(i) for i in exc.issues)
             self.app.notify(f"ticket not sent:\n{issues}", severity="error", timeout=12)
             return
-        self.send(node_id, command, "order")
+        self.send(node_id, command, "order", confirmed=confirmed, market=market)
 
     # -- actions on orders and positions ---------------------------------------------
     def order_action(self, action: str, row: OrderRow | None) -> None:
@@ -342,13 +350,41 @@ class OrderDesk:
             self.app.notify(text, severity="error", timeout=20)
 
     # -- sending ---------------------------------------------------------------------
-    def send(self, node_id: str, command: dict[str, Any], what: str) -> None:
+    def send(
+        self,
+        node_id: str,
+        command: dict[str, Any],
+        what: str,
+        *,
+        confirmed: bool | Decimal | None = None,
+        market: tuple[Any, Any] | None = None,
+    ) -> None:
         """Send `command` from a worker; say what the node answered."""
-        self.app.run_worker(self._send(node_id, command, what), group="orders", exit_on_error=False)
+        self.app.run_worker(
+            self._send(node_id, command, what, confirmed, market),
+            group="orders",
+            exit_on_error=False,
+        )
 
-    async def _send(self, node_id: str, command: dict[str, Any], what: str) -> None:
+    async def _send(
+        self,
+        node_id: str,
+        command: dict[str, Any],
+        what: str,
+        confirmed: bool | Decimal | None = None,
+        market: tuple[Any, Any] | None = None,
+    ) -> None:
+        from engine.services.errors import ServiceError
+
         try:
-            reply = await self.app.services.order_command(node_id, command)
+            reply = await self.app.services.order_command(
+                node_id, command, confirm_notional=confirmed, market=market
+            )
+        except ServiceError as exc:  # the core's refusal (unconfirmed, not running): its words
+            self.app.notify(
+                f"{node_id}: {what} not sent: {exc.message}", severity="error", timeout=12
+            )
+            return
         except Exception as exc:  # not running, channel closed: say so, keep the console
             self.app.notify(f"{node_id}: {what} not sent: {exc}", severity="error", timeout=10)
             return

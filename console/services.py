@@ -13,6 +13,7 @@ import csv
 import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -28,6 +29,7 @@ if TYPE_CHECKING:  # engine.config builds its pydantic models on import: ~1 s of
     from engine.principal import Principal
     from engine.risk.service import KillOutcome
     from engine.services.nodes import NodeService
+    from engine.services.orders import OrderService
     from engine.watch import WorkspaceChange, WorkspaceWatcher
 
 REPORT_ROW_LIMIT = 2000
@@ -118,7 +120,14 @@ class Services(Protocol):
     async def stop(self, node_id: str) -> None: ...
     async def live_nodes(self) -> list[LiveNode]: ...
     def watch(self) -> AsyncIterator[WorkspaceChange]: ...
-    async def order_command(self, node_id: str, command: dict[str, Any]) -> dict[str, Any]: ...
+    async def order_command(
+        self,
+        node_id: str,
+        command: dict[str, Any],
+        *,
+        confirm_notional: bool | Decimal | None = None,
+        market: tuple[Any, Any] | None = None,
+    ) -> dict[str, Any]: ...
     async def order_action(self, node_id: str, command: dict[str, Any]) -> Outcome: ...
     async def kill_switch(self) -> list[KillOutcome]: ...
     async def market(self, node_id: str, instrument_id: str) -> dict[str, Any]: ...
@@ -436,6 +445,12 @@ class WorkspaceServices:
 
         await self._nodes().stop(self._who(), node_id, StopRequest())
 
+    def _orders(self) -> OrderService:
+        """The order service over the console's one node manager."""
+        from engine.services.orders import OrderService
+
+        return OrderService(self._nodes().manager)
+
     @staticmethod
     def _who() -> Principal:
         from engine.principal import Principal
@@ -451,20 +466,32 @@ class WorkspaceServices:
             if st.alive
         ]
 
-    async def order_command(self, node_id: str, command: dict[str, Any]) -> dict[str, Any]:
+    async def order_command(
+        self,
+        node_id: str,
+        command: dict[str, Any],
+        *,
+        confirm_notional: bool | Decimal | None = None,
+        market: tuple[Any, Any] | None = None,
+    ) -> dict[str, Any]:
         """Send an order command (submit, modify, cancel …) to a running node; its reply.
 
-        The command and the node's answer go into the audit log (``audit_error`` in the
-        reply when that entry could not be written)."""
+        A submit passes the core's notional guard first (``OrderService.guard_submit``:
+        ``ServiceError`` code ``unconfirmed`` when it is above the threshold and not
+        confirmed; nothing sent, audited). ``market``: the rules and quote the ticket
+        valued it with. The command and the node's answer go into the audit log
+        (``audit_error`` in the reply when that entry could not be written)."""
         from engine.audit.log import record
         from engine.orders.session import refused
         from engine.principal import Principal
 
+        who = Principal.local("console")
+        await self._orders().guard_submit(who, node_id, command, confirm_notional, market=market)
         reply: dict[str, Any] = await self._nodes().command(node_id, "order", command=command)
         error = await asyncio.to_thread(
             record,
             self.workspace,
-            Principal.local("console"),
+            who,
             f"orders.{command.get('action', 'command')}",
             target={"node_id": node_id},
             request=command,
@@ -481,10 +508,8 @@ class WorkspaceServices:
         """Modify, cancel, close or flatten and follow it to its verified outcome (the
         order service's ``carry_out``, which the CLI and the API call too)."""
         from engine.principal import Principal
-        from engine.services.orders import OrderService
 
-        service = OrderService.for_workspace(self.workspace)
-        return await service.carry_out(Principal.local("console"), node_id, command)
+        return await self._orders().carry_out(Principal.local("console"), node_id, command)
 
     async def kill_switch(self) -> list[KillOutcome]:
         """Every running sandbox/live node: REDUCING, flattened, then HALTED."""

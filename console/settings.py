@@ -6,14 +6,12 @@ write over it, so nothing the user typed is lost.
 
 from __future__ import annotations
 
-import copy
 import json
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from console.quick_settings import (
     DEFAULT_MAX_LINES,
@@ -22,10 +20,13 @@ from console.quick_settings import (
     QuickSettings,
 )
 from engine.atomic import atomic_write_text
+from engine.orders.order_settings import OrderSettings
+from engine.settings_file import (
+    read_settings_document,
+    validate_keeping_the_rest,
+)
 from engine.state.target import RedisTargetInvalid, parse_redis_url
 from engine.telemetry.alerts import AlertRule
-
-SETTINGS_VERSION = 1  # engine.migrate.kinds.SETTINGS; bump both with a migration
 
 
 class _Section(BaseModel):
@@ -44,13 +45,6 @@ class UiSettings(_Section):
 
     refresh_hz: Annotated[float, Field(ge=1, le=30)] = DEFAULT_REFRESH_HZ
     """Event batches per second delivered to the panes."""
-
-
-class OrderSettings(_Section):
-    """Order entry."""
-
-    confirm_notional_above: Annotated[Decimal, Field(ge=0)] | None = Decimal(1_000_000)
-    """Ask before sending a ticket whose notional exceeds this (None: never ask)."""
 
 
 class RedisSettings(_Section):
@@ -119,30 +113,15 @@ def load_settings(path: Path) -> SettingsLoad:
     """Read settings, checking the whole file at once.
 
     A missing file gives defaults. Otherwise every invalid entry is reported (``path:
-    field: why (got value)``) and replaced by its default, while the valid ones are kept;
+    field: why (got value)``) and replaced by its default, while the valid ones are kept
+    (the rules of :mod:`engine.settings_file`, which the engine reads the file by too);
     the keymap is checked against the console's bindings (:mod:`console.keymap_check`).
     """
-    from engine.json_input import JsonInputError, read_json_file
-
     source = str(path)
-    try:
-        data = read_json_file(path)
-    except FileNotFoundError:
-        return SettingsLoad(ConsoleSettings(), source=source)
-    except OSError as exc:
-        return SettingsLoad(ConsoleSettings(), (f"cannot read: {exc.strerror}",), source)
-    except JsonInputError as exc:
-        return SettingsLoad(ConsoleSettings(), (str(exc),), source)
-    if not isinstance(data, dict):
-        problem = f"expected a JSON object, got {type(data).__name__}"
-        return SettingsLoad(ConsoleSettings(), (problem,), source)
-    from engine.migrate.versions import VersionError, check_version
-
-    try:  # a newer gateway's settings: named as such, and (not writable) never saved over
-        check_version(data, "schema_version", "settings", SETTINGS_VERSION, missing=1)
-    except VersionError as exc:
-        return SettingsLoad(ConsoleSettings(), (str(exc).removeprefix("settings: "),), source)
-    settings, problems = _validate_keeping_the_rest(data)
+    doc = read_settings_document(path)
+    if doc.data is None:
+        return SettingsLoad(ConsoleSettings(), (doc.problem,) if doc.problem else (), source)
+    settings, problems = validate_keeping_the_rest(ConsoleSettings, doc.data)
     from console.keymap_check import check_keymap
 
     keymap, keymap_problems = check_keymap(dict(settings.keymap))
@@ -150,58 +129,6 @@ def load_settings(path: Path) -> SettingsLoad:
         settings = settings.model_copy(update={"keymap": keymap})
         problems += keymap_problems
     return SettingsLoad(settings, tuple(problems), source)
-
-
-def _validate_keeping_the_rest(data: dict[str, Any]) -> tuple[ConsoleSettings, list[str]]:
-    """Validate; drop each entry pydantic refuses (its default takes over) and repeat."""
-    problems: list[str] = []
-    doc = copy.deepcopy(data)
-    for _ in range(100):  # each round drops at least one entry
-        try:
-            return ConsoleSettings.model_validate(doc), problems
-        except ValidationError as exc:
-            errors = exc.errors(include_url=False)
-        dropped = False
-        for err in errors:
-            loc = [p for p in err["loc"] if not (isinstance(p, str) and "[" in p)]
-            where = _render_loc(loc) or "(document)"
-            value = "" if err["type"] == "missing" else f" (got {_short(err.get('input'))})"
-            problems.append(f"{where}: {err['msg']}{value}")
-            dropped |= _drop(doc, loc)
-        if not dropped:
-            break
-    return ConsoleSettings(), problems
-
-
-def _render_loc(loc: list[int | str]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-def _drop(doc: Any, loc: list[int | str]) -> bool:
-    # Remove the value at loc (or the nearest container entry above it that exists).
-    parents = []
-    node = doc
-    for part in loc:
-        in_dict = isinstance(node, dict) and part in node
-        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
-        if in_dict or in_list:
-            parents.append((node, part))
-            node = node[part]
-        else:
-            break
-    if not parents:
-        return False
-    container, key = parents[-1]
-    del container[key]
-    return True
-
-
-def _short(value: Any, limit: int = 60) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def save_settings(path: Path, settings: ConsoleSettings) -> None:

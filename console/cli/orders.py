@@ -8,6 +8,11 @@ node's gateway strategy; its ``invalid_order`` answer exits 2 too, any other ref
 ``--dry-run`` stops after the check. ``--wait`` follows the node's stream until the
 order is accepted or filled.
 
+An order whose notional is above the workspace's ``orders.confirm_notional_above`` (or
+cannot be valued) needs confirming: on a terminal ``gateway order`` asks, without one it
+is refused (exit 2, nothing sent, audited) unless ``--yes`` is given. The rule is the
+core's (``engine.services.orders``): the API and the console ask the same question.
+
 Cancelling, closing and flattening cannot be undone: they ask first, and refuse without
 a terminal unless ``--yes`` is given.
 """
@@ -19,6 +24,7 @@ import math
 import sys
 import time
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
@@ -45,6 +51,8 @@ if TYPE_CHECKING:
     from engine.orders.status import OrderRow
     from engine.orders.tickets import AnyTicket
     from engine.orders.validation import InstrumentRules
+    from engine.services.errors import ServiceError
+    from engine.services.notional import NotionalCheck
     from engine.services.orders import OrderService
 
 FC = TypeVar("FC", bound=Callable[..., Any])
@@ -67,6 +75,17 @@ def _die(message: str, code: int, *, as_json: bool, data: dict[str, Any] | None 
     else:
         click.echo(f"error: {message}", err=True)
     sys.exit(code)
+
+
+def _die_error(exc: ServiceError, *, as_json: bool) -> NoReturn:
+    """Exit with the core's error: its message (and notes), or with -o json its model."""
+    if as_json:
+        echo_json({"error": exc.message, **exc.to_dict()})
+    else:
+        click.echo(f"error: {exc.message}", err=True)
+        for note in getattr(exc, "__notes__", ()):
+            click.echo(f"error: {note}", err=True)
+    sys.exit(exc.exit_code)
 
 
 def _die_issues(issues: list[OrderIssue], code: int, *, as_json: bool, what: str) -> NoReturn:
@@ -263,6 +282,12 @@ _output_option = click.option(
     show_default=True,
     help="Seconds to wait for the node's answer and for --wait.",
 )
+@click.option(
+    "--yes",
+    "-y",
+    is_flag=True,
+    help="Send an order above the notional threshold without asking (needed without a terminal).",
+)
 @_output_option
 @pass_workspace_option
 def order(
@@ -272,6 +297,7 @@ def order(
     dry_run: bool,
     wait: str,
     timeout_s: float,
+    yes: bool,
     output: str,
 ) -> None:
     """Submit an order to NODE: an order line or a JSON ticket.
@@ -287,18 +313,35 @@ def order(
     refuses the order for another reason. --dry-run checks with the node's rules and
     risk limits (exit 1 when its risk guard would deny the order) and says which
     checks it could not make when the node cannot answer.
+
+    Above the workspace's orders.confirm_notional_above (settings.json, default
+    1,000,000) or of unknown notional, it asks first on a terminal; without one it
+    sends only with --yes (else exit 2, nothing sent). --dry-run says whether it would.
     """
+    from engine.orders.order_settings import confirm_threshold
     from engine.orders.tickets import dump_ticket
+    from engine.services.notional import assess_notional
 
     as_json = output == "json"
     ticket = read_ticket(line, json_src, as_json=as_json)
     checked = _check_ticket(node_id, ticket, timeout_s, as_json=as_json)
+    notional = assess_notional(
+        ticket, checked.rules, checked.quote, confirm_threshold(get_workspace())
+    )
     if dry_run:
-        _print_dry_run(node_id, ticket, checked, as_json=as_json)
+        _print_dry_run(node_id, ticket, checked, notional, as_json=as_json)
         return
 
-    from engine.services import ServiceError
+    from engine.services.errors import ServiceError
 
+    confirm: bool | Decimal | None = True if yes else None
+    # Asked only when the node answered the dry run: one that did not is reported as not
+    # running (or, running but silent, refused as unknown: --yes sends it) by the core.
+    ask = notional.needs_confirmation and checked.rules is not None and sys.stdin.isatty()
+    if confirm is None and ask:
+        if not click.confirm(notional.question(), default=False, err=True):
+            _die("not confirmed; nothing was sent", EXIT_FAILURE, as_json=as_json)
+        confirm = True if notional.notional is None else notional.notional
     command = {"action": "submit", "ticket": dump_ticket(ticket)}
     try:
         reply, rows, elapsed = asyncio.run(
@@ -306,13 +349,15 @@ def order(
                 Principal.local("cli"),
                 node_id,
                 command,
+                confirm,
+                market=(checked.rules, checked.quote),
                 wait=wait,
                 timeout_s=timeout_s,
                 targets=lambda ids: _wait_targets(ticket, ids),
             )
         )
-    except ServiceError as exc:  # not running (conflict) or not answering: both exit 1
-        _die(exc.message, EXIT_FAILURE, as_json=as_json)
+    except ServiceError as exc:  # unconfirmed (2), not running or not answering (1)
+        _die_error(exc, as_json=as_json)
     if refused(reply):
         _die_refused(reply, as_json=as_json)
     ids = [str(i) for i in reply.get("client_order_ids") or ()]
@@ -357,8 +402,11 @@ def _check_ticket(node_id: str, ticket: AnyTicket, timeout_s: float, *, as_json:
     return result
 
 
-def _print_dry_run(node_id: str, ticket: AnyTicket, result: DryRun, *, as_json: bool) -> None:
-    """Print the orders a checked ticket would create, and what could not be checked."""
+def _print_dry_run(
+    node_id: str, ticket: AnyTicket, result: DryRun, notional: NotionalCheck, *, as_json: bool
+) -> None:
+    """Print the orders a checked ticket would create, what could not be checked, and
+    whether sending it would need a confirmation."""
     from engine.orders.tickets import dump_ticket
 
     orders = preview_orders(ticket, result.rules)
@@ -368,6 +416,7 @@ def _print_dry_run(node_id: str, ticket: AnyTicket, result: DryRun, *, as_json: 
                 "ticket": dump_ticket(ticket),
                 "orders": [o.to_dict() for o in orders],
                 **result.to_dict(),
+                "notional": notional.to_dict(),
             }
         )
         if result.risk_denial:
@@ -382,6 +431,13 @@ def _print_dry_run(node_id: str, ticket: AnyTicket, result: DryRun, *, as_json: 
     if result.rules is not None:
         at = "" if result.quote is None else f" at bid {result.quote.bid} / ask {result.quote.ask}"
         click.echo(f"checked against node {node_id}'s rules for {result.rules.instrument_id}{at}")
+    if notional.needs_confirmation:
+        click.echo(
+            f"needs confirmation: {notional.question().removesuffix(': send?')} "
+            "(asked on a terminal, else --yes)"
+        )
+    elif notional.notional is not None:
+        click.echo(f"notional {notional.shown}")
     for sentence in result.not_checked:
         click.echo(f"not checked: {sentence}", err=True)
     if result.risk_denial:

@@ -5,9 +5,11 @@ limit 1.0850 gtc``) fills the form as soon as it parses, and the form below show
 the fields the chosen order type takes. Checking is pure and cheap (pydantic models and
 :func:`engine.orders.validation.validate_ticket` on plain data), so it runs on the loop;
 nothing here imports NautilusTrader. Enter submits, escape cancels; above a notional
-threshold a confirmation comes first. The screen dismisses with the ticket as JSON-safe
-data (:func:`engine.orders.tickets.dump_ticket`), or ``None``; :func:`submit_command`
-wraps it for ``NodeManager.command(node, "order", command=...)``.
+threshold a confirmation comes first: the notional and the rule are the core's
+(``engine.orders.notional``, ``engine.services.orders``), which checks the submit again
+and refuses it unless the screen's ``confirmed`` goes with it. The screen dismisses with
+the ticket as JSON-safe data (:func:`engine.orders.tickets.dump_ticket`), or ``None``;
+:func:`submit_command` wraps it for ``NodeManager.command(node, "order", command=...)``.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import types
 import typing
 from collections.abc import Callable
 from datetime import UTC, datetime
-from decimal import Decimal, localcontext
+from decimal import Decimal
 from functools import cache
 from typing import Any, ClassVar, Literal
 
@@ -31,6 +33,7 @@ from textual.widgets import Checkbox, Input, Label, Select, Static
 from console.screens.confirm import ConfirmModal
 from console.screens.ordered_input import OrderedInput
 from engine.orders.issues import OrderIssue, OrderValidationError, shown
+from engine.orders.notional import notional
 from engine.orders.syntax import OrderSyntaxError, parse_ticket
 from engine.orders.tickets import (
     _FORM_ORDER,
@@ -41,6 +44,7 @@ from engine.orders.tickets import (
     load_ticket,
 )
 from engine.orders.validation import InstrumentRules, MarketQuote, validate_ticket
+from engine.services.notional import assess_notional, money
 
 # OCO and OTO hold a list of legs: no flat form (nor one-line syntax); they go as JSON.
 FORM_TYPES: tuple[str, ...] = tuple(t for t in TICKET_TYPES if t not in ("OCO", "OTO"))
@@ -141,27 +145,6 @@ def form_fields() -> tuple[str, ...]:
     return tuple(sorted(seen, key=lambda n: rank.get(n, len(rank))))
 
 
-def notional(
-    ticket: AnyTicket, rules: InstrumentRules | None, quote: MarketQuote | None
-) -> Decimal | None:
-    """Return the ticket's notional (price, else trigger, else the touch), or None if unknown."""
-    t: Any = ticket
-    if getattr(t, "quote_quantity", False):
-        return Decimal(t.quantity)
-    price = None
-    for name in ("price", "entry_price", "trigger_price", "entry_trigger_price"):
-        value = getattr(t, name, None)
-        if value is not None:
-            price = Decimal(value)
-            break
-    if price is None and quote is not None:
-        price = quote.ask if t.side == "BUY" else quote.bid
-    if price is None:
-        return None
-    multiplier = rules.multiplier if rules is not None else Decimal(1)
-    return Decimal(t.quantity) * price * multiplier
-
-
 class FlagBox(Checkbox, inherit_bindings=False):
     """A checkbox toggled by space only, so enter submits the ticket from it too."""
 
@@ -232,7 +215,9 @@ class OrderTicketScreen(ModalScreen[dict[str, Any] | None]):
     quote : MarketQuote, optional
         The current bid/ask: trigger sides, post-only prices, market notional.
     confirm_above : Decimal, optional
-        Ask before submitting a ticket whose notional exceeds this.
+        Ask before submitting a ticket whose notional exceeds this (or cannot be valued):
+        the workspace's ``orders.confirm_notional_above``. Once asked, ``confirmed`` holds
+        what was confirmed (``True``, or the notional shown) for the core's check.
     clock : callable, optional
         Returns "now" (UTC) for GTD expiry checks.
     """
@@ -324,6 +309,7 @@ class OrderTicketScreen(ModalScreen[dict[str, Any] | None]):
         self.rules = rules
         self.quote = quote
         self.confirm_above = confirm_above
+        self.confirmed: bool | Decimal | None = None
         self.clock = clock or (lambda: datetime.now(UTC))
         self.issues: list[OrderIssue] = []
         self.ticket: AnyTicket | None = None
@@ -547,7 +533,7 @@ class OrderTicketScreen(ModalScreen[dict[str, Any] | None]):
     def _show_status(self) -> None:
         if self.ticket is not None:
             value = notional(self.ticket, self.rules, self.quote)
-            state = "ready" + (f" · notional {_money(value)}" if value is not None else "")
+            state = "ready" + (f" · notional {money(value)}" if value is not None else "")
         else:
             state = f"{len(self.issues)} problem(s)"
         hint = "enter submit · esc cancel · tab next · ctrl+l order line"
@@ -571,25 +557,26 @@ class OrderTicketScreen(ModalScreen[dict[str, Any] | None]):
                     first, animate=False
                 )
             return
-        value = notional(ticket, self.rules, self.quote)
-        if self.confirm_above is not None and (value is None or value > self.confirm_above):
+        check = assess_notional(ticket, self.rules, self.quote, self.confirm_above)
+        if check.needs_confirmation:
             order = (
                 f"{ticket.type} {getattr(ticket, 'side', '')} {ticket_quantity(ticket)} "
                 f"{getattr(ticket, 'instrument_id', '')} on {self.node_id}"
             )
-            if value is None:
+            if check.notional is None:
                 question = (
-                    f"{order}: its notional is unknown (no price or quote to value it at), so "
+                    f"{order}: its notional is unknown ({check.why_unknown}), so "
                     f"it may be above {self.confirm_above:,}. Send it?"
                 )
             else:
                 question = (
-                    f"{order} has a notional of {_money(value)}, above {self.confirm_above:,}. "
+                    f"{order} has a notional of {check.shown}, above {self.confirm_above:,}. "
                     "Send it?"
                 )
 
             def answered(yes: bool | None) -> None:
                 if yes:
+                    self.confirmed = True if check.notional is None else check.notional
                     self.dismiss(dump_ticket(ticket))
 
             self.app.push_screen(ConfirmModal(question, "Send", "Back"), answered)
@@ -613,9 +600,3 @@ def _parse_time(text: str) -> Any:
 
 def _shown(value: Any) -> str:
     return "missing" if value is None else repr(str(shown(value)))
-
-
-def _money(value: Decimal) -> str:
-    # Up to 17014118346046 x 17014118346046: more digits than the default 28 can round.
-    with localcontext(prec=80):
-        return f"{value:,.2f}"

@@ -16,6 +16,7 @@ type ErrorCode = Literal[
     "not_found",  # no such node, run, token
     "conflict",  # the state forbids it now: already running, not running, exists
     "refused",  # the node answered and refused the command
+    "unconfirmed",  # it needs a confirmation the request lacks (a notional above the threshold)
     "unreachable",  # the node host does not answer
     "unauthorized",  # no or unknown credentials
     "forbidden",  # credentials without the right
@@ -28,6 +29,7 @@ EXIT_CODES: dict[str, int] = {
     "not_found": 2,
     "conflict": 1,
     "refused": 1,
+    "unconfirmed": 2,  # as a command refused for want of --yes without a terminal
     "unreachable": 1,
     "unauthorized": 2,
     "forbidden": 2,
@@ -40,6 +42,7 @@ HTTP_STATUSES: dict[str, int] = {
     "not_found": 404,
     "conflict": 409,
     "refused": 409,
+    "unconfirmed": 409,  # well-formed, but the workspace's policy wants a confirmation
     "unreachable": 503,
     "unauthorized": 401,
     "forbidden": 403,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from decimal import Decimal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 type Scope = Literal["read", "trade", "admin"]
@@ -270,11 +271,75 @@ class AuditVerifyResult(_Model):
 
 
 # -- orders ------------------------------------------------------------------------------
+type ConfirmAmount = Annotated[
+    Decimal, Field(ge=0, allow_inf_nan=False, description='a notional, e.g. "5000000"')
+]
+
+
+class NotionalOut(_Model):
+    """A ticket's notional against the workspace's confirmation threshold."""
+
+    notional: str | None = Field(description="exact decimal; null when it cannot be valued")
+    currency: str
+    confirm_above: str | None = Field(description="orders.confirm_notional_above; null: never")
+    needs_confirmation: bool = Field(description="a submit needs confirm_notional to be sent")
+    why_unknown: str | None = None
+
+
+class OrderCheckRequest(_Model):
+    """A ticket to check without sending it (``engine.orders.tickets`` shapes)."""
+
+    ticket: dict[str, Any]
+
+
+class OrderCheck(_Model):
+    """A dry run: the ticket checked with the node's rules, quote and risk limits, nothing
+    sent; what could not be checked, and whether a submit of it needs confirming."""
+
+    ok: bool
+    issues: list[dict[str, Any]]
+    instrument: dict[str, Any] | None
+    quote: dict[str, Any] | None
+    not_checked: list[str]
+    risk_denial: str | None
+    notional: NotionalOut
+
+
 class OrderCommandRequest(_Model):
     """An order command for a node (``engine.orders.commands`` shapes) and its retry key."""
 
     command: dict[str, Any]
     idempotency_key: str = Field(min_length=1, max_length=200)
+    confirm_notional: StrictBool | ConfirmAmount | None = Field(
+        default=None,
+        description=(
+            "A submit whose notional is above the workspace's orders.confirm_notional_above "
+            "(or cannot be valued) is refused (409, code unconfirmed) unless confirmed: true "
+            "sends it whatever its notional; an amount sends it if its notional, valued when "
+            "sent, is at most that amount (the figure the sender was shown, or a ceiling)."
+        ),
+        examples=[True, "5000000"],
+    )
+
+    @field_validator("confirm_notional", mode="before")
+    @classmethod
+    def _confirm(cls, value: Any) -> Any:
+        # One error naming the field (not one per member of the union).
+        if value is None or isinstance(value, bool):
+            return value
+        try:
+            amount = Decimal(str(value)) if isinstance(value, int | float | str) else None
+        except ArithmeticError:
+            amount = None
+        if (
+            amount is None
+            or not amount.is_finite()
+            or amount < 0
+            or amount.adjusted() > 40
+            or len(str(value)) > 64
+        ):
+            raise ValueError('true, false or a notional from 0 to 1e40, e.g. "5000000"')
+        return amount
 
 
 class OrderCommandReply(_Model):

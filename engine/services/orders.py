@@ -1,12 +1,30 @@
 """Order commands to a node: ``send`` forwards one command with its idempotency key and
 returns the node's reply; ``act`` carries out a modify, cancel, cancel all, close or flatten
 and follows it to the verified outcome (``engine.orders.outcome``). Both are audited.
+
+The notional confirmation (the fat-finger guard) lives here, so every front end has it:
+a submit whose notional (``engine.orders.notional``) is above the workspace's
+``orders.confirm_notional_above`` (``engine.orders.order_settings``, default 1,000,000),
+or whose notional cannot be valued, is refused with code ``unconfirmed`` (CLI exit 2,
+HTTP 409) and never reaches the node, unless the request carries a confirmation:
+
+- ``confirm_notional: true``: sent whatever its notional (``gateway order --yes``, the
+  console's "Send" on an order it could not value);
+- ``confirm_notional: <amount>``: sent if its notional, valued here at send time, is at
+  most that amount (what the sender was shown and accepted, or a ceiling an agent sets).
+  An order that cannot be valued is not confirmed by an amount: there is nothing to
+  compare it with.
+
+Unknown is refused, not allowed: a market order with no quote, or any order without the
+instrument's rules (a future's multiplier is not 1), may be the biggest order of the day,
+and a guard that waves through what it cannot value guards nothing. The refusal is
+audited like the node's refusals.
 """
 
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from engine.channel import ChannelError, CommandError, NodeClient
@@ -18,12 +36,20 @@ from engine.services.configs import check_node_ref
 from engine.services.errors import ServiceError
 from engine.services.models import (
     OrderActionRequest,
+    OrderCheck,
     OrderCommandReply,
     OrderCommandRequest,
     OrderList,
     OrderOutcome,
     OrderRowOut,
     PositionsSnapshot,
+)
+from engine.services.notional import (
+    CONFIRM_FIELD,
+    Confirmation,
+    NotionalCheck,
+    assess_notional,
+    confirm_value,
 )
 from engine.workspace import Workspace
 
@@ -32,6 +58,9 @@ if TYPE_CHECKING:
     from engine.orders.outcome import Outcome
     from engine.orders.status import OrderRow
     from engine.orders.tickets import AnyTicket
+    from engine.orders.validation import InstrumentRules, MarketQuote
+
+MARKET_TIMEOUT_S = 2.0  # the node's rules and quote, to value a submit
 
 
 class OrderService:
@@ -43,52 +72,6 @@ class OrderService:
     def for_workspace(cls, workspace: Workspace) -> OrderService:
         """The order service of ``workspace`` alone (a CLI command's: one manager of its own)."""
         return cls(NodeManager(workspace))
-
-    async def submit(
-        self,
-        who: Principal,
-        node_id: str,
-        command: dict[str, Any],
-        *,
-        wait: str,
-        timeout_s: float,
-        targets: Callable[[builtins.list[str]], tuple[builtins.list[str], bool]] | None = None,
-    ) -> tuple[dict[str, Any], builtins.list[OrderRow], float | None]:
-        """Send a submit and follow the orders it made until they settle as ``wait`` asks
-        (``engine.orders.session.submit_and_wait``, audited under ``who``).
-
-        Raises ``conflict`` when the node is not running and ``unreachable`` when its host
-        does not answer; the messages are the CLI's.
-        """
-        from engine.nodes.errors import NodeNotRunning
-        from engine.orders.session import submit_and_wait
-
-        try:
-            return await submit_and_wait(
-                self.workspace,
-                node_id,
-                command,
-                wait=wait,
-                timeout_s=timeout_s,
-                targets=targets,
-                who=who,
-            )
-        except NodeNotRunning as exc:
-            raise ServiceError(
-                "conflict",
-                str(exc),
-                field="node_id",
-                value=node_id,
-                expected="a node with a host running",
-            ) from None
-        except ChannelError as exc:
-            raise ServiceError(
-                "unreachable",
-                f"node {node_id!r}: {exc}",
-                field="node_id",
-                value=node_id,
-                expected="a node host that answers on its channel",
-            ) from None
 
     async def list(self, ref: str, *, open_only: bool = False) -> OrderList:
         """The orders of ``ref``'s run (a node's live or latest run, or a run id), folded
@@ -171,16 +154,7 @@ class OrderService:
         """Send ``{"cmd": "order", "command": …, "idempotency_key": …}``; return the reply."""
 
         async def call() -> OrderCommandReply:
-            check_node_ref(node_id)
-            live = {s.node_id for s in await self.manager.ps() if s.alive}
-            if node_id not in live:
-                raise ServiceError(
-                    "conflict",
-                    f"node {node_id!r} is not running (see: gateway ps)",
-                    field="node_id",
-                    value=node_id,
-                    expected="a node with a host running",
-                )
+            await self.require_running(node_id)
             try:
                 client = await NodeClient.connect(socket_path(self.workspace, node_id))
             except (OSError, ChannelError, TimeoutError) as exc:
@@ -192,6 +166,9 @@ class OrderService:
                     expected="a node host that answers on its channel",
                 ) from None
             try:
+                await self.check_submit(
+                    node_id, request.command, request.confirm_notional, ask=client.command
+                )
                 reply = await client.command(
                     "order",
                     command=request.command,
@@ -223,10 +200,198 @@ class OrderService:
             who,
             "orders.command",
             {"node_id": node_id},
-            {"command": request.command, "idempotency_key": request.idempotency_key},
+            {
+                "command": request.command,
+                "idempotency_key": request.idempotency_key,
+                **_confirm_entry(request.confirm_notional),
+            },
             call,
             lambda r: {"reply": r.reply},
         )
+
+    async def require_running(self, node_id: str) -> None:
+        """Raise ``conflict`` unless ``node_id`` names a node whose host is running."""
+        check_node_ref(node_id)
+        live = {s.node_id for s in await self.manager.ps() if s.alive}
+        if node_id not in live:
+            raise ServiceError(
+                "conflict",
+                f"node {node_id!r} is not running (see: gateway ps)",
+                field="node_id",
+                value=node_id,
+                expected="a node with a host running",
+            )
+
+    async def check_submit(
+        self,
+        node_id: str,
+        command: dict[str, Any],
+        confirm: Confirmation,
+        *,
+        market: tuple[InstrumentRules | None, MarketQuote | None] | None = None,
+        ask: Callable[..., Awaitable[dict[str, Any]]] | None = None,
+    ) -> NotionalCheck | None:
+        """The notional check of a submit; raises ``ServiceError("unconfirmed")`` when it
+        may not go (see the module's docstring). Nothing is sent but a ``market`` question.
+
+        ``None`` for other commands and for a submit that does not load (the node refuses
+        those itself, naming the field). ``market``: the rules and quote the sender valued
+        it with and showed (the CLI's dry run, the console's ticket), so the number
+        confirmed is the number checked; else the node is asked (with ``ask``, a command
+        function, or through the manager).
+        """
+        import asyncio
+
+        from engine.orders.order_settings import confirm_threshold
+
+        ticket = _submitted_ticket(command)
+        if ticket is None:
+            return None
+        threshold = await asyncio.to_thread(confirm_threshold, self.workspace)
+        if threshold is None:  # never ask: no need to value it
+            return NotionalCheck(None, "", None)
+        rules, quote = market if market is not None else await self.market(node_id, ticket, ask)
+        check = assess_notional(ticket, rules, quote, threshold)
+        if not check.confirmed_by(confirm):
+            raise check.refusal(confirm)
+        return check
+
+    async def guard_submit(
+        self,
+        who: Principal,
+        node_id: str,
+        command: dict[str, Any],
+        confirm: Confirmation,
+        *,
+        market: tuple[InstrumentRules | None, MarketQuote | None] | None = None,
+    ) -> NotionalCheck | None:
+        """:meth:`check_submit`, its refusal written to the audit log as ``orders.submit``
+        (the entry the CLI and the console write for a submit the node answered)."""
+        import asyncio
+
+        from engine.audit.log import record
+
+        try:
+            return await self.check_submit(node_id, command, confirm, market=market)
+        except ServiceError as exc:
+            error = await asyncio.to_thread(
+                record,
+                self.workspace,
+                who,
+                f"orders.{command.get('action', 'command')}",
+                target={"node_id": node_id},
+                request={"command": command, **_confirm_entry(confirm)},
+                result={"ok": False, **exc.to_dict()},
+            )
+            if error is not None:
+                exc.add_note(f"NOT in the audit log: {error}")
+            raise
+
+    async def submit(
+        self,
+        who: Principal,
+        node_id: str,
+        command: dict[str, Any],
+        confirm: Confirmation,
+        *,
+        market: tuple[InstrumentRules | None, MarketQuote | None] | None = None,
+        wait: str = "none",
+        timeout_s: float = 10.0,
+        targets: Callable[[builtins.list[str]], tuple[builtins.list[str], bool]] | None = None,
+    ) -> tuple[dict[str, Any], builtins.list[OrderRow], float | None]:
+        """Guard a submit (:meth:`guard_submit`), then send it and follow it as
+        ``engine.orders.session.submit_and_wait`` does (``gateway order``).
+
+        A host gone meanwhile is ``conflict`` (not running) and one that stops answering
+        ``unreachable``, in the CLI's words: front ends need not know the channel's errors.
+        """
+        from engine.nodes.errors import NodeNotRunning
+        from engine.orders.session import submit_and_wait
+
+        await self.require_running(node_id)  # "not running" says more than "unconfirmed"
+        await self.guard_submit(who, node_id, command, confirm, market=market)
+        try:
+            return await submit_and_wait(
+                self.workspace,
+                node_id,
+                command,
+                wait=wait,
+                timeout_s=timeout_s,
+                targets=targets,
+                who=who,
+            )
+        except NodeNotRunning as exc:
+            raise ServiceError(
+                "conflict",
+                str(exc),
+                field="node_id",
+                value=node_id,
+                expected="a node with a host running",
+            ) from None
+        except ChannelError as exc:
+            raise ServiceError(
+                "unreachable",
+                f"node {node_id!r}: {exc}",
+                field="node_id",
+                value=node_id,
+                expected="a node host that answers on its channel",
+            ) from None
+
+    async def market(
+        self,
+        node_id: str,
+        ticket: AnyTicket,
+        ask: Callable[..., Awaitable[dict[str, Any]]] | None = None,
+    ) -> tuple[InstrumentRules | None, MarketQuote | None]:
+        """The node's rules and quote for the ticket's instrument; ``(None, None)`` when it
+        cannot say in time (the notional is then unknown)."""
+        import asyncio
+
+        from engine.orders.dryrun import instrument_path
+        from engine.orders.validation import InstrumentRules, MarketQuote
+
+        _, instrument_id = instrument_path(ticket)
+        if ask is None:
+
+            async def ask(cmd: str, **args: Any) -> dict[str, Any]:
+                return await self.manager.command(node_id, cmd, **args)
+
+        try:
+            reply = await asyncio.wait_for(
+                ask("market", instrument_id=instrument_id), MARKET_TIMEOUT_S
+            )
+            if not isinstance(reply, dict) or reply.get("ok") is not True:
+                return None, None
+            rules = InstrumentRules.from_dict(reply.get("instrument") or {})
+            raw = reply.get("quote")
+            return rules, MarketQuote.from_dict(raw) if isinstance(raw, dict) else None
+        except Exception:  # not running, slow, unreadable: unknown, so it needs confirming
+            return None, None
+
+    async def check_ticket(self, node_id: str, ticket: dict[str, Any]) -> OrderCheck:
+        """A dry run: the ticket checked as the node will, and whether it needs confirming."""
+        import asyncio
+
+        from engine.orders.issues import OrderValidationError
+        from engine.orders.order_settings import confirm_threshold
+        from engine.orders.tickets import load_ticket
+
+        check_node_ref(node_id)
+        try:
+            loaded = load_ticket(ticket)
+        except OrderValidationError as exc:
+            first = exc.issues[0]
+            raise ServiceError(
+                "invalid",
+                "ticket: " + "; ".join(str(i) for i in exc.issues),
+                field=f"ticket.{first.path}" if first.path else "ticket",
+                value=first.value,
+                expected=first.expected,
+            ) from None
+        result = await self.dry_run(node_id, loaded)
+        threshold = await asyncio.to_thread(confirm_threshold, self.workspace)
+        check = assess_notional(loaded, result.rules, result.quote, threshold)
+        return OrderCheck.model_validate({**result.to_dict(), "notional": check.to_dict()})
 
     async def act(self, who: Principal, node_id: str, request: OrderActionRequest) -> OrderOutcome:
         """Modify, cancel, cancel all, close or flatten; follow it to its verified outcome.
@@ -300,3 +465,22 @@ class OrderService:
 
 
 ACTIONS = ("modify", "cancel", "cancel_all", "close_position", "flatten_all")
+
+
+def _submitted_ticket(command: dict[str, Any]) -> AnyTicket | None:
+    """The ticket of a submit command that loads; else ``None``."""
+    if not isinstance(command, dict) or command.get("action") != "submit":
+        return None
+    from engine.orders.commands import SubmitTicket, load_command
+    from engine.orders.issues import OrderValidationError
+
+    try:
+        loaded = load_command(command)
+    except (OrderValidationError, ValueError, TypeError):
+        return None
+    return loaded.ticket if isinstance(loaded, SubmitTicket) else None
+
+
+def _confirm_entry(confirm: Confirmation) -> dict[str, Any]:
+    """The confirmation as the audit entry's request shows it (absent when there is none)."""
+    return {} if confirm is None else {CONFIRM_FIELD: confirm_value(confirm)}

@@ -58,6 +58,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Ru
 
 ORDER = {"command": {"action": "submit"}, "idempotency_key": "k-1"}
 ACTION = {"command": {"action": "cancel", "client_order_id": "O-1"}}
+CHECK = {"ticket": {"type": "MARKET", "instrument_id": "X.Y", "side": "BUY", "quantity": "1"}}
 
 
 def _endpoints(run_id: str) -> list[tuple[str, str, str, dict[str, Any] | None, int, int]]:
@@ -88,6 +89,7 @@ def _endpoints(run_id: str) -> list[tuple[str, str, str, dict[str, Any] | None, 
         ("POST", f"/nodes/{GHOST}/restart", "trade", None, 404, 403),
         ("POST", f"/nodes/{GHOST}/orders", "trade", ORDER, 409, 403),
         ("POST", f"/nodes/{GHOST}/orders/actions", "trade", ACTION, 409, 403),
+        ("POST", f"/nodes/{GHOST}/orders/dry-run", "read", CHECK, 200, 403),
         ("GET", f"/nodes/{GHOST}/state", "read", None, 404, 403),
         ("GET", f"/nodes/{GHOST}/reconciliation", "read", None, 404, 403),
         ("POST", f"/nodes/{GHOST}/reconciliation/accept-venue", "admin", None, 404, 403),

@@ -8,6 +8,8 @@ integration tests (the same NodeManager.command path).
 
 from __future__ import annotations
 
+import json
+from decimal import Decimal
 from typing import Any
 
 from textual.widgets import Input, Select
@@ -20,10 +22,15 @@ from console.screens.modify_order import ModifyOrderModal
 from console.screens.order_ticket import OrderTicketScreen
 from console.services import WorkspaceServices
 from console.settings import load_settings
+from engine.audit.log import AuditLog
+from engine.manager import NodeManager
 from engine.orders.commands import load_command
 from engine.orders.outcome import Outcome
 from engine.orders.syntax import parse_ticket
+from engine.orders.tickets import dump_ticket
+from engine.principal import Principal
 from engine.risk.service import KillOutcome, RiskOutcome
+from engine.services.orders import OrderService
 from engine.workspace import Workspace
 from tests.ui.conftest import FROZEN_NOW, sample_envelopes
 from tests.ui.helpers import wait_for
@@ -34,18 +41,49 @@ from widgets.positions_table import PositionsTable
 
 
 class RecordingServices(WorkspaceServices):
-    """Workspace services whose order commands are recorded and answered by ``reply``."""
+    """Workspace services whose order commands are recorded and answered by ``reply``.
+
+    A submit goes through the core's notional guard first, as ``WorkspaceServices`` sends
+    it (``OrderService.guard_submit`` with the rules and quote the ticket showed); only
+    the node behind it is stood in for."""
 
     def __init__(self, workspace: Workspace, reply: dict[str, Any] | None = None) -> None:
         super().__init__(workspace)
         self.sent: list[tuple[str, dict[str, Any]]] = []
+        self.confirmations: list[bool | Decimal | None] = []
         self.reply = reply or {"ok": True}
         self.outcome: Outcome | None = None
 
-    async def order_command(self, node_id: str, command: dict[str, Any]) -> dict[str, Any]:
+    async def order_command(
+        self,
+        node_id: str,
+        command: dict[str, Any],
+        *,
+        confirm_notional: bool | Decimal | None = None,
+        market: tuple[Any, Any] | None = None,
+    ) -> dict[str, Any]:
         load_command(command)  # what a host would accept
+        service = OrderService(NodeManager(self.workspace))
+        who = Principal.local("console")
+        await service.guard_submit(who, node_id, command, confirm_notional, market=market)
+        self.confirmations.append(confirm_notional)
         self.sent.append((node_id, command))
         return self.reply
+
+    async def market(self, node_id: str, instrument_id: str) -> dict[str, Any]:
+        # As a sandbox host answers for EUR/USD.SIM.
+        return {
+            "ok": True,
+            "instrument": {
+                "instrument_id": instrument_id,
+                "price_increment": "0.00001",
+                "size_increment": "1000",
+                "min_quantity": "1000",
+                "multiplier": "1",
+                "notional_currency": "USD",
+            },
+            "quote": {"bid": "1.10002", "ask": "1.10004"},
+        }
 
     async def order_action(self, node_id: str, command: dict[str, Any]) -> Outcome:
         load_command(command)
@@ -118,6 +156,49 @@ async def test_buy_key_opens_a_ticket_for_the_selected_node_and_sends_it(
     assert node == "demo-sandbox" and command["action"] == "submit"
     assert load_command(command).ticket == parse_ticket(  # type: ignore[union-attr]
         "buy 100000 EUR/USD.SIM limit 1.08450"
+    )
+
+
+async def test_an_order_above_the_workspace_threshold_asks_then_the_core_takes_the_confirmation(
+    workspace: Workspace,
+) -> None:
+    workspace.settings_path.write_text(json.dumps({"orders": {"confirm_notional_above": "50000"}}))
+    app = make(workspace)
+    async with app.run_test(size=(120, 44)) as pilot:
+        ticket = await buy_ticket(app, pilot)
+        assert ticket.confirm_above == Decimal(50_000)  # the engine's reading of settings.json
+        await pilot.press(*"100000", "tab", *"1.08450", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        question = app.screen.question
+        assert "has a notional of 108,450.00 USD, above 50,000." in question
+        await pilot.press("y")
+        await wait_for(pilot, lambda: bool(sent(app)))
+    services = app.services
+    assert isinstance(services, RecordingServices)
+    assert services.confirmations == [Decimal("108450.00000")]  # what the modal showed
+
+
+async def test_the_core_refuses_an_unconfirmed_console_submit_and_says_so(
+    workspace: Workspace,
+) -> None:
+    workspace.settings_path.write_text(json.dumps({"orders": {"confirm_notional_above": "50000"}}))
+    app = make(workspace)
+    async with app.run_test(size=(120, 44)) as pilot:
+        await started(app, pilot)
+        # A ticket that skipped the modal (or one the modal confirmed for less): the core,
+        # not the screen, is what refuses it.
+        ticket = dump_ticket(parse_ticket("buy 100000 EUR/USD.SIM limit 1.08450"))
+        market = await app.orders.market("demo-sandbox", "EUR/USD.SIM")
+        app.orders.submit("demo-sandbox", ticket, Decimal(100_000), market)
+        await wait_for(pilot, lambda: "order not sent" in notes(app))
+        assert "108,450.00 USD is above the confirmation threshold 50,000" in notes(app)
+        assert "confirmed only up to 100,000.00" in notes(app)
+    assert sent(app) == []
+    entry = list(AuditLog.of(workspace).entries())[-1]
+    assert (entry.action, entry.result["ok"], entry.result["code"]) == (
+        "orders.submit",
+        False,
+        "unconfirmed",
     )
 
 
@@ -273,20 +354,6 @@ async def test_adapters_screen_opens_from_its_key(workspace: Workspace) -> None:
 
 class MarketServices(RecordingServices):
     """Recording services whose node answers ``market`` as a sandbox host does."""
-
-    async def market(self, node_id: str, instrument_id: str) -> dict[str, Any]:
-        return {
-            "ok": True,
-            "instrument": {
-                "instrument_id": instrument_id,
-                "price_increment": "0.00001",
-                "size_increment": "1000",
-                "min_quantity": "1000",
-                "multiplier": "1",
-                "notional_currency": "",
-            },
-            "quote": {"bid": "1.10002", "ask": "1.10004"},
-        }
 
 
 async def test_the_ticket_is_checked_against_the_nodes_rules_and_quote(
