@@ -11,7 +11,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import Body, Depends, FastAPI, Query, WebSocket
+from fastapi import Body, Depends, FastAPI, Query, Response, WebSocket
 from fastapi_offline import FastAPIOffline
 from starlette.routing import Route
 
@@ -55,6 +55,7 @@ from engine.services.models import (
     PersistedStateView,
     PositionsSnapshot,
     ReconciliationView,
+    RestartRequest,
     RiskLimitsRequest,
     RiskView,
     RunResults,
@@ -87,6 +88,17 @@ def _stored_mode(services: Services, node_id: str, mode: str | None) -> str | No
         return services.configs.store.resolve_mode(node_id).value
     except Exception:  # unknown or ambiguous: the service call reports it
         return None
+
+
+# A launch that waited and got there answers 200 (the outcome is known); 202 otherwise.
+WAITED_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"model": Launched, "description": "Waited: the outcome says how the run stands"}
+}
+
+
+def _waited(response: Response, launched: Launched) -> None:
+    if launched.outcome is not None and not launched.outcome.timed_out:
+        response.status_code = 200
 
 
 def create_app(
@@ -192,14 +204,31 @@ def create_app(
         return services.configs.delete(grant.principal, node_id, mode)
 
     # -- node hosts --------------------------------------------------------------------
-    @app.post("/nodes/{node_id}/launch", status_code=202, tags=["nodes"])
+    @app.post("/nodes/{node_id}/launch", status_code=202, tags=["nodes"], responses=WAITED_RESPONSE)
     async def launch(
-        grant: Trade, node_id: NodeId, request: Annotated[LaunchRequest | None, Body()] = None
+        grant: Trade,
+        node_id: NodeId,
+        response: Response,
+        request: Annotated[LaunchRequest | None, Body()] = None,
     ) -> Launched:
-        """Start the node's host (it runs detached); its events are on /ws/events."""
-        mode = request.mode if request else None
-        await asyncio.to_thread(guard, grant, node_id, mode)
-        return await services.nodes.launch(grant.principal, node_id, mode)
+        """Start the node's host (it runs detached); its events are on /ws/events.
+
+        With ``wait``, answer once the node runs (``running``) or its run ended
+        (``ended``), with the ``outcome``: its state, the error when it failed, the exit
+        code ``gateway launch`` gives; 200 then. On a timeout (202) the node goes on and the
+        outcome says the state seen last.
+        """
+        request = request or LaunchRequest()
+        await asyncio.to_thread(guard, grant, node_id, request.mode)
+        launched = await services.nodes.launch(
+            grant.principal,
+            node_id,
+            request.mode,
+            wait=request.wait,
+            timeout_s=request.timeout_s,
+        )
+        _waited(response, launched)
+        return launched
 
     @app.post("/nodes/{node_id}/stop", tags=["nodes"])
     async def stop(
@@ -209,11 +238,24 @@ def create_app(
         await asyncio.to_thread(guard, grant, node_id)
         return await services.nodes.stop(grant.principal, node_id, request or StopRequest())
 
-    @app.post("/nodes/{node_id}/restart", status_code=202, tags=["nodes"])
-    async def restart(grant: Trade, node_id: NodeId) -> Launched:
-        """Stop the node's host if one runs, then launch the node again."""
+    @app.post(
+        "/nodes/{node_id}/restart", status_code=202, tags=["nodes"], responses=WAITED_RESPONSE
+    )
+    async def restart(
+        grant: Trade,
+        node_id: NodeId,
+        response: Response,
+        request: Annotated[RestartRequest | None, Body()] = None,
+    ) -> Launched:
+        """Stop the node's host if one runs, then launch the node again (``wait`` and
+        ``timeout_s`` as for launch)."""
+        request = request or RestartRequest()
         await asyncio.to_thread(guard, grant, node_id)
-        return await services.nodes.restart(grant.principal, node_id)
+        launched = await services.nodes.restart(
+            grant.principal, node_id, wait=request.wait, timeout_s=request.timeout_s
+        )
+        _waited(response, launched)
+        return launched
 
     @app.get("/ps", tags=["nodes"])
     async def ps(

@@ -5,7 +5,8 @@
     with GatewayClient("http://127.0.0.1:8700", token) as gw:
         for node in gw.nodes():
             print(node.node_id, node.mode, node.ok)
-        launched = gw.launch("demo-sandbox")
+        launched = gw.launch("demo-sandbox", wait="running", timeout_s=30)
+        print(launched.outcome.state)  # running, or failed with launched.outcome.error
 
 Every call returns the server's typed model or raises :class:`GatewayError` carrying the
 error model (``code``, ``field``, ``value``, ``expected``, ``message``) and the status.
@@ -53,9 +54,20 @@ from engine.services.models import (
     SavedConfig,
     Stopped,
     ValidationResult,
+    WaitFor,
 )
 
 M = TypeVar("M", bound=BaseModel)
+DEFAULT_WAIT_S = 60.0  # the server's, for a wait without timeout_s
+
+
+def _wait_body(wait: WaitFor | None, timeout_s: float | None, **fields: Any) -> dict[str, Any]:
+    body = {k: v for k, v in fields.items() if v is not None}
+    if wait is not None:
+        body["wait"] = wait
+    if timeout_s is not None:
+        body["timeout_s"] = timeout_s
+    return body
 
 
 class GatewayError(Exception):
@@ -149,9 +161,25 @@ class GatewayClient:
         return data
 
     # -- node hosts ----------------------------------------------------------------------
-    def launch(self, node_id: str, mode: str | None = None) -> Launched:
-        body = {"mode": mode} if mode else None
-        return self._one(Launched, "POST", f"/nodes/{node_id}/launch", json=body)
+    def launch(
+        self,
+        node_id: str,
+        mode: str | None = None,
+        *,
+        wait: WaitFor | None = None,
+        timeout_s: float | None = None,
+    ) -> Launched:
+        """Start the node's host. With ``wait`` ("running" or "ended") the answer comes once
+        the node runs or its run ended, at most ``timeout_s`` (server default 60 s), and
+        carries ``outcome`` (state, error, exit code; ``timed_out`` when it ran out)."""
+        body = _wait_body(wait, timeout_s, mode=mode)
+        return self._one(
+            Launched,
+            "POST",
+            f"/nodes/{node_id}/launch",
+            json=body or None,
+            timeout=self._wait_timeout(wait, timeout_s),
+        )
 
     def stop(
         self,
@@ -170,8 +198,27 @@ class GatewayClient:
         }
         return self._one(Stopped, "POST", f"/nodes/{node_id}/stop", json=body)
 
-    def restart(self, node_id: str) -> Launched:
-        return self._one(Launched, "POST", f"/nodes/{node_id}/restart")
+    def restart(
+        self, node_id: str, *, wait: WaitFor | None = None, timeout_s: float | None = None
+    ) -> Launched:
+        """Stop the node's host if one runs and launch it again; ``wait`` as for launch."""
+        body = _wait_body(wait, timeout_s)
+        return self._one(
+            Launched,
+            "POST",
+            f"/nodes/{node_id}/restart",
+            json=body or None,
+            timeout=self._wait_timeout(wait, timeout_s),
+        )
+
+    def _wait_timeout(self, wait: WaitFor | None, timeout_s: float | None) -> httpx.Timeout:
+        """The HTTP timeout of a launch: the wait it asks for and some, never less than the
+        client's own."""
+        own = self._http.timeout
+        if wait is None:
+            return own
+        read = max(own.read or 0.0, (timeout_s or DEFAULT_WAIT_S) + 30.0)
+        return httpx.Timeout(own.connect, read=read, write=own.write, pool=own.pool)
 
     def ps(self, *, all_nodes: bool = False) -> list[NodeState]:
         return self._many(NodeState, "GET", "/ps", params={"all": "true" if all_nodes else None})

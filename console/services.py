@@ -2,7 +2,7 @@
 
 Every sync method here may block (files, Nautilus imports, validation), so the console
 calls them from thread workers; the async ones (node control) run on the app loop and
-only await (the NodeManager moves its own file I/O to threads).
+only await (the node service's manager moves its own file I/O to threads).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # engine.config builds its pydantic models on import: ~1 s of
     from engine.principal import Principal
     from engine.risk.service import KillOutcome
     from engine.services.nodes import NodeService
+    from engine.services.orders import OrderService
     from engine.watch import WorkspaceChange, WorkspaceWatcher
 
 REPORT_ROW_LIMIT = 2000
@@ -187,7 +188,7 @@ class BusFeed:
 
 
 class WorkspaceServices:
-    """Services over a workspace: the config store, run directories and the NodeManager.
+    """Services over a workspace: the config store, run directories and the node service.
 
     The EventBus is the manager's when it has one, else our own (which tools such as the
     ingest benchmark publish to); the console subscribes to it once, as ``console``.
@@ -196,7 +197,7 @@ class WorkspaceServices:
     def __init__(self, workspace: Workspace, *, bus: Any = None, max_queue: int = 50_000) -> None:
         self.workspace = workspace
         self._store: ConfigStore | None = None
-        self._manager: Any = None
+        self._node_service: NodeService | None = None
         self._attached: dict[str, asyncio.Task[None]] = {}
         self._relayed: dict[str, int] = {}  # run id -> last seq relayed to the bus
         self._watcher: WorkspaceWatcher | None = None
@@ -354,25 +355,22 @@ class WorkspaceServices:
         return replace(results, run_ids=tuple(r.run_id for r in found))
 
     # -- node control (async, on the app loop) -------------------------------------------
-    def _require_manager(self) -> Any:
-        if self._manager is None:
-            from engine.manager import NodeManager
+    def _nodes(self) -> NodeService:
+        """The node service (one NodeManager for the console), made on first use."""
+        if self._node_service is None:
+            from engine.services.nodes import NodeService
 
-            self._manager = NodeManager(self.workspace)
-        return self._manager
+            self._node_service = NodeService(self.workspace)
+        return self._node_service
 
     async def open(self) -> list[str]:
         """Attach to the node hosts already running (started by an earlier console)."""
-        manager = self._require_manager()
         attached = []
-        for status in await manager.ps():
+        for status in await self._nodes().ps():
             if status.alive:
-                last = await asyncio.to_thread(_last_seq, Path(status.run_dir))
-                self._follow(
-                    status.run_id,
-                    after_seq=max(0, last - RECENT_EVENTS),
-                    run_dir=Path(status.run_dir),
-                )
+                run_dir = Path(status.run_dir or "")
+                last = await asyncio.to_thread(_last_seq, run_dir)
+                self._follow(status.run_id, after_seq=max(0, last - RECENT_EVENTS), run_dir=run_dir)
                 attached.append(status.node_id)
         return attached
 
@@ -401,7 +399,7 @@ class WorkspaceServices:
             if events:
                 self.bus.publish(events)
         self._relayed[run_id] = max(self._relayed.get(run_id, 0), after_seq)
-        async for batch in self._require_manager().attach(run_id, after_seq, follow=True):
+        async for batch in self._nodes().attach(run_id, after_seq, follow=True):
             self._relayed[run_id] = batch[-1].seq
             self.bus.publish(batch)
 
@@ -447,10 +445,11 @@ class WorkspaceServices:
 
         await self._nodes().stop(self._who(), node_id, StopRequest())
 
-    def _nodes(self) -> NodeService:
-        from engine.services.nodes import NodeService
+    def _orders(self) -> OrderService:
+        """The order service over the console's one node manager."""
+        from engine.services.orders import OrderService
 
-        return NodeService(self.workspace, self._require_manager())
+        return OrderService(self._nodes().manager)
 
     @staticmethod
     def _who() -> Principal:
@@ -459,11 +458,11 @@ class WorkspaceServices:
         return Principal.local("console")
 
     async def live_nodes(self) -> list[LiveNode]:
-        if self._manager is None:
+        if self._node_service is None:
             return []
         return [
             LiveNode(st.node_id, st.mode, st.state, st.run_id, st.uptime_s)
-            for st in await self._manager.ps()
+            for st in await self._node_service.ps()
             if st.alive
         ]
 
@@ -487,7 +486,6 @@ class WorkspaceServices:
         from engine.principal import Principal
         from engine.services.audit import AuditMissing
         from engine.services.models import OrderCommandRequest
-        from engine.services.orders import OrderService
 
         request = OrderCommandRequest(
             command=command,
@@ -495,7 +493,7 @@ class WorkspaceServices:
             confirm_notional=confirm_notional,
         )
         try:
-            sent = await OrderService(self._require_manager()).send(
+            sent = await self._orders().send(
                 Principal.local("console"), node_id, request, market=market
             )
         except AuditMissing as exc:  # done at the node: the reply stands, its record is missing
@@ -507,10 +505,8 @@ class WorkspaceServices:
         """Modify, cancel, close or flatten and follow it to its verified outcome (the
         order service's ``carry_out``, which the CLI and the API call too)."""
         from engine.principal import Principal
-        from engine.services.orders import OrderService
 
-        service = OrderService(self._require_manager())
-        return await service.carry_out(Principal.local("console"), node_id, command)
+        return await self._orders().carry_out(Principal.local("console"), node_id, command)
 
     async def kill_switch(self) -> list[KillOutcome]:
         """Every running sandbox/live node: REDUCING, flattened, then HALTED."""
@@ -521,7 +517,7 @@ class WorkspaceServices:
 
     async def market(self, node_id: str, instrument_id: str) -> dict[str, Any]:
         """An instrument's trading rules and latest quote from a running node."""
-        reply: dict[str, Any] = await self._require_manager().command(
+        reply: dict[str, Any] = await self._nodes().command(
             node_id, "market", instrument_id=instrument_id
         )
         return reply
@@ -536,10 +532,12 @@ class WorkspaceServices:
 
     async def close(self, *, stop_live: bool) -> None:
         """Detach from every host; with ``stop_live``, stop the live ones first."""
-        if self._manager is not None and stop_live:
+        if self._node_service is not None and stop_live:
+            from engine.services.models import StopRequest
+
             for node in await self.live_nodes():
                 with contextlib.suppress(Exception):  # one failing stop must not keep others
-                    await self._manager.stop(node.node_id)
+                    await self._node_service.stop(self._who(), node.node_id, StopRequest())
         for task in self._attached.values():
             task.cancel()
         self._attached.clear()

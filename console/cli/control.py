@@ -70,23 +70,24 @@ def ps(as_json: bool, show_all: bool) -> None:
 
 def _stream(ref: str, after_seq: int, printer: Any, *, follow: bool = True) -> None:
     """Print a run's events; exit 1 with a warning if its journal turns out damaged."""
-    from engine.manager import NodeManager
     from engine.run_verify import journal_damage
-    from engine.runs import Run, RunNotFound
+    from engine.runs import Run
+    from engine.services.errors import ServiceError
+    from engine.services.nodes import NodeService
 
     workspace = get_workspace()
 
     async def run() -> Run:
-        manager = NodeManager(workspace)
-        found = await manager.find_run(ref)
-        async for batch in manager.attach(found.run_id, after_seq, follow=follow):
+        nodes = NodeService(workspace)
+        found = await nodes.find_run(ref)
+        async for batch in nodes.attach(found.run_id, after_seq, follow=follow):
             printer(batch)
         return found
 
     try:
         streamed = asyncio.run(run())
-    except RunNotFound as exc:
-        fail(str(exc), EXIT_INVALID)
+    except ServiceError as exc:  # no such node or run
+        fail(exc.message, EXIT_INVALID)
         return
     except KeyboardInterrupt:
         sys.exit(0)  # detaching never stops the node

@@ -3,7 +3,7 @@
 Backtests are followed to their end. On a terminal: a progress bar (share of the data's
 time range) and a summary. With ``--headless``: one line per event. With ``--json``: one
 JSON envelope per line. The exit code is 0 when the run completes, 1 when it fails, 3
-when it was stopped.
+when it was stopped (``engine.services.follow``: every front end reports the same outcome).
 
 Sandbox and live nodes run detached: launch prints their events until the node is
 ``running`` and exits 0 (1 if it failed first), leaving it running. With ``--follow`` it
@@ -16,25 +16,23 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from console.cli.context import (
-    EXIT_FAILURE,
     EXIT_INVALID,
     EXIT_OK,
-    echo_json,
     fail,
     get_workspace,
     pass_workspace_option,
 )
 from engine.events.envelope import Envelope, to_json_line
-from engine.host.events import NODE_STATE_CHANGED, TERMINAL_STATES
+from engine.host.events import NODE_STATE_CHANGED
 
-EXIT_STOPPED = 3
-_EXIT_BY_STATE = {"completed": EXIT_OK, "failed": EXIT_FAILURE, "stopped": EXIT_STOPPED}
+if TYPE_CHECKING:
+    from engine.services.models import LaunchOutcome
+    from engine.services.nodes import NodeService, RunHandle
 
 
 def _money(value: Any) -> str:
@@ -102,37 +100,13 @@ def summary_lines(stats: dict[str, Any]) -> list[str]:
     return [f"{label}: {value}" for label, value in headline(stats)]
 
 
-async def follow_run(
-    manager: Any,
-    ref: str,
-    on_batch: Callable[[list[Envelope]], None],
-    *,
-    after_seq: int = 0,
-    until_running: bool = False,
-) -> str | None:
-    """Feed a run's events to ``on_batch`` until it ends; return the final state seen."""
-    final: str | None = None
-    async for batch in manager.attach(ref, after_seq):
-        on_batch(batch)
-        for env in batch:
-            if env.type == NODE_STATE_CHANGED:
-                state = env.payload.get("state")
-                if state in TERMINAL_STATES:
-                    final = state
-                elif until_running and state == "running":
-                    return "running"
-        if final is not None:
-            break
-    return final
-
-
-async def _run_detached(manager: Any, handle: Any, *, as_json: bool, follow: bool) -> str | None:
+async def _run_detached(
+    nodes: NodeService, handle: RunHandle, *, as_json: bool, follow: bool
+) -> LaunchOutcome:
     """Stream a sandbox/live node's events until running (and on, with ``follow``)."""
-    last = [0]
     started = [False]
 
     def printer(batch: list[Envelope]) -> None:
-        last[0] = batch[-1].seq
         if as_json:
             click.echo("\n".join(to_json_line(e) for e in batch))
             return
@@ -144,12 +118,9 @@ async def _run_detached(manager: Any, handle: Any, *, as_json: bool, follow: boo
 
     if not as_json:
         click.echo(f"launched {handle.node_id} run {handle.run_id} pid {handle.pid}")
-    final = await follow_run(manager, handle.run_id, printer, until_running=True)
-    if final is None:  # the host died before reporting a state: its supervisor marked it
-        meta = await handle.meta()
-        final = meta.state if meta else "failed"
-    if final != "running":
-        return final
+    outcome = await nodes.wait(handle, until="running", on_batch=printer)
+    if outcome.state != "running":
+        return outcome
     if not as_json:
         click.echo(
             f"{handle.node_id} is running (run {handle.run_id}, pid {handle.pid}); "
@@ -158,9 +129,8 @@ async def _run_detached(manager: Any, handle: Any, *, as_json: bool, follow: boo
         )
     if follow:
         started[0] = True
-        end = await follow_run(manager, handle.run_id, printer, after_seq=last[0])
-        return "running" if end is None else end
-    return final
+        return await nodes.wait(handle, on_batch=printer, after_seq=outcome.last_seq)
+    return outcome
 
 
 def _startup_noise(env: Envelope) -> bool:
@@ -256,7 +226,7 @@ def launch(node_id: str, mode: str | None, headless: bool, as_json: bool, follow
     tty = sys.stdout.isatty() and not headless and not as_json
     state: dict[str, Any] = {"handle": None, "nodes": None}
 
-    async def run() -> str | None:
+    async def run() -> LaunchOutcome:
         # A backtest host starts first and imports Nautilus on the other core while this
         # process imports the engine and validates the config (see engine.host.standby):
         # the entry point started it already, unless the command line fooled its reading.
@@ -268,37 +238,29 @@ def launch(node_id: str, mode: str | None, headless: bool, as_json: bool, follow
         from engine.services.nodes import NodeService
 
         nodes = state["nodes"] = NodeService(workspace)
-        manager = nodes.manager
         handle = await nodes.start(Principal.local("cli"), node_id, mode, standby=standby)
         state["handle"] = handle
         if handle.mode != "backtest":
-            return await _run_detached(manager, handle, as_json=as_json, follow=follow)
+            return await _run_detached(nodes, handle, as_json=as_json, follow=follow)
+        # The core follows the run to its outcome; this only renders its events.
         if as_json:
-            final = await follow_run(
-                manager,
-                handle.run_id,
-                lambda b: click.echo("\n".join(to_json_line(e) for e in b)),
+            outcome = await nodes.wait(
+                handle, on_batch=lambda b: click.echo("\n".join(to_json_line(e) for e in b))
             )
         elif tty:
             with _TerminalView(node_id, handle.run_id) as view:
-                final = await follow_run(manager, handle.run_id, view.on_batch)
+                outcome = await nodes.wait(handle, on_batch=view.on_batch)
         else:
             click.echo(f"launched {node_id} run {handle.run_id} pid {handle.pid}")
-            final = await follow_run(
-                manager,
-                handle.run_id,
-                lambda b: click.echo("\n".join(format_event(e) for e in b)),
+            outcome = await nodes.wait(
+                handle, on_batch=lambda b: click.echo("\n".join(format_event(e) for e in b))
             )
-        code = await handle.wait(timeout_s=30)
-        if final is None:  # the host died without a final event: the supervisor marked it
-            meta = await handle.meta()
-            final = meta.state if meta else "failed"
-            if not as_json:
-                click.echo(f"node host exited with status {code}", err=True)
-        return final
+        if not outcome.reported and not as_json:  # the host died without a final event
+            click.echo(f"node host exited with status {outcome.host_exit_code}", err=True)
+        return outcome
 
     try:
-        final = asyncio.run(run())
+        outcome = asyncio.run(run())
     except KeyboardInterrupt:
         handle = state["handle"]
         if handle is not None and handle.mode != "backtest":
@@ -317,28 +279,24 @@ def launch(node_id: str, mode: str | None, headless: bool, as_json: bool, follow
     except Exception as exc:
         _fail_launch(node_id, exc)  # exits, or re-raises what is not bad input
         return
-    from engine.runs import read_json
-
     handle = state["handle"]
-    if handle is not None and handle.mode != "backtest":
-        if final != "running" and not as_json:
-            error = read_json(handle.run_dir / "error.json")
-            click.echo(f"run {handle.run_id}: {final}  ({handle.run_dir})")
-            if error:
-                click.echo(f"error: {error.get('message')}", err=True)
-        sys.exit(EXIT_OK if final == "running" else _EXIT_BY_STATE.get(final or "failed", 1))
-    if not as_json and handle is not None:
-        stats = read_json(handle.run_dir / "stats.json")
-        error = read_json(handle.run_dir / "error.json")
-        click.echo(f"run {handle.run_id}: {final}  ({handle.run_dir})")
-        if error and final == "failed":
-            click.echo(f"error: {error.get('message')}", err=True)
-        elif stats and tty:
-            for line in summary_lines(stats):
+    if handle.mode != "backtest":
+        if outcome.state != "running" and not as_json:
+            click.echo(f"run {handle.run_id}: {outcome.state}  ({handle.run_dir})")
+            if outcome.error:
+                click.echo(f"error: {outcome.error}", err=True)
+        sys.exit(outcome.exit_code)
+    if not as_json:
+        click.echo(f"run {handle.run_id}: {outcome.state}  ({handle.run_dir})")
+        if outcome.error:
+            click.echo(f"error: {outcome.error}", err=True)
+        elif tty:
+            from engine.runs import STATS_FILE, read_json
+
+            stats = read_json(handle.run_dir / STATS_FILE)
+            for line in summary_lines(stats) if stats else ():
                 click.echo(f"  {line}")
-    elif as_json and handle is not None and final is None:
-        echo_json({"run_id": handle.run_id, "state": "failed"})
-    _exit_now(_EXIT_BY_STATE.get(final or "failed", EXIT_FAILURE))
+    _exit_now(outcome.exit_code if outcome.exit_code is not None else 1)
 
 
 def _exit_now(code: int) -> None:
@@ -358,16 +316,17 @@ def _fail_launch(node_id: str, exc: Exception) -> None:
     # Imported here, not at the top: the standby host must start before these imports.
     from engine.config.issues import ConfigInvalid
     from engine.config.store import AmbiguousNode, NodeNotFound
-    from engine.manager import NodeAlreadyRunning
     from engine.services.errors import ServiceError
 
-    refused = (NodeNotFound, AmbiguousNode, NodeAlreadyRunning, ConfigInvalid)
+    refused = (NodeNotFound, AmbiguousNode, ConfigInvalid)
     if isinstance(exc, ServiceError):  # the launch service's: what it wraps says most
+        if exc.code == "conflict":  # a host of the node runs already: bad input here
+            fail(exc.message, EXIT_INVALID)
         if not isinstance(exc.__cause__, refused):
             fail(exc.message, exc.exit_code)
             return
         exc = exc.__cause__
-    if isinstance(exc, (NodeNotFound, AmbiguousNode, NodeAlreadyRunning)):
+    if isinstance(exc, (NodeNotFound, AmbiguousNode)):
         fail(str(exc), EXIT_INVALID)
     if isinstance(exc, ConfigInvalid):
         from console.cli.issues_output import print_issues

@@ -64,10 +64,9 @@ _verdict = verdict
 
 def _service() -> OrderService:
     """The order service the API uses, over this workspace."""
-    from engine.manager import NodeManager
     from engine.services.orders import OrderService
 
-    return OrderService(NodeManager(get_workspace()))
+    return OrderService.for_workspace(get_workspace())
 
 
 def _die(message: str, code: int, *, as_json: bool, data: dict[str, Any] | None = None) -> NoReturn:
@@ -324,8 +323,6 @@ def order(
         _print_dry_run(node_id, ticket, checked, notional, as_json=as_json)
         return
 
-    from engine.channel.errors import ChannelError
-    from engine.manager import NodeNotRunning
     from engine.services.errors import ServiceError
 
     confirm: bool | Decimal | None = True if yes else None
@@ -350,12 +347,8 @@ def order(
                 targets=lambda ids: wait_targets(command, ids),
             )
         )
-    except ServiceError as exc:
+    except ServiceError as exc:  # unconfirmed (2), not running or not answering (1)
         _die_error(exc, as_json=as_json)
-    except NodeNotRunning as exc:
-        _die(str(exc), EXIT_FAILURE, as_json=as_json)
-    except ChannelError as exc:
-        _die(f"node {node_id!r}: {exc}", EXIT_FAILURE, as_json=as_json)
     if refused(reply):
         _die_refused(reply, as_json=as_json)
     ids = [str(i) for i in reply.get("client_order_ids") or ()]
@@ -458,13 +451,10 @@ def orders() -> None:
 @pass_workspace_option
 def list_orders(ref: str, open_only: bool, as_json: bool) -> None:
     """List the orders of NODE's live or latest run (or a run id) with their status."""
-    from engine.manager import NodeManager
     from engine.services import ServiceError
-    from engine.services.orders import OrderService
 
-    service = OrderService(NodeManager(get_workspace()))
     try:
-        listed = asyncio.run(service.list(ref, open_only=open_only))
+        listed = asyncio.run(_service().list(ref, open_only=open_only))
     except ServiceError as exc:
         _die(exc.message, exc.exit_code, as_json=as_json)
     rows = listed.orders

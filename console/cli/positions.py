@@ -19,12 +19,11 @@ from console.cli.context import echo_json, get_workspace, pass_workspace_option
 
 
 def _fetch(node: str, kind: str, *, as_json: bool) -> dict[str, Any]:
-    from engine.manager import NodeManager
     from engine.orders.portfolio import SnapshotError
     from engine.services.errors import ServiceError
     from engine.services.orders import OrderService
 
-    service = OrderService(NodeManager(get_workspace()))
+    service = OrderService.for_workspace(get_workspace())
     try:
         return asyncio.run(service.snapshot(node, kind))
     except ServiceError as exc:

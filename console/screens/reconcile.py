@@ -227,10 +227,11 @@ class ReconcileScreen(Screen[None]):
 
     @work(group="reconcile-change", exit_on_error=False)
     async def _stop(self) -> None:
-        from engine.manager import NodeManager
+        from engine.services.models import StopRequest
+        from engine.services.nodes import NodeService
 
-        try:
-            await NodeManager(self.workspace).stop(self.node_id)
+        try:  # audited under the console's user, as every stop from the console
+            await NodeService(self.workspace).stop(self.who, self.node_id, StopRequest())
         except Exception as exc:  # shown, never raised into the app
             self.notify(f"{self.node_id}: not stopped: {exc}", severity="error")
             return

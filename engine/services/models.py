@@ -5,7 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 type Scope = Literal["read", "trade", "admin"]
 type ModeName = Literal["backtest", "sandbox", "live"]
@@ -86,8 +87,71 @@ class NodeState(_Model):
     error: str | None = None
 
 
-class LaunchRequest(_Model):
+type WaitFor = Literal["running", "ended"]
+
+MAX_WAIT_S = 600.0  # the longest a launch request may hold its connection
+
+
+class _WaitFields(_Model):
+    """How long a launch or restart request waits for the run, if at all."""
+
+    wait: WaitFor | None = Field(
+        default=None,
+        description="Answer once the node is running or its run ended ('running'), or once "
+        "its run ended ('ended'); absent: at once, as the host starts.",
+    )
+    timeout_s: float | None = Field(
+        default=None,
+        ge=0.1,
+        le=MAX_WAIT_S,
+        allow_inf_nan=False,
+        strict=True,  # a number: not "5", not true
+        description="Seconds to wait (default 60); on a timeout the node goes on and the "
+        "answer says the state seen last. Only with wait.",
+    )
+
+    @field_validator("timeout_s")
+    @classmethod
+    def _needs_wait(cls, value: float | None, info: ValidationInfo) -> float | None:
+        if value is not None and info.data.get("wait") is None:
+            raise PydanticCustomError(
+                "timeout_without_wait", "only goes with wait ('running' or 'ended')"
+            )
+        return value
+
+
+class LaunchRequest(_WaitFields):
     mode: ModeName | None = None
+
+
+class RestartRequest(_WaitFields):
+    """Restart in the mode the node runs in (or its only one)."""
+
+
+class LaunchOutcome(_Model):
+    """Where a launched run stood when the wait for it ended (``engine.services.follow``)."""
+
+    run_id: str
+    wait: WaitFor
+    state: str = Field(description="The run's state; on a timeout the state seen last")
+    ended: bool = Field(description="The run has ended: completed, failed or stopped")
+    timed_out: bool = Field(description="The wait ran out first; the node goes on")
+    exit_code: int | None = Field(
+        description="What `gateway launch` exits with: 0 running (wait=running) or "
+        "completed, 1 failed, 3 stopped; null on a timeout"
+    )
+    host_exit_code: int | None = Field(
+        default=None, description="The node host process's exit status, once it exited"
+    )
+    reported: bool = Field(
+        default=True,
+        description="The run's events said its state (its host's, or its supervisor's for a "
+        "host that died); false: they had not when the host was gone, and the state is "
+        "the one meta.json holds",
+    )
+    error: str | None = Field(default=None, description="From the run's error.json, when failed")
+    last_seq: int = Field(default=0, description="The last event seen (resume /ws/events here)")
+    message: str
 
 
 class Launched(_Model):
@@ -95,6 +159,9 @@ class Launched(_Model):
     run_id: str
     mode: str
     pid: int
+    outcome: LaunchOutcome | None = Field(
+        default=None, description="Present when the request asked to wait"
+    )
 
 
 class StopRequest(_Model):

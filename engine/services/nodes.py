@@ -1,24 +1,39 @@
-"""Node hosts: launch, stop, restart, ps (over NodeManager); each change audited."""
+"""Node hosts: launch (and follow to an outcome), stop, restart, ps, attach, commands
+(over NodeManager); each change audited."""
 
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
 
 from engine.config.issues import ConfigInvalid
 from engine.config.store import AmbiguousNode, NodeNotFound
+from engine.events.envelope import Envelope
 from engine.manager import NodeAlreadyRunning, NodeManager, NodeNotRunning
+
+# The handle ``start`` returns, named here for front ends that must not import the manager.
+from engine.nodes.handles import RunHandle as RunHandle
 from engine.principal import Principal
-from engine.runs import list_runs
+from engine.runs import Run, RunNotFound, list_runs
 from engine.services.audit import audited_async
 from engine.services.configs import check_mode, check_node_ref, lookup_error
 from engine.services.errors import ServiceError
-from engine.services.models import Launched, NodeState, Stopped, StopRequest
+from engine.services.follow import OnBatch, follow, wait_for_run
+from engine.services.models import (
+    Launched,
+    LaunchOutcome,
+    NodeState,
+    Stopped,
+    StopRequest,
+    WaitFor,
+)
 from engine.workspace import Workspace
 
 if TYPE_CHECKING:
     from engine.host.standby import Standby
-    from engine.manager import RunHandle
+
+DEFAULT_WAIT_S = 60.0  # a launch asked to wait, without a timeout
 
 
 class NodeService:
@@ -108,12 +123,91 @@ class NodeService:
             lambda h: {"run_id": h.run_id, "pid": h.pid},
         )
 
-    async def launch(self, who: Principal, node_id: str, mode: str | None = None) -> Launched:
-        """Start a host for the node and return at once (it runs detached)."""
+    async def launch(
+        self,
+        who: Principal,
+        node_id: str,
+        mode: str | None = None,
+        *,
+        wait: WaitFor | None = None,
+        timeout_s: float | None = None,
+    ) -> Launched:
+        """Start a host for the node; return at once (it runs detached), or with ``wait``
+        once it runs or its run ended (at most ``timeout_s``, default 60 s), with the
+        outcome."""
         handle = await self.start(who, node_id, mode)
+        return await self._launched(handle, wait, timeout_s)
+
+    async def _launched(
+        self, handle: RunHandle, wait: WaitFor | None, timeout_s: float | None
+    ) -> Launched:
+        outcome = None
+        if wait is not None:
+            outcome = await self.wait(handle, until=wait, timeout_s=timeout_s or DEFAULT_WAIT_S)
         return Launched(
-            node_id=handle.node_id, run_id=handle.run_id, mode=handle.mode, pid=handle.pid
+            node_id=handle.node_id,
+            run_id=handle.run_id,
+            mode=handle.mode,
+            pid=handle.pid,
+            outcome=outcome,
         )
+
+    async def wait(
+        self,
+        handle: RunHandle,
+        *,
+        until: WaitFor = "ended",
+        timeout_s: float | None = None,
+        on_batch: OnBatch | None = None,
+        after_seq: int = 0,
+    ) -> LaunchOutcome:
+        """Follow a started run (its events to ``on_batch``) until it runs or ends; its
+        outcome (see ``engine.services.follow``). No ``timeout_s``: as long as it takes."""
+        return await wait_for_run(
+            self.manager,
+            handle,
+            until=until,
+            timeout_s=timeout_s,
+            on_batch=on_batch,
+            after_seq=after_seq,
+        )
+
+    async def follow(
+        self,
+        ref: str,
+        on_batch: OnBatch | None = None,
+        *,
+        after_seq: int = 0,
+        until: WaitFor = "ended",
+    ) -> str | None:
+        """Feed a run's events to ``on_batch`` until it ends (or runs); the state seen."""
+        return await follow(self.manager, ref, on_batch, after_seq=after_seq, until=until)
+
+    async def find_run(self, ref: str) -> Run:
+        """A run by id, unique id prefix, or node id (its live or latest run)."""
+        try:
+            return await self.manager.find_run(ref)
+        except RunNotFound as exc:
+            raise ServiceError(
+                "not_found",
+                str(exc),
+                field="node_id",
+                value=ref,
+                expected="a node id with a run, or a run id",
+            ) from None
+
+    def attach(
+        self, ref: str, after_seq: int = 0, *, follow: bool = True
+    ) -> AsyncIterator[list[Envelope]]:
+        """A run's events with ``seq > after_seq`` in batches, once each: from its host's
+        channel while it runs, from its journal otherwise; with ``follow`` until the host
+        ended, else to the journal's current end (``NodeManager.attach``)."""
+        return self.manager.attach(ref, after_seq, follow=follow)
+
+    async def command(self, node_id: str, cmd: str, **args: Any) -> dict[str, Any]:
+        """Send a channel command to the node's live host; its answer (not audited: for
+        reads such as ``market``, and for callers that audit the command themselves)."""
+        return await self.manager.command(node_id, cmd, **args)
 
     async def stop(self, who: Principal, node_id: str, request: StopRequest) -> Stopped:
         """Stop the node's host (gracefully, or killed); return how its run ended."""
@@ -151,24 +245,32 @@ class NodeService:
         )
 
     async def restart(
-        self, who: Principal, node_id: str, request: StopRequest | None = None
+        self,
+        who: Principal,
+        node_id: str,
+        request: StopRequest | None = None,
+        *,
+        wait: WaitFor | None = None,
+        timeout_s: float | None = None,
     ) -> Launched:
-        """Stop the node's host if one runs, then launch the node again in the same mode."""
+        """Stop the node's host if one runs, then launch the node again in the same mode
+        (with ``wait``: as :meth:`launch`)."""
 
-        async def call() -> Launched:
+        async def call() -> RunHandle:
             check_node_ref(node_id)
             live = {s.node_id: s for s in await self.manager.ps() if s.alive}
             mode = live[node_id].mode if node_id in live else None
             if node_id in live:
                 await self.stop(who, node_id, request or StopRequest())
-            return await self.launch(who, node_id, mode)
+            return await self.start(who, node_id, mode)
 
-        return await audited_async(
+        handle: RunHandle = await audited_async(
             self.workspace,
             who,
             "nodes.restart",
             {"node_id": node_id},
             {},
             call,
-            lambda r: {"run_id": r.run_id, "pid": r.pid},
+            lambda h: {"run_id": h.run_id, "pid": h.pid},
         )
+        return await self._launched(handle, wait, timeout_s)

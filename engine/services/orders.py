@@ -54,6 +54,7 @@ from engine.services.notional import (
     assess_notional,
     confirm_value,
 )
+from engine.workspace import Workspace
 
 if TYPE_CHECKING:
     from engine.orders.dryrun import DryRun
@@ -69,6 +70,11 @@ class OrderService:
     def __init__(self, manager: NodeManager) -> None:
         self.manager = manager
         self.workspace = manager.workspace
+
+    @classmethod
+    def for_workspace(cls, workspace: Workspace) -> OrderService:
+        """The order service of ``workspace`` alone (a CLI command's: one manager of its own)."""
+        return cls(NodeManager(workspace))
 
     async def list(self, ref: str, *, open_only: bool = False) -> OrderList:
         """The orders of ``ref``'s run (a node's live or latest run, or a run id), folded
@@ -318,23 +324,44 @@ class OrderService:
         targets: Callable[[builtins.list[str]], tuple[builtins.list[str], bool]] | None = None,
     ) -> tuple[dict[str, Any], builtins.list[OrderRow], float | None]:
         """Guard a submit (:meth:`guard_submit`), then send it and follow it as
-        ``engine.orders.session.submit_and_wait`` does (``gateway order``)."""
+        ``engine.orders.session.submit_and_wait`` does (``gateway order``).
+
+        A host gone meanwhile is ``conflict`` (not running) and one that stops answering
+        ``unreachable``, in the CLI's words: front ends need not know the channel's errors.
+        """
         from engine.orders.session import new_idempotency_key, submit_and_wait
 
         await self.require_running(node_id)  # "not running" says more than "unconfirmed"
         key = new_idempotency_key()
         await self.guard_submit(who, node_id, command, confirm, market=market, idempotency_key=key)
-        return await submit_and_wait(
-            self.workspace,
-            node_id,
-            command,
-            wait=wait,
-            timeout_s=timeout_s,
-            targets=targets,
-            who=who,
-            idempotency_key=key,
-            confirmation=_confirm_entry(confirm),
-        )
+        try:
+            return await submit_and_wait(
+                self.workspace,
+                node_id,
+                command,
+                wait=wait,
+                timeout_s=timeout_s,
+                targets=targets,
+                who=who,
+                idempotency_key=key,
+                confirmation=_confirm_entry(confirm),
+            )
+        except NodeNotRunning as exc:
+            raise ServiceError(
+                "conflict",
+                str(exc),
+                field="node_id",
+                value=node_id,
+                expected="a node with a host running",
+            ) from None
+        except ChannelError as exc:
+            raise ServiceError(
+                "unreachable",
+                f"node {node_id!r}: {exc}",
+                field="node_id",
+                value=node_id,
+                expected="a node host that answers on its channel",
+            ) from None
 
     async def market(
         self,
