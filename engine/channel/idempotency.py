@@ -3,7 +3,8 @@
 A client that loses its connection after the host received a command cannot know whether
 the command ran; it retries with the same ``idempotency_key``. The host runs a key's
 command once: a retry while it runs waits for that run's outcome, a retry after it gets the
-same outcome again, and the same key with a different command is refused. Keys are kept
+same outcome again (a reply map marked ``"replayed": true``), and the same key with a
+different command is refused. Keys are kept
 for the host's life, the newest ``capacity`` of them (a retry comes seconds after the
 first try, not thousands of commands later).
 """
@@ -65,7 +66,9 @@ class IdempotencyCache:
                     f"idempotency key {key!r} was already used for a different command"
                 )
             self._entries.move_to_end(key)
-            return await asyncio.shield(seen[1])
+            ok, result = await asyncio.shield(seen[1])
+            # Said, so a client can tell its retry from a first run (what it waits on is past).
+            return ok, {**result, "replayed": True} if isinstance(result, dict) else result
         fut: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self._entries[key] = (print_, fut)
         while len(self._entries) > self.capacity:

@@ -32,7 +32,13 @@ from typing import TYPE_CHECKING, Any
 from engine.channel import ChannelError, CommandError
 from engine.manager import NodeManager, NodeNotRunning
 from engine.orders.audit_entry import action_name, request_entry, result_entry
-from engine.orders.session import REFUSED_STATUSES, OrderSession, refused, wait_targets
+from engine.orders.session import (
+    REFUSED_STATUSES,
+    OrderSession,
+    refused,
+    verdict,
+    wait_targets,
+)
 from engine.principal import Principal
 from engine.services.audit import audited_async
 from engine.services.configs import check_node_ref
@@ -191,8 +197,16 @@ class OrderService:
                         return OrderCommandReply(node_id=node_id, reply=reply)
                     follow, any_one = wait_targets(request.command, ids)
                     left = max(0.0, started + request.timeout_s - time.perf_counter())
-                    settled = await session.wait_for(follow, request.wait, left, any_one=any_one)
-                    rows = [r for i in follow if (r := session.table.get(i)) is not None]
+                    if reply.get("replayed"):  # a retry: its orders' events are in the past
+                        settled, out = await self._wait_in_journal(
+                            node_id, follow, request.wait, left, any_one=any_one
+                        )
+                    else:
+                        settled = await session.wait_for(
+                            follow, request.wait, left, any_one=any_one
+                        )
+                        rows = [r for i in follow if (r := session.table.get(i)) is not None]
+                        out = [OrderRowOut.model_validate(r.to_dict()) for r in rows]
                     elapsed = (time.perf_counter() - started) * 1000 if settled else None
                     return OrderCommandReply(
                         node_id=node_id,
@@ -200,7 +214,7 @@ class OrderService:
                         wait=request.wait,
                         settled=settled,
                         elapsed_ms=None if elapsed is None else round(elapsed, 3),
-                        orders=[OrderRowOut.model_validate(r.to_dict()) for r in rows],
+                        orders=out,
                     )
             finally:
                 await session.close()
@@ -218,6 +232,24 @@ class OrderService:
             call,
             lambda r: result_entry(r.reply),
         )
+
+    async def _wait_in_journal(
+        self, node_id: str, ids: builtins.list[str], wait: str, timeout_s: float, *, any_one: bool
+    ) -> tuple[bool, builtins.list[OrderRowOut]]:
+        """Wait on orders from the run's journal (folded again each poll): for a retried
+        submit, whose orders' events came before this client was listening."""
+        import asyncio
+
+        deadline = time.perf_counter() + timeout_s
+        while True:
+            by_id = {r.client_order_id: r for r in (await self.list(node_id)).orders}
+            rows = [by_id[i] for i in ids if i in by_id]
+            verdicts = [verdict(by_id.get(i), wait) for i in ids]  # type: ignore[arg-type]
+            if (any_one and "done" in verdicts) or all(v is not None for v in verdicts):
+                return True, rows
+            if time.perf_counter() >= deadline:
+                return False, rows
+            await asyncio.sleep(min(0.1, max(0.0, deadline - time.perf_counter())))
 
     async def _session(self, node_id: str) -> OrderSession:
         """The node's order flow, followed from its current end (before anything is sent)."""

@@ -54,7 +54,7 @@ def test_an_order_command_retried_with_its_key_acts_once(tmp_path: Path) -> None
             wait_for_quotes(Path(ws.runs_dir / NODE / launched.run_id))
             first = gw.send_order(NODE, _submit("api-1"), "key-1")
             again = gw.send_order(NODE, _submit("api-1"), "key-1")
-            assert first.reply == again.reply
+            assert again.reply == {**first.reply, "replayed": True}  # the first run's reply
             ids = first.reply["client_order_ids"]
             assert len(ids) == 1
             with pytest.raises(GatewayError) as reused:
@@ -137,6 +137,12 @@ def test_a_refused_order_is_an_error_the_same_as_the_cli_exit_code(tmp_path: Pat
             rests = gw.send_order(NODE, _submit("rests"), "k-rest", wait="accepted")
             assert rests.settled is True and rests.elapsed_ms is not None
             assert [o.status for o in rests.orders] == ["ACCEPTED"]
+            # Its retry (a lost reply) waits on what already happened: at once, the same order.
+            retried = gw.send_order(NODE, _submit("rests"), "k-rest", wait="accepted")
+            assert retried.reply["replayed"] is True and retried.settled is True
+            assert [(o.client_order_id, o.status) for o in retried.orders] == [
+                (rests.orders[0].client_order_id, "ACCEPTED")
+            ]
             market = {
                 "action": "submit",
                 "ticket": {"type": "MARKET", "instrument_id": IID, "side": "BUY",
