@@ -7,7 +7,8 @@ processes serialize on ``audit.lock`` (filelock); an append is acknowledged only
 off and that nobody was told about: the next append removes it before writing.
 
 ``head.json`` holds the newest entry's seq and hash, so a cut-off tail (entries removed from
-the end, which the chain alone cannot show) is found by ``verify``.
+the end, which the chain alone cannot show) is found by ``verify``. It is replaced atomically
+but not fsynced: after a machine crash it may lag the log (never lead it).
 """
 
 from __future__ import annotations
@@ -114,7 +115,13 @@ class AuditLog:
             os.fsync(fd)
         finally:
             os.close(fd)
-        atomic_write_text(self.paths.head, json.dumps({"seq": entry.seq, "hash": h}), 0o600)
+        # Not fsynced (the entry is): a head that a crash leaves behind the log, or unreadable,
+        # is what verify already accepts, since a crash may come before the head is written at
+        # all; one never gets ahead of the log. Its two fsyncs (file, directory) cost 0.8 ms
+        # p50 and 10 ms p99 on each audited command (an order submit through the API).
+        atomic_write_text(
+            self.paths.head, json.dumps({"seq": entry.seq, "hash": h}), 0o600, fsync=False
+        )
         return msgspec.structs.replace(entry, hash=h)
 
     def entries(self) -> Iterator[AuditEntry]:

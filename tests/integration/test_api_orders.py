@@ -84,3 +84,28 @@ def test_an_order_command_retried_with_its_key_acts_once(tmp_path: Path) -> None
             ]
         finally:
             gw.stop(NODE)
+
+
+def test_a_submit_to_a_dead_hosts_socket_is_409_not_running(tmp_path: Path) -> None:
+    """A host killed with -9 leaves its socket: the submit finds nothing listening there and
+    answers that the node is not running (409), as it does with no socket at all."""
+    import socket
+
+    from engine.host.paths import socket_path
+
+    ws = Workspace(tmp_path / ".gateway").ensure()
+    doc = copy.deepcopy(demo_sandbox())
+    doc.update(node_id=NODE, strategies=[])
+    ConfigStore(ws).save(doc, deep=False)
+    path = socket_path(ws, NODE)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as dead:
+        dead.bind(str(path))  # closed without unlinking: what a killed host leaves
+    with running_server(ws) as server:
+        gw = GatewayClient(server.url, server.token("trader-bot", "read,trade"))
+        for key in ("key-0", "key-1"):  # twice: the first call changes nothing it finds
+            with pytest.raises(GatewayError) as refused:
+                gw.send_order(NODE, _submit("dead"), key)
+            assert refused.value.status == 409, refused.value
+            assert refused.value.error.field == "node_id"
+            assert "not running" in refused.value.error.message
