@@ -8,11 +8,11 @@ from __future__ import annotations
 import builtins
 from typing import TYPE_CHECKING, Any
 
-from engine.channel import ChannelError, CommandError, NodeClient
-from engine.host.paths import socket_path
+from engine.channel import ChannelError, CommandError
 from engine.manager import NodeManager
 from engine.principal import Principal
 from engine.services.audit import audited_async
+from engine.services.channels import NodeChannels
 from engine.services.configs import check_node_ref
 from engine.services.errors import ServiceError
 from engine.services.models import (
@@ -35,6 +35,7 @@ class OrderService:
     def __init__(self, manager: NodeManager) -> None:
         self.manager = manager
         self.workspace = manager.workspace
+        self.channels = NodeChannels(self.workspace)
 
     async def list(self, ref: str, *, open_only: bool = False) -> OrderList:
         """The orders of ``ref``'s run (a node's live or latest run, or a run id), folded
@@ -118,11 +119,11 @@ class OrderService:
 
         async def call() -> OrderCommandReply:
             check_node_ref(node_id)
-            # Connect first: a running host answers on its socket, and reading every pid
-            # file (ps) on each submit cost a thread hop and ~1 ms. Only a failed connect
-            # asks ps whether the node runs at all (409) or runs but does not answer.
+            # The node's open channel first: a running host answers on it, and reading every
+            # pid file (ps) on each submit cost a thread hop and ~1 ms. Only a failed
+            # connect asks ps whether the node runs at all (409) or does not answer (503).
             try:
-                client = await NodeClient.connect(socket_path(self.workspace, node_id))
+                client = await self.channels.get(node_id)
             except (OSError, ChannelError, TimeoutError) as exc:
                 live = {s.node_id for s in await self.manager.ps() if s.alive}
                 if node_id not in live:
@@ -164,7 +165,8 @@ class OrderService:
                     "unreachable", str(exc), field="node_id", value=node_id
                 ) from None
             finally:
-                await client.close()
+                if not client.is_open:  # the host ended it: connect afresh next time
+                    await self.channels.discard(node_id, client)
             return OrderCommandReply(node_id=node_id, reply=reply)
 
         return await audited_async(

@@ -109,3 +109,35 @@ def test_a_submit_to_a_dead_hosts_socket_is_409_not_running(tmp_path: Path) -> N
             assert refused.value.status == 409, refused.value
             assert refused.value.error.field == "node_id"
             assert "not running" in refused.value.error.message
+
+
+def test_submits_reach_the_node_after_a_restart_and_409_once_stopped(tmp_path: Path) -> None:
+    """The server keeps one channel per node: a restarted host gets a new one, and a stopped
+    node is 409 again (not 503 from the channel its host closed)."""
+    ws = Workspace(tmp_path / ".gateway").ensure()
+    doc = copy.deepcopy(demo_sandbox())
+    doc.update(node_id=NODE, strategies=[])
+    doc.pop("restart", None)
+    doc["data_clients"][0]["options"].update(rate=20, volatility_bp=0.5, start_prices={IID: 1.1})
+    ConfigStore(ws).save(doc, deep=False)
+
+    def running(run_id: str) -> None:
+        deadline = time.monotonic() + 40
+        while gw.run(run_id).state != "running":
+            assert time.monotonic() < deadline, gw.run(run_id)
+            time.sleep(0.2)
+        wait_for_quotes(Path(ws.runs_dir / NODE / run_id))
+
+    with running_server(ws) as server:
+        gw = GatewayClient(server.url, server.token("trader-bot", "read,trade"))
+        running(gw.launch(NODE).run_id)
+        try:
+            first = gw.send_order(NODE, _submit("before"), "key-1").reply
+            running(gw.restart(NODE).run_id)
+            again = gw.send_order(NODE, _submit("after"), "key-2").reply
+            assert first["ok"] and again["ok"], (first, again)
+        finally:
+            gw.stop(NODE)
+        with pytest.raises(GatewayError) as stopped:
+            gw.send_order(NODE, _submit("stopped"), "key-3")
+        assert stopped.value.status == 409, stopped.value
