@@ -62,6 +62,7 @@ class Timed:
     busy: float
     wall_s: float
     cpu_ms: dict[str, float]  # CPU ms per request of the server, the node host, this client
+    node_quarters: list[float]  # the node's CPU ms per request in each quarter of the run
 
 
 def _workspace(root: Path) -> tuple[str, str]:
@@ -162,7 +163,11 @@ def _timed(url: str, token: str, run_id: str, gw: Any, pids: dict[str, int]) -> 
         load0 = os.getloadavg()[0]
         cpu0, proc0 = _cpu_times(), _process_cpu(pids)
         start, wall0 = time.perf_counter(), time.time_ns()
+        quarter = max(1, REQUESTS // 4)
+        marks = [proc0["node"]]
         for i in range(REQUESTS):
+            if i and i % quarter == 0 and len(marks) < 4:
+                marks.append(_process_cpu({"node": pids["node"]})["node"])
             planned = start + i / RATE
             delay = planned - time.perf_counter()
             if delay > 0:
@@ -176,6 +181,11 @@ def _timed(url: str, token: str, run_id: str, gw: Any, pids: dict[str, int]) -> 
         wall = time.perf_counter() - start
         cpu1, proc1 = _cpu_times(), _process_cpu(pids)
         load1 = os.getloadavg()[0]
+        marks.append(proc1["node"])
+        sizes = [quarter] * (len(marks) - 2) + [REQUESTS - quarter * (len(marks) - 2)]
+        node_quarters = [
+            (b - a) * 1e3 / n for a, b, n in zip(marks[:-1], marks[1:], sizes, strict=True)
+        ]
     if errors:
         raise RuntimeError(f"{len(errors)} of {REQUESTS} submits not taken, e.g. {errors[0]}")
     # The verdicts follow the replies: wait for every order's.
@@ -205,6 +215,7 @@ def _timed(url: str, token: str, run_id: str, gw: Any, pids: dict[str, int]) -> 
         busy,
         wall,
         per_request,
+        node_quarters,
     )
 
 
@@ -268,11 +279,15 @@ def main() -> dict[str, float]:
         f"max {amax:.2f} ms; {counted} orders at the node, none lost or doubled, all canceled"
     )
     print(
-        f"  during the {timed.wall_s:.1f} s run: load average {timed.load[0]:.2f} -> "
+        f"  during the {timed.wall_s:.1f} s run ({REQUESTS / timed.wall_s:.0f} requests/s "
+        f"sustained): load average {timed.load[0]:.2f} -> "
         f"{timed.load[1]:.2f} on {cpus} CPUs, machine {timed.busy:.0%} busy, steal "
         f"{timed.steal_s:.2f} CPU s ({timed.steal_s / (timed.wall_s * cpus):.1%}); "
         f"server idle {settled:.1f} s after the launch; CPU ms per request: "
         + ", ".join(f"{k} {v:.2f}" for k, v in timed.cpu_ms.items())
+        + " (node by quarter of the run, as orders rest: "
+        + ", ".join(f"{v:.2f}" for v in timed.node_quarters)
+        + ")"
     )
     return {"reply_p50_ms": r50, "reply_p99_ms": r99, "accepted_p99_ms": a99}
 
