@@ -115,7 +115,11 @@ class OrderService:
     async def send(
         self, who: Principal, node_id: str, request: OrderCommandRequest
     ) -> OrderCommandReply:
-        """Send ``{"cmd": "order", "command": …, "idempotency_key": …}``; return the reply."""
+        """Send ``{"cmd": "order", "command": …, "idempotency_key": …}``; return the reply.
+
+        On the node's channel kept open in ``self.channels``: a caller sending more than once
+        keeps one service (the API's ``Services``), or each leaves a connection open.
+        """
 
         async def call() -> OrderCommandReply:
             check_node_ref(node_id)
