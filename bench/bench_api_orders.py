@@ -258,6 +258,8 @@ def _quantiles(values: list[float]) -> tuple[float, float, float]:
 def main() -> dict[str, float]:
     """Run the benchmark; print the figures and return them (milliseconds)."""
     from api.client import GatewayClient
+    from engine.state.redis_server import stop_workspace_redis
+    from engine.workspace import Workspace
     from tests.integration.api_support import free_port
 
     with tempfile.TemporaryDirectory(prefix="bench-api-orders-") as tmp:
@@ -281,6 +283,8 @@ def main() -> dict[str, float]:
                 gw.close()
                 process.terminate()  # type: ignore[attr-defined]
                 process.wait(15)  # type: ignore[attr-defined]
+                # The node started the workspace's redis-server; it outlives the node.
+                stop_workspace_redis(Workspace(Path(workspace)))
     r50, r99, rmax = _quantiles(timed.reply_s)
     a50, a99, amax = _quantiles(timed.accepted_s)
     cpus = os.cpu_count() or 1
