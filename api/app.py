@@ -365,7 +365,10 @@ def create_app(
         without it, 409 with code ``unconfirmed`` naming the notional and the threshold, and
         nothing is sent.
         """
-        await asyncio.to_thread(guard, grant, node_id)
+        if grant.modes is None:  # no config to read: on the loop, a thread hop costs more
+            guard(grant, node_id)
+        else:
+            await asyncio.to_thread(guard, grant, node_id)
         sent = await services.orders.send(grant.principal, node_id, request)
         # Bad input 422, any other refusal 409 (the CLI's 2 and 1); with a wait, an order
         # DENIED or REJECTED (or ended unfilled, waiting for a fill) is a 409 too.

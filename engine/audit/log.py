@@ -7,8 +7,9 @@ processes serialize on ``audit.lock`` (filelock); an append is acknowledged only
 off and that nobody was told about: the next append removes it before writing.
 
 ``head.json`` holds the newest entry's seq and hash, so a cut-off tail (entries removed from
-the end, which the chain alone cannot show) is found by ``verify``. Every ``seal_every``
-entries the appender seals the block it checked (``engine.audit.seals``).
+the end, which the chain alone cannot show) is found by ``verify``. It is replaced atomically
+but not fsynced: after a machine crash it may lag the log (never lead it). Every
+``seal_every`` entries the appender seals the block it checked (``engine.audit.seals``).
 """
 
 from __future__ import annotations
@@ -123,7 +124,13 @@ class AuditLog:
         finally:
             os.close(fd)
         seal_pending(self.paths.log, self.paths.seals, entry.seq, self.seal_every)
-        atomic_write_text(self.paths.head, json.dumps({"seq": entry.seq, "hash": h}), 0o600)
+        # Not fsynced (the entry is): a head that a crash leaves behind the log, or unreadable,
+        # is what verify already accepts, since a crash may come before the head is written at
+        # all; one never gets ahead of the log. Its two fsyncs (file, directory) cost 0.8 ms
+        # p50 and 10 ms p99 on each audited command (an order submit through the API).
+        atomic_write_text(
+            self.paths.head, json.dumps({"seq": entry.seq, "hash": h}), 0o600, fsync=False
+        )
         return msgspec.structs.replace(entry, hash=h)
 
     def entries(self) -> Iterator[AuditEntry]:

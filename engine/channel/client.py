@@ -166,6 +166,16 @@ class NodeClient:
         finally:
             self._pending.pop(req_id, None)
 
+    @property
+    def is_open(self) -> bool:
+        """Whether commands can still be sent: not closed here, not ended by the host."""
+        return (
+            not self._closed
+            and self._lost is None
+            and not self._read_task.done()
+            and not self._writer.is_closing()
+        )
+
     async def close(self) -> None:
         """Close the connection (the node keeps running)."""
         if self._closed:

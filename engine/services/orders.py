@@ -29,7 +29,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from engine.channel import ChannelError, CommandError
+from engine.channel import ChannelError, CommandError, NodeClient
 from engine.manager import NodeManager, NodeNotRunning
 from engine.orders.audit_entry import action_name, request_entry, result_entry
 from engine.orders.session import (
@@ -41,6 +41,7 @@ from engine.orders.session import (
 )
 from engine.principal import Principal
 from engine.services.audit import audited_async
+from engine.services.channels import NodeChannels
 from engine.services.configs import check_node_ref
 from engine.services.errors import ServiceError
 from engine.services.models import (
@@ -76,6 +77,7 @@ class OrderService:
     def __init__(self, manager: NodeManager) -> None:
         self.manager = manager
         self.workspace = manager.workspace
+        self.channels = NodeChannels(self.workspace)
 
     @classmethod
     def for_workspace(cls, workspace: Workspace) -> OrderService:
@@ -170,12 +172,17 @@ class OrderService:
         A refusal is a reply too (``ok`` false; :func:`refusal` turns it into the error
         model). ``market``: the rules and quote a ticket was valued with (see
         :meth:`check_submit`). Audited as every front end's order commands are
-        (``engine.orders.audit_entry``).
+        (``engine.orders.audit_entry``). Without a wait, on the node's channel kept open in
+        ``self.channels``: a caller sending more than once keeps one service (the API's
+        ``Services``), or each leaves a connection open.
         """
 
         async def call() -> OrderCommandReply:
-            await self.require_running(node_id)
-            session = await self._session(node_id)
+            check_node_ref(node_id)
+            if request.wait != "none":
+                await self.require_running(node_id)
+                return await self._send_and_wait(who, node_id, request, market)
+            client = await self._channel(node_id)
             try:
                 with _channel_errors(node_id, request.command):
                     await self.check_submit(
@@ -183,41 +190,19 @@ class OrderService:
                         request.command,
                         request.confirm_notional,
                         market=market,
-                        ask=session.client.command,
+                        ask=client.command,
                     )
-                    started = time.perf_counter()
-                    reply = await session.send(
-                        request.command,
-                        request.timeout_s,
+                    reply = await client.command(
+                        "order",
+                        command=request.command,
                         idempotency_key=request.idempotency_key,
                         principal=str(who),
-                    )
-                    ids = [str(i) for i in reply.get("client_order_ids") or ()]
-                    if request.wait == "none" or refused(reply) or not ids:
-                        return OrderCommandReply(node_id=node_id, reply=reply)
-                    follow, any_one = wait_targets(request.command, ids)
-                    left = max(0.0, started + request.timeout_s - time.perf_counter())
-                    if reply.get("replayed"):  # a retry: its orders' events are in the past
-                        settled, out = await self._wait_in_journal(
-                            node_id, follow, request.wait, left, any_one=any_one
-                        )
-                    else:
-                        settled = await session.wait_for(
-                            follow, request.wait, left, any_one=any_one
-                        )
-                        rows = [r for i in follow if (r := session.table.get(i)) is not None]
-                        out = [OrderRowOut.model_validate(r.to_dict()) for r in rows]
-                    elapsed = (time.perf_counter() - started) * 1000 if settled else None
-                    return OrderCommandReply(
-                        node_id=node_id,
-                        reply=reply,
-                        wait=request.wait,
-                        settled=settled,
-                        elapsed_ms=None if elapsed is None else round(elapsed, 3),
-                        orders=out,
+                        reply_timeout=request.timeout_s,
                     )
             finally:
-                await session.close()
+                if not client.is_open:  # the host ended it: connect afresh next time
+                    await self.channels.discard(node_id, client)
+            return OrderCommandReply(node_id=node_id, reply=reply)
 
         return await audited_async(
             self.workspace,
@@ -232,6 +217,73 @@ class OrderService:
             call,
             lambda r: result_entry(r.reply),
         )
+
+    async def _channel(self, node_id: str) -> NodeClient:
+        """The node's open channel. A running host answers on it; reading every pid file
+        (ps) on each submit cost a thread hop and ~1 ms, so only a failed connect asks ps
+        whether the node runs at all (409) or does not answer (503)."""
+        try:
+            return await self.channels.get(node_id)
+        except (OSError, ChannelError, TimeoutError) as exc:
+            await self.require_running(node_id)
+            raise ServiceError(
+                "unreachable",
+                f"node {node_id!r} does not answer: {exc}",
+                field="node_id",
+                value=node_id,
+                expected="a node host that answers on its channel",
+            ) from None
+
+    async def _send_and_wait(
+        self,
+        who: Principal,
+        node_id: str,
+        request: OrderCommandRequest,
+        market: tuple[InstrumentRules | None, MarketQuote | None] | None,
+    ) -> OrderCommandReply:
+        """Send on a session that follows the node's orders from before the send, and wait
+        for them (``request.wait``), as ``gateway order --wait``."""
+        session = await self._session(node_id)
+        try:
+            with _channel_errors(node_id, request.command):
+                await self.check_submit(
+                    node_id,
+                    request.command,
+                    request.confirm_notional,
+                    market=market,
+                    ask=session.client.command,
+                )
+                started = time.perf_counter()
+                reply = await session.send(
+                    request.command,
+                    request.timeout_s,
+                    idempotency_key=request.idempotency_key,
+                    principal=str(who),
+                )
+                ids = [str(i) for i in reply.get("client_order_ids") or ()]
+                if refused(reply) or not ids:
+                    return OrderCommandReply(node_id=node_id, reply=reply)
+                follow, any_one = wait_targets(request.command, ids)
+                left = max(0.0, started + request.timeout_s - time.perf_counter())
+                if reply.get("replayed"):  # a retry: its orders' events are in the past
+                    settled, out = await self._wait_in_journal(
+                        node_id, follow, request.wait, left, any_one=any_one
+                    )
+                else:
+                    settled = await session.wait_for(follow, request.wait, left, any_one=any_one)
+                    rows = [r for i in follow if (r := session.table.get(i)) is not None]
+                    out = [OrderRowOut.model_validate(r.to_dict()) for r in rows]
+                elapsed = (time.perf_counter() - started) * 1000 if settled else None
+                return OrderCommandReply(
+                    node_id=node_id,
+                    reply=reply,
+                    wait=request.wait,
+                    settled=settled,
+                    elapsed_ms=None if elapsed is None else round(elapsed, 3),
+                    orders=out,
+                )
+        finally:
+            await session.close()
 
     async def _wait_in_journal(
         self, node_id: str, ids: builtins.list[str], wait: str, timeout_s: float, *, any_one: bool
@@ -549,9 +601,7 @@ def _channel_errors(node_id: str, command: dict[str, Any]) -> Iterator[None]:
     """The channel's errors as the error model."""
     try:
         yield
-    except CommandError as exc:
-        if isinstance(exc, TimeoutError):
-            raise ServiceError("unreachable", str(exc), field="node_id", value=node_id) from None
+    except CommandError as exc:  # the host answered: it refused the command
         raise ServiceError(
             "refused",
             str(exc),
@@ -559,7 +609,7 @@ def _channel_errors(node_id: str, command: dict[str, Any]) -> Iterator[None]:
             value=command.get("action"),
             expected="a command the node accepts",
         ) from None
-    except ChannelError as exc:
+    except ChannelError as exc:  # the connection lost, or no answer in time (CommandTimeout)
         raise ServiceError("unreachable", str(exc), field="node_id", value=node_id) from None
 
 

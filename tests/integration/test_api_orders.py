@@ -154,3 +154,60 @@ def test_a_refused_order_is_an_error_the_same_as_the_cli_exit_code(tmp_path: Pat
             assert gw.order_action(NODE, {"action": "flatten_all", "cancel_orders": True}).ok
         finally:
             gw.stop(NODE)
+
+
+def test_a_submit_to_a_dead_hosts_socket_is_409_not_running(tmp_path: Path) -> None:
+    """A host killed with -9 leaves its socket: the submit finds nothing listening there and
+    answers that the node is not running (409), as it does with no socket at all."""
+    import socket
+
+    from engine.host.paths import socket_path
+
+    ws = Workspace(tmp_path / ".gateway").ensure()
+    doc = copy.deepcopy(demo_sandbox())
+    doc.update(node_id=NODE, strategies=[])
+    ConfigStore(ws).save(doc, deep=False)
+    path = socket_path(ws, NODE)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as dead:
+        dead.bind(str(path))  # closed without unlinking: what a killed host leaves
+    with running_server(ws) as server:
+        gw = GatewayClient(server.url, server.token("trader-bot", "read,trade"))
+        for key in ("key-0", "key-1"):  # twice: the first call changes nothing it finds
+            with pytest.raises(GatewayError) as refused:
+                gw.send_order(NODE, _submit("dead"), key)
+            assert refused.value.status == 409, refused.value
+            assert refused.value.error.field == "node_id"
+            assert "not running" in refused.value.error.message
+
+
+def test_submits_reach_the_node_after_a_restart_and_409_once_stopped(tmp_path: Path) -> None:
+    """The server keeps one channel per node: a restarted host gets a new one, and a stopped
+    node is 409 again (not 503 from the channel its host closed)."""
+    ws = Workspace(tmp_path / ".gateway").ensure()
+    doc = copy.deepcopy(demo_sandbox())
+    doc.update(node_id=NODE, strategies=[])
+    doc.pop("restart", None)
+    doc["data_clients"][0]["options"].update(rate=20, volatility_bp=0.5, start_prices={IID: 1.1})
+    ConfigStore(ws).save(doc, deep=False)
+
+    def running(run_id: str) -> None:
+        deadline = time.monotonic() + 40
+        while gw.run(run_id).state != "running":
+            assert time.monotonic() < deadline, gw.run(run_id)
+            time.sleep(0.2)
+        wait_for_quotes(Path(ws.runs_dir / NODE / run_id))
+
+    with running_server(ws) as server:
+        gw = GatewayClient(server.url, server.token("trader-bot", "read,trade"))
+        running(gw.launch(NODE).run_id)
+        try:
+            first = gw.send_order(NODE, _submit("before"), "key-1").reply
+            running(gw.restart(NODE).run_id)
+            again = gw.send_order(NODE, _submit("after"), "key-2").reply
+            assert first["ok"] and again["ok"], (first, again)
+        finally:
+            gw.stop(NODE)
+        with pytest.raises(GatewayError) as stopped:
+            gw.send_order(NODE, _submit("stopped"), "key-3")
+        assert stopped.value.status == 409, stopped.value
