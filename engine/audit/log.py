@@ -17,6 +17,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +42,16 @@ from engine.principal import Principal
 from engine.workspace import Workspace
 
 TAIL_CHUNK = 65536
+LOCK_TIMEOUT_S = 10.0
+LOCK_POLL_S = 0.001  # another process appending holds the lock ~1-2 ms (one fsync)
+_THREAD_LOCKS: dict[Path, threading.Lock] = {}
+_THREAD_LOCKS_GUARD = threading.Lock()
+
+
+def _thread_lock(path: Path) -> threading.Lock:
+    """This process's lock for one audit log (shared by every AuditLog of that path)."""
+    with _THREAD_LOCKS_GUARD:
+        return _THREAD_LOCKS.setdefault(path.resolve(), threading.Lock())
 
 
 class AuditWriteError(RuntimeError):
@@ -90,9 +102,20 @@ class AuditLog:
         """Record one command and its outcome; return the entry as written."""
         try:
             self.paths.directory.mkdir(parents=True, exist_ok=True)
-            with FileLock(self.paths.lock, timeout=10):
-                return self._append_locked(who, action, target, request, result)
-        except OSError as exc:  # includes filelock.Timeout
+            # Threads of this process queue on a lock of their own first: on the file lock
+            # alone a waiting thread polls (every 50 ms by default), and a server's
+            # concurrent commands each waited tens of ms for the one appending before.
+            deadline = time.monotonic() + LOCK_TIMEOUT_S
+            mine = _thread_lock(self.paths.lock)
+            if not mine.acquire(timeout=LOCK_TIMEOUT_S):
+                raise TimeoutError(f"another thread held it for {LOCK_TIMEOUT_S:g} s")
+            try:
+                left = max(0.0, deadline - time.monotonic())
+                with FileLock(self.paths.lock, timeout=left, poll_interval=LOCK_POLL_S):
+                    return self._append_locked(who, action, target, request, result)
+            finally:
+                mine.release()
+        except OSError as exc:  # includes filelock.Timeout and TimeoutError
             raise AuditWriteError(f"cannot write the audit log {self.paths.log}: {exc}") from exc
 
     def _append_locked(

@@ -221,7 +221,7 @@ class NodeHost:
             self.request_stop("stop requested by a client")
             return {"ok": True, "state": self.state}
         if name == "order":
-            return self.order_command(command.get("command"))
+            return self.order_command(command.get("command"), command.get("notional"))
         if name == "market":
             return self.market_command(command.get("instrument_id"))
         if name == "risk":
@@ -316,8 +316,13 @@ class NodeHost:
         except Exception as exc:
             return _order_error("internal_error", f"{type(exc).__name__}: {exc}")
 
-    def order_command(self, data: Any) -> dict[str, Any]:
-        """Run one order command through the node's GatewayStrategy; errors as dicts."""
+    def order_command(self, data: Any, guard: Any = None) -> dict[str, Any]:
+        """Run one order command through the node's GatewayStrategy; errors as dicts.
+
+        ``guard``: the workspace's notional confirmation for a submit (``{"above": str,
+        "confirm": true | str | null}``), checked here with the node's own rules and
+        quote as the order is sent (``engine.host.notional_guard``)."""
+        from engine.host.notional_guard import notional_refusal
         from engine.orders.commands import load_command
         from engine.orders.issues import OrderValidationError
 
@@ -334,7 +339,11 @@ class NodeHost:
                 [{"path": "command", "value": None, "expected": "an order command map"}],
             )
         try:
-            result: dict[str, Any] = strategy.execute(load_command(data))
+            loaded = load_command(data)
+            unconfirmed = notional_refusal(strategy, loaded, guard)
+            if unconfirmed is not None:
+                return unconfirmed
+            result: dict[str, Any] = strategy.execute(loaded)
             return jsonable(result)  # type: ignore[no-any-return]
         except OrderValidationError as exc:
             return _order_error("invalid_order", str(exc), [i.to_dict() for i in exc.issues])

@@ -152,17 +152,19 @@ class OrderSession:
         *,
         idempotency_key: str | None = None,
         principal: str | None = None,
+        notional: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Send one order command (``load_command`` data); return the node's reply.
 
         With ``idempotency_key`` the host runs the command once however often it is sent
-        (a retry after a lost reply gets the first reply); ``principal`` says who sent it.
+        (a retry after a lost reply gets the first reply); ``principal`` says who sent it;
+        ``notional``: the confirmation the node checks a submit against
+        (``engine.host.notional_guard``).
         """
-        meta = {
-            k: v
-            for k, v in (("idempotency_key", idempotency_key), ("principal", principal))
-            if v is not None
-        }
+        pairs = (("idempotency_key", idempotency_key), ("principal", principal))
+        meta: dict[str, Any] = {k: v for k, v in pairs if v is not None}
+        if notional is not None:
+            meta["notional"] = notional
         reply: dict[str, Any] = await self.client.command(
             "order", command=command, reply_timeout=timeout_s, **meta
         )
@@ -223,6 +225,7 @@ async def submit_and_wait(
     who: Principal | None = None,
     idempotency_key: str | None = None,
     confirmation: dict[str, Any] | None = None,
+    notional: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], list[OrderRow], float | None]:
     """Send an order command; with ``wait``, follow the stream until the orders settle.
 
@@ -242,7 +245,9 @@ async def submit_and_wait(
         started = time.perf_counter()
         key = idempotency_key or new_idempotency_key()
         principal = None if who is None else str(who)
-        reply = await session.send(command, timeout_s, idempotency_key=key, principal=principal)
+        reply = await session.send(
+            command, timeout_s, idempotency_key=key, principal=principal, notional=notional
+        )
         if who is not None:
             from engine.audit.log import record
             from engine.orders.audit_entry import action_name, request_entry, result_entry

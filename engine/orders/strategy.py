@@ -288,6 +288,22 @@ class GatewayStrategy(Strategy):  # type: ignore[misc]
 
     # --- market ----------------------------------------------------------------------------
 
+    def rules_and_quote(
+        self, instrument_id: str
+    ) -> tuple[InstrumentRules | None, MarketQuote | None]:
+        """An instrument's rules and latest quote (``None`` for what is not there): what a
+        submit's notional is valued with, here, when it is sent."""
+        try:
+            iid = InstrumentId.from_str(instrument_id)
+        except (TypeError, ValueError):
+            return None, None
+        instrument = self.cache.instrument(iid)
+        if instrument is None:
+            return None, None
+        tick = self.cache.quote_tick(instrument.id)
+        quote = None if tick is None else MarketQuote.from_quote_tick(tick)
+        return InstrumentRules.from_instrument(instrument), quote
+
     def market(self, instrument_id: str) -> dict[str, Any]:
         """An instrument's trading rules and its latest quote, for a ticket being filled.
 

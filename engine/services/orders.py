@@ -182,22 +182,17 @@ class OrderService:
             if request.wait != "none":
                 await self.require_running(node_id)
                 return await self._send_and_wait(who, node_id, request, market)
+            guard = await self._notional_guard(node_id, request, market)
             client = await self._channel(node_id)
             try:
                 with _channel_errors(node_id, request.command):
-                    await self.check_submit(
-                        node_id,
-                        request.command,
-                        request.confirm_notional,
-                        market=market,
-                        ask=client.command,
-                    )
                     reply = await client.command(
                         "order",
                         command=request.command,
                         idempotency_key=request.idempotency_key,
                         principal=str(who),
                         reply_timeout=request.timeout_s,
+                        **guard,
                     )
             finally:
                 if not client.is_open:  # the host ended it: connect afresh next time
@@ -217,6 +212,31 @@ class OrderService:
             call,
             lambda r: result_entry(r.reply),
         )
+
+    async def _notional_guard(
+        self,
+        node_id: str,
+        request: OrderCommandRequest,
+        market: tuple[InstrumentRules | None, MarketQuote | None] | None,
+    ) -> dict[str, Any]:
+        """The notional confirmation for a submit: checked by the node as it sends it
+        (``engine.host.notional_guard``), with its rules and quote at that moment. With
+        ``market`` (what the sender was shown), checked here first too: refused before
+        anything is sent."""
+        import asyncio
+
+        from engine.host.notional_guard import guard_arg
+        from engine.orders.order_settings import confirm_threshold
+
+        if request.command.get("action") != "submit":
+            return {}
+        if market is not None:
+            await self.check_submit(
+                node_id, request.command, request.confirm_notional, market=market
+            )
+        threshold = await asyncio.to_thread(confirm_threshold, self.workspace)
+        guard = guard_arg(threshold, request.confirm_notional)
+        return {} if guard is None else {"notional": guard}
 
     async def _channel(self, node_id: str) -> NodeClient:
         """The node's open channel. A running host answers on it; reading every pid file
@@ -243,22 +263,17 @@ class OrderService:
     ) -> OrderCommandReply:
         """Send on a session that follows the node's orders from before the send, and wait
         for them (``request.wait``), as ``gateway order --wait``."""
+        guard = await self._notional_guard(node_id, request, market)
         session = await self._session(node_id)
         try:
             with _channel_errors(node_id, request.command):
-                await self.check_submit(
-                    node_id,
-                    request.command,
-                    request.confirm_notional,
-                    market=market,
-                    ask=session.client.command,
-                )
                 started = time.perf_counter()
                 reply = await session.send(
                     request.command,
                     request.timeout_s,
                     idempotency_key=request.idempotency_key,
                     principal=str(who),
+                    notional=guard.get("notional"),
                 )
                 ids = [str(i) for i in reply.get("client_order_ids") or ()]
                 if refused(reply) or not ids:
@@ -413,11 +428,19 @@ class OrderService:
         A host gone meanwhile is ``conflict`` (not running) and one that stops answering
         ``unreachable``, in the CLI's words: front ends need not know the channel's errors.
         """
+        import asyncio
+
+        from engine.host.notional_guard import guard_arg
+        from engine.orders.order_settings import confirm_threshold
         from engine.orders.session import new_idempotency_key, submit_and_wait
 
         await self.require_running(node_id)  # "not running" says more than "unconfirmed"
         key = new_idempotency_key()
-        await self.guard_submit(who, node_id, command, confirm, market=market, idempotency_key=key)
+        if market is not None:  # what the sender was shown: refused before anything is sent
+            await self.guard_submit(
+                who, node_id, command, confirm, market=market, idempotency_key=key
+            )
+        threshold = await asyncio.to_thread(confirm_threshold, self.workspace)
         try:
             return await submit_and_wait(
                 self.workspace,
@@ -429,6 +452,7 @@ class OrderService:
                 who=who,
                 idempotency_key=key,
                 confirmation=_confirm_entry(confirm),
+                notional=guard_arg(threshold, confirm),
             )
         except NodeNotRunning as exc:
             raise ServiceError(
@@ -657,6 +681,14 @@ def refusal(reply: dict[str, Any]) -> ServiceError | None:
         if isinstance(i, dict)
     ]
     first = issues[0] if issues else None
+    if code == "unconfirmed":  # the node's notional check: the sender must confirm it
+        return ServiceError(
+            "unconfirmed",
+            message,
+            field=str(reply.get("field") or "confirm_notional"),
+            value=reply.get("value"),
+            expected=str(reply.get("expected") or ""),
+        )
     if code in INVALID_REPLY_CODES:
         return ServiceError(
             "invalid",
