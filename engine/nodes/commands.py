@@ -36,6 +36,9 @@ async def command(workspace: Workspace, node_id: str, cmd: str, **args: Any) -> 
         await client.close()
 
 
+SUPERVISOR_EXIT_S = 5.0  # a supervisor told to stop exits at once; past this it is killed
+
+
 async def stop(
     manager: NodeManager, node_id: str, *, kill: bool = False, timeout_s: float = 15, **options: Any
 ) -> RunMeta:
@@ -78,6 +81,15 @@ async def stop(
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         await asyncio.sleep(POLL_S)
+    if supervisor is not None:  # gone too before this returns: a launch right after
+        # (a restart) found the exiting supervisor alive and refused as "already running"
+        spid, first = int(supervisor["pid"]), supervisor.get("first_run_id")
+        deadline = time.monotonic() + SUPERVISOR_EXIT_S
+        while pid_alive(spid, first):
+            if time.monotonic() > deadline:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(spid, signal.SIGKILL)
+            await asyncio.sleep(POLL_S)
     handle = manager.handles.get(run_id)
     if handle is not None and handle.supervisor is not None:
         await handle.wait()
