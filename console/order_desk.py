@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from console.screens.confirm import ConfirmModal
 from console.screens.modify_order import ModifyOrderModal
-from engine.orders.order_settings import DEFAULT_CONFIRM_ABOVE
+from engine.orders.defaults import DEFAULT_CONFIRM_ABOVE
 from widgets.data import NodeRow, OrderRow, PositionRow
 from widgets.keyed_table import KeyedTable
 from widgets.node_list import NodeList

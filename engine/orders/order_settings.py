@@ -15,10 +15,11 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from engine.orders.defaults import DEFAULT_CONFIRM_ABOVE
 from engine.settings_file import read_settings_document, validate_keeping_the_rest
 from engine.workspace import Workspace
 
-DEFAULT_CONFIRM_ABOVE = Decimal(1_000_000)
+__all__ = ["DEFAULT_CONFIRM_ABOVE", "OrderSettings", "confirm_threshold", "read_order_settings"]
 
 
 class OrderSettings(BaseModel):
