@@ -187,6 +187,7 @@ class GatewayStrategy(Strategy):  # type: ignore[misc]
         self._managed_exits: dict[ClientOrderId, tuple[ClientOrderId, ...]] = {}
         self._quote_limit: int = config.quote_limit
         self.quoted: set[InstrumentId] = set()  # instruments whose quotes are subscribed
+        self._rules_cache: dict[str, tuple[Any, InstrumentRules]] = {}  # see _rules
         # Set by the node host: the node's strategy of an id (closing orders go out as it).
         self.find_strategy: Callable[[StrategyId], Any] | None = None
 
@@ -246,7 +247,7 @@ class GatewayStrategy(Strategy):  # type: ignore[misc]
             quote = None if tick is None else MarketQuote.from_quote_tick(tick)
         issues = validate_ticket(
             ticket,
-            instrument=InstrumentRules.from_instrument(instrument),
+            instrument=self._rules(instrument),
             quote=quote,
             now=self.clock.utc_now(),
         )
@@ -302,7 +303,18 @@ class GatewayStrategy(Strategy):  # type: ignore[misc]
             return None, None
         tick = self.cache.quote_tick(instrument.id)
         quote = None if tick is None else MarketQuote.from_quote_tick(tick)
-        return InstrumentRules.from_instrument(instrument), quote
+        return self._rules(instrument), quote
+
+    def _rules(self, instrument: Any) -> InstrumentRules:
+        """An instrument's rules, read once per instrument object (an update replaces the
+        object in the cache): reading them at every submit, twice, was ~2% of a node's CPU
+        at 200 orders/s."""
+        key = instrument.id.value
+        held = self._rules_cache.get(key)
+        if held is None or held[0] is not instrument:
+            held = (instrument, InstrumentRules.from_instrument(instrument))
+            self._rules_cache[key] = held
+        return held[1]
 
     def market(self, instrument_id: str) -> dict[str, Any]:
         """An instrument's trading rules and its latest quote, for a ticket being filled.
@@ -349,7 +361,7 @@ class GatewayStrategy(Strategy):  # type: ignore[misc]
             quantity=command.quantity,
             price=command.price,
             trigger_price=command.trigger_price,
-            rules=None if instrument is None else InstrumentRules.from_instrument(instrument),
+            rules=None if instrument is None else self._rules(instrument),
             quote_quantity=order.is_quote_quantity,
         )
         if issues:
