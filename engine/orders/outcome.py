@@ -169,18 +169,28 @@ async def run_action(
     ``not_running`` / ``channel_error`` rather than an exception. With ``who``, the action
     and its outcome go into the audit log (``orders.<action>``).
     """
-    outcome = await _run_action(workspace, node_id, command, wait=wait, timeout_s=timeout_s)
+    keys: list[str] = []
+    outcome = await _run_action(
+        workspace,
+        node_id,
+        command,
+        wait=wait,
+        timeout_s=timeout_s,
+        principal=None if who is None else str(who),
+        keys=keys,
+    )
     if who is None:
         return outcome
     from engine.audit.log import record
+    from engine.orders.audit_entry import action_name, request_entry
 
     error = await asyncio.to_thread(
         record,
         workspace,
         who,
-        f"orders.{outcome.action or 'command'}",
+        action_name(command),
         target={"node_id": node_id},
-        request=command,
+        request=request_entry(command, keys[0] if keys else None),
         result={"ok": outcome.ok, "code": outcome.code, "message": outcome.summary},
     )
     return outcome if error is None else replace(outcome, audit_error=error)
@@ -193,14 +203,19 @@ async def _run_action(
     *,
     wait: bool,
     timeout_s: float | None,
+    principal: str | None = None,
+    keys: list[str] | None = None,
 ) -> Outcome:
+    """``keys``: filled with the idempotency keys of the commands sent, in order."""
     from engine.channel.errors import ChannelError
     from engine.manager import NodeNotRunning
 
     started = time.perf_counter()
     action = str(command.get("action", ""))
     try:
-        session = await OrderSession.open(workspace, node_id)
+        session = await OrderSession.open(workspace, node_id, principal)
+        if keys is not None:
+            session.sent_keys = keys  # the caller's list: what was sent, even on an error
     except NodeNotRunning as exc:
         return Outcome(node_id, action, False, str(exc), code="not_running")
     try:

@@ -103,9 +103,11 @@ class Answer:
 class OrderSession:
     """One attached client of a node: sends order commands, follows order status."""
 
-    def __init__(self, client: Any, node_id: str = "") -> None:
+    def __init__(self, client: Any, node_id: str = "", principal: str | None = None) -> None:
         self.client = client
         self.node_id = node_id
+        self.principal = principal  # who sends this session's commands (to the host)
+        self.sent_keys: list[str] = []  # every command's idempotency key, in order
         self.table = OrderStatusTable()
         self.answers: dict[str, list[Answer]] = {}
         self.changed = asyncio.Event()
@@ -113,8 +115,11 @@ class OrderSession:
         self._consumer = asyncio.create_task(self._consume())
 
     @classmethod
-    async def open(cls, workspace: Workspace, node_id: str) -> OrderSession:
-        """Attach to `node_id`'s live host (``NodeNotRunning`` when there is none)."""
+    async def open(
+        cls, workspace: Workspace, node_id: str, principal: str | None = None
+    ) -> OrderSession:
+        """Attach to `node_id`'s live host (``NodeNotRunning`` when there is none);
+        ``principal``: who sends its commands."""
         from engine.channel import NodeClient
         from engine.channel.errors import ChannelError
         from engine.host.paths import socket_path
@@ -124,7 +129,7 @@ class OrderSession:
             client = await NodeClient.connect(socket_path(workspace, node_id))
         except (OSError, ChannelError, TimeoutError):
             raise NodeNotRunning(f"node {node_id!r} is not running (see: gateway ps)") from None
-        return cls(client, node_id)
+        return cls(client, node_id, principal)
 
     async def _consume(self) -> None:
         async for batch in self.client.events(after_seq=self.client.host_last_seq):
@@ -156,13 +161,19 @@ class OrderSession:
     ) -> dict[str, Any]:
         """Send one order command (``load_command`` data); return the node's reply.
 
-        With ``idempotency_key`` the host runs the command once however often it is sent
-        (a retry after a lost reply gets the first reply); ``principal`` says who sent it;
+        The host runs a command's ``idempotency_key`` (a new one unless given) once however
+        often it is sent (a retry after a lost reply gets the first reply); ``principal``
+        (else the session's) says who sent it;
         ``notional``: the confirmation the node checks a submit against
         (``engine.host.notional_guard``).
         """
-        pairs = (("idempotency_key", idempotency_key), ("principal", principal))
-        meta: dict[str, Any] = {k: v for k, v in pairs if v is not None}
+        # Every command carries a key (a new one unless given) and who sent it, so the
+        # host runs it once however often it arrives.
+        key = idempotency_key or new_idempotency_key()
+        self.sent_keys.append(key)
+        meta: dict[str, Any] = {"idempotency_key": key}
+        if (principal or self.principal) is not None:
+            meta["principal"] = principal or self.principal
         if notional is not None:
             meta["notional"] = notional
         reply: dict[str, Any] = await self.client.command(

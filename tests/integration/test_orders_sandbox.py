@@ -301,7 +301,7 @@ def test_every_order_command_from_the_cli_is_in_the_audit_log(node: Workspace) -
     cancels = [
         e
         for e in entries
-        if e["action"] == "orders.cancel" and e["request"].get("client_order_id") == coid
+        if e["action"] == "orders.cancel" and e["request"]["command"].get("client_order_id") == coid
     ]
     assert any(coid in (e["result"].get("client_order_ids") or []) for e in submit), submit
     assert [e["result"]["ok"] for e in cancels[-2:]] == [True, False], cancels

@@ -155,6 +155,14 @@ def test_console_cli_and_api_submitting_at_once_each_order_once(tmp_path: Path) 
             ("client_order_ids", "code", "message", "ok")
         }
         assert AuditService(ws).verify().ok
+
+        # An order action carries a key and its sender too, and is audited in that shape.
+        canceled = gateway("orders", "cancel-all", NODE, "--yes", workspace=ws.root)
+        assert canceled.code == 0, canceled.err
+        (entry,) = [e for e in AuditLog.of(ws).entries() if e.action == "orders.cancel_all"]
+        assert entry.via == "cli" and entry.result["ok"] is True
+        assert entry.request["command"]["action"] == "cancel_all"
+        assert entry.request["idempotency_key"]
     finally:
         asyncio.run(NodeService(ws).stop(Principal.local("cli"), NODE, _stop_request()))
 
