@@ -276,9 +276,17 @@ class GatewayClient:
         *,
         wait: bool = True,
         timeout_s: float | None = None,
+        confirm_notional: bool | Decimal | str | None = None,
     ) -> OrderOutcome:
-        """Modify, cancel, cancel all, close or flatten; the verified outcome at the node."""
-        body = {"command": command, "wait": wait, "timeout_s": timeout_s}
+        """Modify, cancel, cancel all, close or flatten; the verified outcome at the node.
+
+        A modify raising the order's notional above the workspace's threshold raises
+        ``GatewayError`` 409 ``unconfirmed`` unless ``confirm_notional`` covers it."""
+        body: dict[str, Any] = {"command": command, "wait": wait, "timeout_s": timeout_s}
+        if confirm_notional is not None:
+            body["confirm_notional"] = (
+                confirm_notional if isinstance(confirm_notional, bool) else str(confirm_notional)
+            )
         return self._one(OrderOutcome, "POST", f"/nodes/{node_id}/orders/actions", json=body)
 
     def node_state(self, node_id: str) -> PersistedStateView:

@@ -332,11 +332,31 @@ class OrderDesk:
             self.app.notify(f"{node_id}: {what}: working until flat…", timeout=4)
         self.app.run_worker(self._act(node_id, command, what), group="orders", exit_on_error=False)
 
-    async def _act(self, node_id: str, command: dict[str, Any], what: str) -> None:
+    async def _act(
+        self, node_id: str, command: dict[str, Any], what: str, confirm: bool | None = None
+    ) -> None:
         try:
-            outcome = await self.app.services.order_action(node_id, command)
+            outcome = await self.app.services.order_action(
+                node_id, command, confirm_notional=confirm
+            )
         except Exception as exc:  # not running, channel closed: say so, keep the console
             self.app.notify(f"{node_id}: {what} failed: {exc}", severity="error", timeout=12)
+            return
+        if outcome.code == "unconfirmed" and confirm is None:
+            # A modify raising the notional above the threshold: ask, as a ticket does.
+            message = str(outcome.reply.get("message") or outcome.summary)
+
+            def answered(yes: bool | None) -> None:
+                if yes:
+                    self.app.run_worker(
+                        self._act(node_id, command, what, True),
+                        group="orders",
+                        exit_on_error=False,
+                    )
+                else:
+                    self.app.notify(f"{node_id}: {what} not sent", timeout=4)
+
+            self.app.push_screen(ConfirmModal(message, "Send", "Keep"), answered)
             return
         self._show(outcome, what)
 

@@ -128,7 +128,9 @@ class Services(Protocol):
         confirm_notional: bool | Decimal | None = None,
         market: tuple[Any, Any] | None = None,
     ) -> dict[str, Any]: ...
-    async def order_action(self, node_id: str, command: dict[str, Any]) -> Outcome: ...
+    async def order_action(
+        self, node_id: str, command: dict[str, Any], *, confirm_notional: bool | None = None
+    ) -> Outcome: ...
     async def kill_switch(self) -> list[KillOutcome]: ...
     async def market(self, node_id: str, instrument_id: str) -> dict[str, Any]: ...
     def feed(self) -> EventFeed | None: ...
@@ -501,12 +503,18 @@ class WorkspaceServices:
             return {**reply, "audit_error": exc.message}
         return sent.reply
 
-    async def order_action(self, node_id: str, command: dict[str, Any]) -> Outcome:
+    async def order_action(
+        self, node_id: str, command: dict[str, Any], *, confirm_notional: bool | None = None
+    ) -> Outcome:
         """Modify, cancel, close or flatten and follow it to its verified outcome (the
-        order service's ``carry_out``, which the CLI and the API call too)."""
+        order service's ``carry_out``, which the CLI and the API call too); a modify
+        raising the notional above the threshold comes back ``unconfirmed`` unless
+        ``confirm_notional``."""
         from engine.principal import Principal
 
-        return await self._orders().carry_out(Principal.local("console"), node_id, command)
+        return await self._orders().carry_out(
+            Principal.local("console"), node_id, command, confirm=confirm_notional
+        )
 
     async def kill_switch(self) -> list[KillOutcome]:
         """Every running sandbox/live node: REDUCING, flattened, then HALTED."""

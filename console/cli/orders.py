@@ -567,6 +567,12 @@ def _timeout_option(default: float, what: str) -> Callable[[FC], FC]:
 @click.option("--price", help="New limit price.")
 @click.option("--quantity", help="New quantity.")
 @click.option("--trigger-price", help="New trigger price.")
+@click.option(
+    "--yes",
+    "-y",
+    is_flag=True,
+    help="Send it even if it raises the order's notional above orders.confirm_notional_above.",
+)
 @_no_wait_option
 @_timeout_option(10.0, "the venue's answer")
 @_json_flag
@@ -577,6 +583,7 @@ def modify(
     price: str | None,
     quantity: str | None,
     trigger_price: str | None,
+    yes: bool,
     no_wait: bool,
     timeout_s: float,
     as_json: bool,
@@ -584,7 +591,9 @@ def modify(
     """Change the price, quantity and/or trigger price of a working order.
 
     Waits for the venue's answer: exit 0 once the order is updated, 1 when the node or
-    the venue rejects it (with its reason), 2 on a bad value (the field is named).
+    the venue rejects it (with its reason), 2 on a bad value (the field is named). A
+    modify that raises the order's notional above orders.confirm_notional_above asks on a
+    terminal, and without one needs --yes (else exit 2, nothing changed).
     """
     if price is None and quantity is None and trigger_price is None:
         _die(
@@ -601,7 +610,22 @@ def modify(
     }
     command = _load({k: v for k, v in data.items() if v is not None}, as_json=as_json)
     _check_modify(command, as_json=as_json)
-    _carry_out(node_id, command, wait=not no_wait, timeout_s=timeout_s, as_json=as_json)
+    who, service = Principal.local("cli"), _service()
+    outcome = asyncio.run(
+        service.carry_out(
+            who, node_id, command, wait=not no_wait, timeout_s=timeout_s, confirm=yes or None
+        )
+    )
+    if outcome.code == "unconfirmed" and sys.stdin.isatty() and not as_json:
+        message = str(outcome.reply.get("message") or outcome.summary)
+        if click.confirm(f"{message}\nSend it anyway?", default=False, err=True):
+            outcome = asyncio.run(
+                service.carry_out(
+                    who, node_id, command, wait=not no_wait, timeout_s=timeout_s, confirm=True
+                )
+            )
+    _print_outcomes([outcome], as_json=as_json)
+    sys.exit(outcome.exit_code)
 
 
 def _check_modify(command: dict[str, Any], *, as_json: bool) -> None:

@@ -78,7 +78,10 @@ class Outcome:
 
     @property
     def exit_code(self) -> int:
-        """0 done and verified at the node (and audited); 1 refused or not what was asked."""
+        """0 done and verified at the node (and audited); 2 it wants a confirmation it
+        lacked (as a submit's); 1 refused or not what was asked."""
+        if self.code == "unconfirmed":
+            return 2
         return 0 if self.ok and self.audit_error is None else 1
 
     def to_dict(self) -> dict[str, Any]:
@@ -162,8 +165,11 @@ async def run_action(
     wait: bool = True,
     timeout_s: float | None = None,
     who: Principal | None = None,
+    notional: dict[str, Any] | None = None,
 ) -> Outcome:
     """Attach to `node_id`, carry out `command` (``load_command`` data), return the outcome.
+
+    ``notional``: the confirmation a modify is checked against at the node.
 
     A node that is not running (or whose channel fails) gives ``ok=False`` with code
     ``not_running`` / ``channel_error`` rather than an exception. With ``who``, the action
@@ -178,6 +184,7 @@ async def run_action(
         timeout_s=timeout_s,
         principal=None if who is None else str(who),
         keys=keys,
+        notional=notional,
     )
     if who is None:
         return outcome
@@ -205,6 +212,7 @@ async def _run_action(
     timeout_s: float | None,
     principal: str | None = None,
     keys: list[str] | None = None,
+    notional: dict[str, Any] | None = None,
 ) -> Outcome:
     """``keys``: filled with the idempotency keys of the commands sent, in order."""
     from engine.channel.errors import ChannelError
@@ -216,6 +224,7 @@ async def _run_action(
         session = await OrderSession.open(workspace, node_id, principal)
         if keys is not None:
             session.sent_keys = keys  # the caller's list: what was sent, even on an error
+        session.notional = notional
     except NodeNotRunning as exc:
         return Outcome(node_id, action, False, str(exc), code="not_running")
     try:

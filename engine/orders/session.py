@@ -108,6 +108,9 @@ class OrderSession:
         self.node_id = node_id
         self.principal = principal  # who sends this session's commands (to the host)
         self.sent_keys: list[str] = []  # every command's idempotency key, in order
+        # The notional confirmation the node checks this session's submits and modifies
+        # against (``engine.host.notional_guard``), unless a send gives its own.
+        self.notional: dict[str, Any] | None = None
         self.table = OrderStatusTable()
         self.answers: dict[str, list[Answer]] = {}
         self.changed = asyncio.Event()
@@ -174,8 +177,9 @@ class OrderSession:
         meta: dict[str, Any] = {"idempotency_key": key}
         if (principal or self.principal) is not None:
             meta["principal"] = principal or self.principal
-        if notional is not None:
-            meta["notional"] = notional
+        guard = notional if notional is not None else self.notional
+        if guard is not None and command.get("action") in ("submit", "modify"):
+            meta["notional"] = guard
         reply: dict[str, Any] = await self.client.command(
             "order", command=command, reply_timeout=timeout_s, **meta
         )

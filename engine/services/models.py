@@ -483,6 +483,18 @@ class OrderActionRequest(_Model):
     command: dict[str, Any]
     wait: bool = True
     timeout_s: float | None = Field(default=None, gt=0, le=600)
+    confirm_notional: StrictBool | ConfirmAmount | None = Field(
+        default=None,
+        description=(
+            "A modify that raises the order's notional above orders.confirm_notional_above "
+            "is refused (409, code unconfirmed) unless confirmed, as a submit is."
+        ),
+    )
+
+    @field_validator("confirm_notional", mode="before")
+    @classmethod
+    def _confirm(cls, value: Any) -> Any:
+        return OrderCommandRequest._confirm(value)
 
 
 class OrderOutcome(_Model):

@@ -543,8 +543,17 @@ class OrderService:
                 expected=", ".join(ACTIONS),
             )
         outcome = await self.carry_out(
-            who, node_id, request.command, wait=request.wait, timeout_s=request.timeout_s
+            who,
+            node_id,
+            request.command,
+            wait=request.wait,
+            timeout_s=request.timeout_s,
+            confirm=request.confirm_notional,
         )
+        if outcome.code == "unconfirmed":  # a modify raising the notional above the threshold
+            error = refusal(outcome.reply)
+            if error is not None:
+                raise error
         if outcome.code == "not_running":
             raise ServiceError(
                 "conflict", outcome.summary, field="node_id", value=node_id,
@@ -572,13 +581,30 @@ class OrderService:
         *,
         wait: bool = True,
         timeout_s: float | None = None,
+        confirm: Confirmation = None,
     ) -> Outcome:
         """Carry out one order action (``load_command`` data) and return the engine's
-        outcome as is: the CLI prints it whole, ``act`` maps it to the API's model."""
+        outcome as is: the CLI prints it whole, ``act`` maps it to the API's model.
+
+        A modify that raises the order's notional above the workspace's threshold is
+        refused by the node (code ``unconfirmed``) unless ``confirm`` covers it."""
+        import asyncio
+
+        from engine.host.notional_guard import guard_arg
+        from engine.orders.order_settings import confirm_threshold
         from engine.orders.outcome import run_action
 
+        guard = None
+        if command.get("action") == "modify":
+            guard = guard_arg(await asyncio.to_thread(confirm_threshold, self.workspace), confirm)
         return await run_action(
-            self.workspace, node_id, command, wait=wait, timeout_s=timeout_s, who=who
+            self.workspace,
+            node_id,
+            command,
+            wait=wait,
+            timeout_s=timeout_s,
+            who=who,
+            notional=guard,
         )
 
     async def flatten_everywhere(

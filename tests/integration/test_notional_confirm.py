@@ -215,3 +215,43 @@ def test_api_refuses_without_the_field_and_sends_with_it(node: Workspace) -> Non
 def gw_admin_audit(server: Any) -> list[Any]:
     admin = GatewayClient(server.url, server.token("auditor", "read,trade,admin"))
     return list(admin.audit(action="orders"))
+
+
+def test_a_modify_that_raises_the_notional_above_the_threshold_needs_the_confirmation(
+    node: Workspace,
+) -> None:
+    """10,000 at 1.05 (10,500) raised to 100,000 (105,000 > 50,000): refused by the CLI
+    without --yes (exit 2) and by the API without confirm_notional (409), the order
+    unchanged at the node; taken with them. Lowering it again needs nothing."""
+    r = gateway(
+        "order", NODE, "buy 10000 EUR/USD.SIM limit 1.05000 tag=modify-raise", "-o", "json",
+        workspace=node.root,
+    )  # fmt: skip
+    assert r.code == 0, r.err
+    (coid,) = json.loads(r.out)["client_order_ids"]
+    raise_it = ["orders", "modify", NODE, coid, "--quantity", "100000"]
+    refused = gateway(*raise_it, stdin="", workspace=node.root)
+    assert refused.code == 2, (refused.out, refused.err)
+    assert "105,000.00 USD is above the confirmation threshold 50,000" in refused.out + refused.err
+    assert [row["quantity"] for row in tagged(node, "modify-raise")] == ["10000"]
+    with running_server(node) as server:
+        gw = GatewayClient(server.url, server.token("mod-bot", "read,trade"))
+        command = {"action": "modify", "client_order_id": coid, "quantity": "100000"}
+        with pytest.raises(GatewayError) as unconfirmed:
+            gw.order_action(NODE, command)
+        assert unconfirmed.value.status == 409
+        assert unconfirmed.value.error.code == "unconfirmed"
+        assert unconfirmed.value.error.field == "confirm_notional"
+        assert [row["quantity"] for row in tagged(node, "modify-raise")] == ["10000"]
+        done = gw.order_action(NODE, command, confirm_notional=True)
+        assert done.ok, done.outcome
+    assert [row["quantity"] for row in tagged(node, "modify-raise")] == ["100000"]
+    lowered = gateway(
+        "orders", "modify", NODE, coid, "--quantity", "20000", stdin="", workspace=node.root
+    )
+    assert lowered.code == 0, (lowered.out, lowered.err)
+    assert [row["quantity"] for row in tagged(node, "modify-raise")] == ["20000"]
+    yes = gateway(*raise_it, "--yes", stdin="", workspace=node.root)
+    assert yes.code == 0, (yes.out, yes.err)
+    assert [row["quantity"] for row in tagged(node, "modify-raise")] == ["100000"]
+    assert gateway("orders", "cancel", NODE, coid, "--yes", workspace=node.root).code == 0

@@ -85,7 +85,9 @@ class RecordingServices(WorkspaceServices):
             "quote": {"bid": "1.10002", "ask": "1.10004"},
         }
 
-    async def order_action(self, node_id: str, command: dict[str, Any]) -> Outcome:
+    async def order_action(
+        self, node_id: str, command: dict[str, Any], *, confirm_notional: bool | None = None
+    ) -> Outcome:
         load_command(command)
         self.sent.append((node_id, command))
         return self.outcome or Outcome(node_id, str(command["action"]), True, "done")
