@@ -53,6 +53,8 @@ class RecordingServices(WorkspaceServices):
         self.confirmations: list[bool | Decimal | None] = []
         self.reply = reply or {"ok": True}
         self.outcome: Outcome | None = None
+        self.confirms: list[bool | None] = []  # each order action's confirm_notional
+        self.refuse_unconfirmed = False  # answer a modify as above the notional threshold
 
     async def order_command(
         self,
@@ -90,6 +92,11 @@ class RecordingServices(WorkspaceServices):
     ) -> Outcome:
         load_command(command)
         self.sent.append((node_id, command))
+        self.confirms.append(confirm_notional)
+        if self.refuse_unconfirmed and confirm_notional is None:  # as the node answers
+            message = "its notional 550,000.00 USD is above the confirmation threshold 50,000"
+            reply = {"ok": False, "code": "unconfirmed", "message": message}
+            return Outcome(node_id, "modify", False, message, code="unconfirmed", reply=reply)
         return self.outcome or Outcome(node_id, str(command["action"]), True, "done")
 
     async def kill_switch(self) -> list[KillOutcome]:
@@ -376,3 +383,30 @@ async def test_the_ticket_is_checked_against_the_nodes_rules_and_quote(
         ticket.set_field("quantity", "100000")
         status = ticket.query_one("#ticket-status")
         await wait_for(pilot, lambda: "notional 110,004.00" in str(status.render()))
+
+
+async def test_a_modify_raising_the_notional_asks_and_resends_it_confirmed(
+    workspace: Workspace,
+) -> None:
+    """The node refuses a modify above the threshold (unconfirmed): the console asks as its
+    ticket does; "no" sends nothing more, "yes" sends it again confirmed."""
+    app = make(workspace)
+    async with app.run_test(size=(120, 44)) as pilot:
+        await started(app, pilot)
+        app.services.refuse_unconfirmed = True
+        await pilot.press("3")
+        orders = app.main.query_one(OrdersTable)
+        ids = [r.client_order_id for r in orders.rows_data]
+        for answer, sends in (("n", 1), ("y", 3)):
+            orders.move_cursor(row=ids.index("O-0002"))
+            await pilot.press("m")
+            await wait_for(pilot, lambda: isinstance(app.screen, ModifyOrderModal))
+            app.screen.query_one("#modify-quantity", Input).value = "500000"
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal))
+            assert "550,000.00 USD is above the confirmation threshold" in str(app.screen.question)
+            await pilot.press(answer)
+            await wait_for(pilot, lambda n=sends: len(sent(app)) == n)
+            await pilot.pause(0.2)
+        assert app.services.confirms == [None, None, True]
+        assert sent(app)[-1][1]["quantity"] == "500000"
