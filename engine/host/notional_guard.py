@@ -59,10 +59,15 @@ def notional_refusal(strategy: GatewayStrategy, command: Any, guard: Any) -> dic
     if check.confirmed_by(confirm):
         return None
     error = check.refusal(confirm)
+    message = error.message
+    if isinstance(command, ModifyOrder):  # the refusal's words are a submit's
+        message = message.replace("order not sent", "modify not sent").replace(
+            "gateway order --yes", "gateway orders modify --yes"
+        )
     return {
         "ok": False,
         "code": "unconfirmed",
-        "message": error.message,
+        "message": message,
         "field": error.field,
         "value": error.value,
         "expected": error.expected,
