@@ -180,3 +180,50 @@ def test_seals_never_hide_damage_to_the_seals_file(
     log.paths.seals.write_bytes(bytes(raw))
     report = verify(log)
     assert report.ok and report.entries == 13 and report.last_seq == 13
+
+
+def _sealing_appender(directory: str, name: str, n: int) -> None:
+    log = AuditLog(Path(directory), seal_every=EVERY)
+    for i in range(n):
+        log.append(Principal(name, "api"), "orders.submit", request={"i": i})
+
+
+def test_processes_appending_at_once_seal_one_chain(tmp_path: Path) -> None:
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    procs = [
+        ctx.Process(target=_sealing_appender, args=(str(tmp_path), f"p{i}", 30)) for i in range(3)
+    ]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0
+    log = AuditLog(tmp_path, seal_every=EVERY)
+    read = read_seals(log.paths.seals)
+    assert read.damaged is None and read.seals
+    assert [s.first_seq for s in read.seals] == [1] + [s.last_seq + 1 for s in read.seals[:-1]]
+    report = verify(log)
+    assert report.ok and report.entries == 90 and report.sealed == read.seals[-1].last_seq >= 84
+
+
+def test_threads_of_one_process_appending_at_once_form_one_chain(tmp_path: Path) -> None:
+    """A server's concurrent commands: each thread's entry once, in one chain."""
+    import threading
+
+    def worker(name: str) -> None:
+        log = AuditLog(tmp_path, seal_every=EVERY)  # one AuditLog each, as services make them
+        for i in range(25):
+            log.append(Principal(name, "api"), "orders.submit", request={"i": i})
+
+    threads = [threading.Thread(target=worker, args=(f"t{i}",)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    log = AuditLog(tmp_path, seal_every=EVERY)
+    report = verify(log)
+    assert report.ok and report.entries == 200 and report.sealed >= 196
+    who = [e.who for e in log.entries()]
+    assert sorted(set(who)) == [f"t{i}" for i in range(8)] and len(who) == 200
