@@ -91,9 +91,14 @@ async def test_risk_view_halts_edits_a_limit_and_resumes_and_the_kill_switch_hal
             await pilot.press("ctrl+k")
             await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal))
             await pilot.press("y")
+            # The kill switch's own notification (the halt above left one naming HALTED).
             await wait_for(
                 pilot,
-                lambda: any(f"{NODE}: HALTED" in str(n.message) for n in app._notifications),
+                lambda: any(
+                    str(n.message).startswith("kill switch") and f"{NODE}: HALTED" in str(n.message)
+                    for n in app._notifications
+                ),
+                timeout=30,
             )
             assert _state(workspace)["trading_state"] == "HALTED"
     finally:
