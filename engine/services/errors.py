@@ -158,6 +158,28 @@ class ServiceError(Exception):
         )
 
     @classmethod
+    def not_running(cls, node_id: str, message: str | None = None) -> ServiceError:
+        """``conflict``: the node has no host running (the CLI's words by default)."""
+        return cls(
+            "conflict",
+            message or f"node {node_id!r} is not running (see: gateway ps)",
+            field="node_id",
+            value=node_id,
+            expected="a node with a host running",
+        )
+
+    @classmethod
+    def unreachable(cls, node_id: str, detail: object) -> ServiceError:
+        """``unreachable``: the node's host runs but does not answer on its channel."""
+        return cls(
+            "unreachable",
+            f"node {node_id!r} does not answer: {detail}",
+            field="node_id",
+            value=node_id,
+            expected="a node host that answers on its channel",
+        )
+
+    @classmethod
     def invalid(cls, field: str, value: Any, expected: str) -> ServiceError:
         """Bad input in one field: ``field: expected … (got value)``, the CLI's words."""
         shown = "" if value is None else f" (got {_short(value, 80)!r})"

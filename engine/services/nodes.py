@@ -223,13 +223,7 @@ class NodeService:
                     flatten=request.flatten,
                 )
             except NodeNotRunning as exc:
-                raise ServiceError(
-                    "conflict",
-                    str(exc),
-                    field="node_id",
-                    value=node_id,
-                    expected="a node with a host running",
-                ) from None
+                raise ServiceError.not_running(node_id, str(exc)) from None
             return Stopped(
                 node_id=node_id, run_id=meta.run_id, state=meta.state, exit_code=meta.exit_code
             )

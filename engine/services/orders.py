@@ -246,13 +246,7 @@ class OrderService:
             return await self.channels.get(node_id)
         except (OSError, ChannelError, TimeoutError) as exc:
             await self.require_running(node_id)
-            raise ServiceError(
-                "unreachable",
-                f"node {node_id!r} does not answer: {exc}",
-                field="node_id",
-                value=node_id,
-                expected="a node host that answers on its channel",
-            ) from None
+            raise ServiceError.unreachable(node_id, exc) from None
 
     async def _send_and_wait(
         self,
@@ -323,26 +317,14 @@ class OrderService:
         try:
             return await OrderSession.open(self.workspace, node_id)
         except NodeNotRunning as exc:
-            raise ServiceError(
-                "unreachable",
-                f"node {node_id!r} does not answer: {exc}",
-                field="node_id",
-                value=node_id,
-                expected="a node host that answers on its channel",
-            ) from None
+            raise ServiceError.unreachable(node_id, exc) from None
 
     async def require_running(self, node_id: str) -> None:
         """Raise ``conflict`` unless ``node_id`` names a node whose host is running."""
         check_node_ref(node_id)
         live = {s.node_id for s in await self.manager.ps() if s.alive}
         if node_id not in live:
-            raise ServiceError(
-                "conflict",
-                f"node {node_id!r} is not running (see: gateway ps)",
-                field="node_id",
-                value=node_id,
-                expected="a node with a host running",
-            )
+            raise ServiceError.not_running(node_id)
 
     async def check_submit(
         self,
@@ -455,13 +437,7 @@ class OrderService:
                 notional=guard_arg(threshold, confirm),
             )
         except NodeNotRunning as exc:
-            raise ServiceError(
-                "conflict",
-                str(exc),
-                field="node_id",
-                value=node_id,
-                expected="a node with a host running",
-            ) from None
+            raise ServiceError.not_running(node_id, str(exc)) from None
         except ChannelError as exc:
             raise ServiceError(
                 "unreachable",
@@ -555,10 +531,7 @@ class OrderService:
             if error is not None:
                 raise error
         if outcome.code == "not_running":
-            raise ServiceError(
-                "conflict", outcome.summary, field="node_id", value=node_id,
-                expected="a node with a host running",
-            )  # fmt: skip
+            raise ServiceError.not_running(node_id, outcome.summary)
         if outcome.reply.get("code") in ("invalid_order", "invalid_command"):
             issues = outcome.reply.get("issues") or []
             first = issues[0] if issues else {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -15,13 +16,14 @@ from engine.demo import demo_sandbox
 from engine.workspace import Workspace
 from tests.integration.api_support import running_server
 from tests.integration.market_wait import wait_for_quotes
+from tests.integration.sandbox_docs import quiet_sandbox
 
 pytestmark = pytest.mark.timeout(180)
 NODE = "api-orders"
 IID = "EUR/USD.SIM"
 
 
-def _submit(tag: str) -> dict[str, object]:
+def _submit(tag: str) -> dict[str, Any]:
     ticket = {
         "type": "LIMIT",
         "instrument_id": IID,
@@ -35,10 +37,7 @@ def _submit(tag: str) -> dict[str, object]:
 
 def test_an_order_command_retried_with_its_key_acts_once(tmp_path: Path) -> None:
     ws = Workspace(tmp_path / ".gateway").ensure()
-    doc = copy.deepcopy(demo_sandbox())
-    doc.update(node_id=NODE, strategies=[])
-    doc.pop("restart", None)
-    doc["data_clients"][0]["options"].update(rate=20, volatility_bp=0.5, start_prices={IID: 1.1})
+    doc = quiet_sandbox(NODE)
     ConfigStore(ws).save(doc, deep=False)
     with running_server(ws) as server:
         gw = GatewayClient(server.url, server.token("trader-bot", "read,trade,admin"))
@@ -91,10 +90,7 @@ def test_a_refused_order_is_an_error_the_same_as_the_cli_exit_code(tmp_path: Pat
     """Invalid at the node: 422 naming the field (the CLI exits 2); a number a float would
     change is refused, not rounded; other refusals 409 (the CLI exits 1)."""
     ws = Workspace(tmp_path / ".gateway").ensure()
-    doc = copy.deepcopy(demo_sandbox())
-    doc.update(node_id=NODE, strategies=[])
-    doc.pop("restart", None)
-    doc["data_clients"][0]["options"].update(rate=20, volatility_bp=0.5, start_prices={IID: 1.1})
+    doc = quiet_sandbox(NODE)
     ConfigStore(ws).save(doc, deep=False)
     with running_server(ws) as server:
         gw = GatewayClient(server.url, server.token("trader-bot", "read,trade,admin"))
@@ -185,10 +181,7 @@ def test_submits_reach_the_node_after_a_restart_and_409_once_stopped(tmp_path: P
     """The server keeps one channel per node: a restarted host gets a new one, and a stopped
     node is 409 again (not 503 from the channel its host closed)."""
     ws = Workspace(tmp_path / ".gateway").ensure()
-    doc = copy.deepcopy(demo_sandbox())
-    doc.update(node_id=NODE, strategies=[])
-    doc.pop("restart", None)
-    doc["data_clients"][0]["options"].update(rate=20, volatility_bp=0.5, start_prices={IID: 1.1})
+    doc = quiet_sandbox(NODE)
     ConfigStore(ws).save(doc, deep=False)
 
     def running(run_id: str) -> None:

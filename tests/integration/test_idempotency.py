@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import copy
 import time
 from pathlib import Path
 from typing import Any
@@ -14,12 +13,12 @@ from engine.channel import NodeClient
 from engine.channel import protocol as p
 from engine.channel.errors import CommandError
 from engine.config.store import ConfigStore
-from engine.demo import demo_sandbox
 from engine.host.paths import socket_path
 from engine.manager import NodeManager
 from engine.orders.status import OrderStatusTable
 from engine.workspace import Workspace
 from tests.integration.market_wait import wait_for_quotes
+from tests.integration.sandbox_docs import quiet_sandbox
 
 NODE = "idem-sbx"
 IID = "EUR/USD.SIM"
@@ -106,10 +105,7 @@ async def _scenario(ws: Workspace) -> None:
 
 def test_a_submit_retried_after_a_lost_reply_creates_one_order(tmp_path: Path) -> None:
     ws = Workspace(tmp_path / ".gateway").ensure()
-    doc = copy.deepcopy(demo_sandbox())
-    doc.update(node_id=NODE, strategies=[])
-    doc.pop("restart", None)
-    doc["data_clients"][0]["options"].update(rate=20, volatility_bp=0.5, start_prices={IID: 1.1})
+    doc = quiet_sandbox(NODE)
     ConfigStore(ws).save(doc, deep=False)
 
     async def main() -> None:

@@ -9,7 +9,6 @@ The workspace's ``orders.confirm_notional_above`` is 50,000, so a 100,000 EUR/US
 from __future__ import annotations
 
 import asyncio
-import copy
 import json
 import os
 import pty
@@ -24,12 +23,12 @@ import pytest
 from api.client import GatewayClient, GatewayError
 from engine.audit.log import AuditLog
 from engine.config.store import ConfigStore
-from engine.demo import demo_sandbox
 from engine.manager import NodeManager
 from engine.workspace import Workspace
 from tests.integration.api_support import running_server
 from tests.integration.cli import GATEWAY, gateway
 from tests.integration.market_wait import wait_for_quotes
+from tests.integration.sandbox_docs import quiet_sandbox
 
 NODE = "notional-sbx"
 IID = "EUR/USD.SIM"
@@ -41,10 +40,7 @@ pytestmark = [pytest.mark.timeout(180), pytest.mark.xdist_group("notional-sbx")]
 def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
     ws = Workspace(Path(tmp_path_factory.mktemp("notional")) / ".gateway").ensure()
     ws.settings_path.write_text(json.dumps({"orders": {"confirm_notional_above": "50000"}}))
-    doc = copy.deepcopy(demo_sandbox())
-    doc.update(node_id=NODE, strategies=[])
-    doc.pop("restart", None)
-    doc["data_clients"][0]["options"].update(rate=20, volatility_bp=0.5, start_prices={IID: 1.1})
+    doc = quiet_sandbox(NODE)
     ConfigStore(ws).save(doc, deep=False)
     manager = NodeManager(ws)
 

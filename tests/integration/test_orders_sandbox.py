@@ -8,7 +8,6 @@ console send them, and their states are read back from the node's event stream.
 from __future__ import annotations
 
 import asyncio
-import copy
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -18,12 +17,12 @@ from typing import Any
 import pytest
 
 from engine.config.store import ConfigStore
-from engine.demo import demo_sandbox
 from engine.manager import NodeManager
 from engine.orders.session import OrderSession
 from engine.workspace import Workspace
 from tests.integration.cli import gateway
 from tests.integration.market_wait import wait_for_quotes
+from tests.integration.sandbox_docs import quiet_sandbox
 
 NODE = "orders-sbx"
 IID = "EUR/USD.SIM"
@@ -31,10 +30,7 @@ pytestmark = pytest.mark.timeout(90)
 
 
 def sandbox_doc() -> dict[str, Any]:
-    doc = copy.deepcopy(demo_sandbox())
-    doc.update(node_id=NODE, strategies=[])
-    doc.pop("restart", None)
-    doc["data_clients"][0]["options"].update(rate=20, volatility_bp=0.5, start_prices={IID: 1.1})
+    doc = quiet_sandbox(NODE)
     return doc
 
 

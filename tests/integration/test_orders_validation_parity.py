@@ -11,7 +11,6 @@ field): never a traceback, an ``internal_error`` or a disagreement.
 from __future__ import annotations
 
 import asyncio
-import copy
 import json
 import math
 from collections.abc import Iterator
@@ -25,13 +24,13 @@ from hypothesis import strategies as st
 
 from console.cli.main import cli
 from engine.config.store import ConfigStore
-from engine.demo import demo_sandbox
 from engine.manager import NodeManager
 from engine.orders.syntax import OrderSyntaxError, parse_ticket
 from engine.orders.tickets import dump_ticket
 from engine.workspace import Workspace
 from tests.integration.cli import gateway
 from tests.integration.market_wait import wait_for_quotes
+from tests.integration.sandbox_docs import quiet_sandbox
 
 NODE = "parity-sbx"
 IID = "EUR/USD.SIM"
@@ -41,10 +40,7 @@ pytestmark = pytest.mark.timeout(150)
 @pytest.fixture(scope="module")
 def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
     ws = Workspace(Path(tmp_path_factory.mktemp("parity")) / ".gateway").ensure()
-    doc = copy.deepcopy(demo_sandbox())
-    doc.update(node_id=NODE, strategies=[])
-    doc.pop("restart", None)
-    doc["data_clients"][0]["options"].update(rate=20, volatility_bp=0.5, start_prices={IID: 1.1})
+    doc = quiet_sandbox(NODE)
     ConfigStore(ws).save(doc, deep=False)
     manager = NodeManager(ws)
 

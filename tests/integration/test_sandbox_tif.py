@@ -15,7 +15,6 @@ The market is a random walk around 1.1 with a 1,000,000 top of book on each side
 from __future__ import annotations
 
 import asyncio
-import copy
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -26,10 +25,10 @@ import pytest
 
 from console.cli.orders import OrderSession
 from engine.config.store import ConfigStore
-from engine.demo import demo_sandbox
 from engine.manager import NodeManager
 from engine.workspace import Workspace
 from tests.integration.market_wait import wait_for_quotes
+from tests.integration.sandbox_docs import quiet_sandbox
 
 NODE = "tif-sbx"
 IID = "EUR/USD.SIM"
@@ -38,10 +37,7 @@ pytestmark = pytest.mark.timeout(150)
 
 
 def sandbox_doc() -> dict[str, Any]:
-    doc = copy.deepcopy(demo_sandbox())
-    doc.update(node_id=NODE, strategies=[])
-    doc.pop("restart", None)
-    doc["data_clients"][0]["options"].update(rate=20, volatility_bp=0.5, start_prices={IID: 1.1})
+    doc = quiet_sandbox(NODE)
     return doc
 
 

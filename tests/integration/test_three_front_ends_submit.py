@@ -8,7 +8,6 @@ from the market (they rest) while the others do the same.
 from __future__ import annotations
 
 import asyncio
-import copy
 import json
 import threading
 import time
@@ -22,7 +21,6 @@ from api.client import GatewayClient
 from console.services import WorkspaceServices
 from engine.audit.log import AuditLog
 from engine.config.store import ConfigStore
-from engine.demo import demo_sandbox
 from engine.journal import JournalReader
 from engine.principal import Principal
 from engine.services.audit import AuditService
@@ -31,6 +29,7 @@ from engine.workspace import Workspace
 from tests.integration.api_support import running_server
 from tests.integration.cli import gateway
 from tests.integration.market_wait import wait_for_quotes
+from tests.integration.sandbox_docs import quiet_sandbox
 
 pytestmark = pytest.mark.timeout(300)
 NODE = "three-fronts"
@@ -57,10 +56,7 @@ def _ids_in(entry: Any) -> list[str]:
 
 def test_console_cli_and_api_submitting_at_once_each_order_once(tmp_path: Path) -> None:
     ws = Workspace(tmp_path / ".gateway").ensure()
-    doc = copy.deepcopy(demo_sandbox())
-    doc.update(node_id=NODE, strategies=[])
-    doc.pop("restart", None)
-    doc["data_clients"][0]["options"].update(rate=20, volatility_bp=0.5, start_prices={IID: 1.1})
+    doc = quiet_sandbox(NODE)
     ConfigStore(ws).save(doc, deep=False)
     handle = asyncio.run(NodeService(ws).start(Principal.local("cli"), NODE))
     errors: list[str] = []
