@@ -26,7 +26,8 @@ from __future__ import annotations
 import builtins
 import contextlib
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from engine.channel import ChannelError, CommandError, NodeClient
@@ -69,8 +70,6 @@ if TYPE_CHECKING:
     from engine.orders.status import OrderRow
     from engine.orders.tickets import AnyTicket
     from engine.orders.validation import InstrumentRules, MarketQuote
-
-MARKET_TIMEOUT_S = 2.0  # the node's rules and quote, to value a submit
 
 
 class OrderService:
@@ -223,18 +222,13 @@ class OrderService:
         (``engine.host.notional_guard``), with its rules and quote at that moment. With
         ``market`` (what the sender was shown), checked here first too: refused before
         anything is sent."""
-        import asyncio
-
         from engine.host.notional_guard import guard_arg
-        from engine.orders.order_settings import confirm_threshold
 
         if request.command.get("action") != "submit":
             return {}
+        threshold = await self._threshold()
         if market is not None:
-            await self.check_submit(
-                node_id, request.command, request.confirm_notional, market=market
-            )
-        threshold = await asyncio.to_thread(confirm_threshold, self.workspace)
+            self.check_submit(request.command, request.confirm_notional, market, threshold)
         guard = guard_arg(threshold, request.confirm_notional)
         return {} if guard is None else {"notional": guard}
 
@@ -326,35 +320,35 @@ class OrderService:
         if node_id not in live:
             raise ServiceError.not_running(node_id)
 
-    async def check_submit(
-        self,
-        node_id: str,
-        command: dict[str, Any],
-        confirm: Confirmation,
-        *,
-        market: tuple[InstrumentRules | None, MarketQuote | None] | None = None,
-        ask: Callable[..., Awaitable[dict[str, Any]]] | None = None,
-    ) -> NotionalCheck | None:
-        """The notional check of a submit; raises ``ServiceError("unconfirmed")`` when it
-        may not go (see the module's docstring). Nothing is sent but a ``market`` question.
-
-        ``None`` for other commands and for a submit that does not load (the node refuses
-        those itself, naming the field). ``market``: the rules and quote the sender valued
-        it with and showed (the CLI's dry run, the console's ticket), so the number
-        confirmed is the number checked; else the node is asked (with ``ask``, a command
-        function, or through the manager).
-        """
+    async def _threshold(self) -> Decimal | None:
+        """The workspace's ``orders.confirm_notional_above`` (``None``: never ask)."""
         import asyncio
 
         from engine.orders.order_settings import confirm_threshold
 
+        return await asyncio.to_thread(confirm_threshold, self.workspace)
+
+    @staticmethod
+    def check_submit(
+        command: dict[str, Any],
+        confirm: Confirmation,
+        market: tuple[InstrumentRules | None, MarketQuote | None],
+        threshold: Decimal | None,
+    ) -> NotionalCheck | None:
+        """The notional check of a submit with the rules and quote its sender was shown
+        (the CLI's dry run, the console's ticket), so the number confirmed is the number
+        checked; raises ``ServiceError("unconfirmed")`` when it may not go. The node checks
+        it again as it sends it, with its own numbers (``engine.host.notional_guard``).
+
+        ``None`` for other commands and for a submit that does not load (the node refuses
+        those itself, naming the field).
+        """
         ticket = _submitted_ticket(command)
         if ticket is None:
             return None
-        threshold = await asyncio.to_thread(confirm_threshold, self.workspace)
         if threshold is None:  # never ask: no need to value it
             return NotionalCheck(None, "", None)
-        rules, quote = market if market is not None else await self.market(node_id, ticket, ask)
+        rules, quote = market
         check = assess_notional(ticket, rules, quote, threshold)
         if not check.confirmed_by(confirm):
             raise check.refusal(confirm)
@@ -367,17 +361,19 @@ class OrderService:
         command: dict[str, Any],
         confirm: Confirmation,
         *,
-        market: tuple[InstrumentRules | None, MarketQuote | None] | None = None,
+        market: tuple[InstrumentRules | None, MarketQuote | None],
         idempotency_key: str | None = None,
-    ) -> NotionalCheck | None:
+    ) -> Decimal | None:
         """:meth:`check_submit`, its refusal written to the audit log as ``orders.submit``
-        (the entry every front end writes for a submit the node answered)."""
+        (the entry every front end writes for a submit the node answered). Returns the
+        threshold it checked against (for the node's own check)."""
         import asyncio
 
         from engine.audit.log import record
 
+        threshold = await self._threshold()
         try:
-            return await self.check_submit(node_id, command, confirm, market=market)
+            self.check_submit(command, confirm, market, threshold)
         except ServiceError as exc:
             error = await asyncio.to_thread(
                 record,
@@ -391,6 +387,7 @@ class OrderService:
             if error is not None:
                 exc.add_note(f"NOT in the audit log: {error}")
             raise
+        return threshold
 
     async def submit(
         self,
@@ -410,19 +407,17 @@ class OrderService:
         A host gone meanwhile is ``conflict`` (not running) and one that stops answering
         ``unreachable``, in the CLI's words: front ends need not know the channel's errors.
         """
-        import asyncio
-
         from engine.host.notional_guard import guard_arg
-        from engine.orders.order_settings import confirm_threshold
         from engine.orders.session import new_idempotency_key, submit_and_wait
 
         await self.require_running(node_id)  # "not running" says more than "unconfirmed"
         key = new_idempotency_key()
         if market is not None:  # what the sender was shown: refused before anything is sent
-            await self.guard_submit(
+            threshold = await self.guard_submit(
                 who, node_id, command, confirm, market=market, idempotency_key=key
             )
-        threshold = await asyncio.to_thread(confirm_threshold, self.workspace)
+        else:
+            threshold = await self._threshold()
         try:
             return await submit_and_wait(
                 self.workspace,
@@ -446,37 +441,6 @@ class OrderService:
                 value=node_id,
                 expected="a node host that answers on its channel",
             ) from None
-
-    async def market(
-        self,
-        node_id: str,
-        ticket: AnyTicket,
-        ask: Callable[..., Awaitable[dict[str, Any]]] | None = None,
-    ) -> tuple[InstrumentRules | None, MarketQuote | None]:
-        """The node's rules and quote for the ticket's instrument; ``(None, None)`` when it
-        cannot say in time (the notional is then unknown)."""
-        import asyncio
-
-        from engine.orders.dryrun import instrument_path
-        from engine.orders.validation import InstrumentRules, MarketQuote
-
-        _, instrument_id = instrument_path(ticket)
-        if ask is None:
-
-            async def ask(cmd: str, **args: Any) -> dict[str, Any]:
-                return await self.manager.command(node_id, cmd, **args)
-
-        try:
-            reply = await asyncio.wait_for(
-                ask("market", instrument_id=instrument_id), MARKET_TIMEOUT_S
-            )
-            if not isinstance(reply, dict) or reply.get("ok") is not True:
-                return None, None
-            rules = InstrumentRules.from_dict(reply.get("instrument") or {})
-            raw = reply.get("quote")
-            return rules, MarketQuote.from_dict(raw) if isinstance(raw, dict) else None
-        except Exception:  # not running, slow, unreadable: unknown, so it needs confirming
-            return None, None
 
     async def check_ticket(self, node_id: str, ticket: dict[str, Any]) -> OrderCheck:
         """A dry run: the ticket checked as the node will, and whether it needs confirming."""
